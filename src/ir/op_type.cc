@@ -1,0 +1,61 @@
+#include "ir/op_type.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kamado::ir {
+
+std::string_view OpTypeName(OpType op) {
+  switch (op) {
+    case OpType::kConv: return "Conv";
+    case OpType::kBatchNorm: return "BatchNorm";
+    case OpType::kActivation: return "Activation";
+    case OpType::kPad: return "Pad";
+    case OpType::kMaxPool: return "MaxPool";
+    case OpType::kAvgPool: return "AvgPool";
+    case OpType::kGlobalAvgPool: return "GlobalAvgPool";
+    case OpType::kConcat: return "Concat";
+    case OpType::kAdd: return "Add";
+    case OpType::kFlatten: return "Flatten";
+    case OpType::kDense: return "Dense";
+    case OpType::kSoftmax: return "Softmax";
+    case OpType::kIdentity: return "Identity";
+  }
+  return "?";
+}
+
+std::string_view ActivationKindName(ActivationKind kind) {
+  switch (kind) {
+    case ActivationKind::kRelu: return "relu";
+    case ActivationKind::kClip: return "clip";
+    case ActivationKind::kLeakyRelu: return "leaky_relu";
+    case ActivationKind::kSigmoid: return "sigmoid";
+    case ActivationKind::kTanh: return "tanh";
+    case ActivationKind::kElu: return "elu";
+    case ActivationKind::kHardSigmoid: return "hard_sigmoid";
+    case ActivationKind::kHardSwish: return "hard_swish";
+  }
+  return "?";
+}
+
+float Activation::Apply(float x) const {
+  switch (kind) {
+    case ActivationKind::kRelu: return x > 0.0f ? x : 0.0f;
+    case ActivationKind::kClip: return std::min(std::max(x, alpha), beta);
+    case ActivationKind::kLeakyRelu: return x >= 0.0f ? x : alpha * x;
+    case ActivationKind::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case ActivationKind::kTanh: return std::tanh(x);
+    case ActivationKind::kElu: return x >= 0.0f ? x : alpha * (std::exp(x) - 1.0f);
+    case ActivationKind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, alpha * x + beta));
+    case ActivationKind::kHardSwish:
+      return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+  }
+  return x;
+}
+
+bool ConvAttrs::HasSum() const {
+  return std::any_of(post_ops.begin(), post_ops.end(),
+                     [](const PostOp& p) { return p.kind == PostOp::Kind::kSum; });
+}
+
+}  // namespace kamado::ir

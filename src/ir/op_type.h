@@ -1,0 +1,127 @@
+// The operators of kamado's graph IR and their attributes.
+//
+// Conventions (the same as ONNX, so the ONNX importer maps 1:1):
+// - 4-D activations have logical shape [N, C, H, W]; the physical layout is
+//   the runtime's business. A TF.js (NHWC) model is imported into this
+//   logical order and its graph input is marked Layout::kNHWC so the runtime
+//   reads the user's buffer correctly.
+// - Conv weights are [O, I/group, kH, kW]; depthwise is group == C.
+// - Dense weights are [O, K] (y = x·Wᵀ + b), or [O, C, H, W] when Dense reads
+//   a 4-D input directly (after FoldFlattenIntoDense).
+// - pads are {top, left, bottom, right}.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace kamado::ir {
+
+enum class OpType {
+  kConv,           // inputs {x, weight, bias|none, [residual]}
+  kBatchNorm,      // inputs {x, gamma, beta, mean, variance}; inference form
+  kActivation,     // inputs {x}
+  kPad,            // inputs {x}; constant padding of H and W
+  kMaxPool,        // inputs {x}
+  kAvgPool,        // inputs {x}
+  kGlobalAvgPool,  // inputs {x} -> [N, C, 1, 1]
+  kConcat,         // inputs {x0, x1, ...}
+  kAdd,            // inputs {a, b}, same shape
+  kFlatten,        // inputs {x} -> [N, C*H*W]
+  kDense,          // inputs {x, weight, bias|none}
+  kSoftmax,        // inputs {x}
+  kIdentity,       // inputs {x}; Dropout at inference, no-op reshapes
+};
+
+std::string_view OpTypeName(OpType op);
+
+enum class ActivationKind {
+  kRelu,         // max(x, 0)
+  kClip,         // min(max(x, alpha), beta); ReLU6 is Clip(0, 6)
+  kLeakyRelu,    // x >= 0 ? x : alpha·x
+  kSigmoid,      // 1 / (1 + e^-x)
+  kTanh,         // tanh(x)
+  kElu,          // x >= 0 ? x : alpha·(e^x − 1)
+  kHardSigmoid,  // max(0, min(1, alpha·x + beta))
+  kHardSwish,    // x · max(0, min(1, x/6 + 1/2))
+};
+
+std::string_view ActivationKindName(ActivationKind kind);
+
+struct Activation {
+  ActivationKind kind = ActivationKind::kRelu;
+  float alpha = 0.0f;
+  float beta = 0.0f;
+
+  float Apply(float x) const;  // the reference definition above
+  bool operator==(const Activation&) const = default;
+};
+
+// Work fused onto the end of a Conv or Dense, applied in order: an
+// activation, or (Conv only) adding the residual input element-wise.
+struct PostOp {
+  enum class Kind { kActivation, kSum } kind = Kind::kActivation;
+  Activation activation;  // when kind == kActivation
+
+  static PostOp Act(Activation a) { return {Kind::kActivation, a}; }
+  static PostOp Sum() { return {Kind::kSum, {}}; }
+  bool operator==(const PostOp&) const = default;
+};
+
+struct ConvAttrs {
+  std::array<int64_t, 2> kernel{1, 1};
+  std::array<int64_t, 2> strides{1, 1};
+  std::array<int64_t, 2> dilations{1, 1};  // 1 = no dilation (ONNX convention)
+  std::array<int64_t, 4> pads{0, 0, 0, 0};
+  int64_t group = 1;
+  std::vector<PostOp> post_ops;  // at most one kSum; then inputs[3] is the residual
+
+  bool HasSum() const;
+};
+
+struct BatchNormAttrs {
+  float epsilon = 1e-3f;
+};
+
+struct ActivationAttrs {
+  Activation activation;
+};
+
+struct PadAttrs {
+  std::array<int64_t, 4> pads{0, 0, 0, 0};
+  float value = 0.0f;
+};
+
+struct PoolAttrs {
+  std::array<int64_t, 2> kernel{1, 1};
+  std::array<int64_t, 2> strides{1, 1};
+  std::array<int64_t, 4> pads{0, 0, 0, 0};
+  // Average pooling only: whether padded cells count in the divisor.
+  // TF/Keras 'same' leaves them out (false); ONNX's count_include_pad=1 is true.
+  bool count_include_pad = false;
+};
+
+struct ConcatAttrs {
+  int64_t axis = 1;  // logical axis (channels of NCHW = 1)
+};
+
+struct FlattenAttrs {
+  // Order of the flattened elements of an [N, C, H, W] input: true = (h, w, c)
+  // as Keras channels_last does, false = (c, h, w) as ONNX does.
+  bool channels_last = false;
+};
+
+struct DenseAttrs {
+  std::vector<PostOp> post_ops;  // activations only
+};
+
+struct SoftmaxAttrs {
+  int64_t axis = 1;
+};
+
+using Attrs = std::variant<std::monostate, ConvAttrs, BatchNormAttrs, ActivationAttrs, PadAttrs,
+                           PoolAttrs, ConcatAttrs, FlattenAttrs, DenseAttrs, SoftmaxAttrs>;
+
+}  // namespace kamado::ir
