@@ -25,9 +25,9 @@ const MODELS = [
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
+class FetchError extends Error {}
 function die(msg) {
-  console.error(`fetch-models: ERROR: ${msg}`);
-  process.exit(1);
+  throw new FetchError(msg); // caught in main's caller, after temp dirs are cleaned up
 }
 function log(msg) {
   console.log(`fetch-models: ${msg}`);
@@ -131,17 +131,22 @@ function convertModel(srcDir, m, modelsDir, integrity) {
   const tmpDir = path.join(modelsDir, `.tmp-${m.name}-${process.pid}`);
   fs.rmSync(tmpDir, { recursive: true, force: true });
   fs.mkdirSync(tmpDir, { recursive: true });
-  fs.writeFileSync(path.join(tmpDir, 'model.json'), JSON.stringify(modelJson));
-  fs.writeFileSync(path.join(tmpDir, 'group1-shard1of1.bin'), data);
-  fs.writeFileSync(path.join(tmpDir, 'kamado.yaml'), yamlFor(m));
-  const binSha = crypto.createHash('sha256').update(data).digest('hex');
-  fs.writeFileSync(path.join(tmpDir, '.complete'), JSON.stringify({
-    source: `${PKG}@${VERSION}`, integrity, weights: weights.length,
-    weight_bytes: data.length, weights_sha256: binSha,
-  }, null, 2) + '\n');
-  // Atomic-ish replace: drop any stale/incomplete dir, then rename.
-  fs.rmSync(finalDir, { recursive: true, force: true });
-  fs.renameSync(tmpDir, finalDir);
+  try {
+    fs.writeFileSync(path.join(tmpDir, 'model.json'), JSON.stringify(modelJson));
+    fs.writeFileSync(path.join(tmpDir, 'group1-shard1of1.bin'), data);
+    fs.writeFileSync(path.join(tmpDir, 'kamado.yaml'), yamlFor(m));
+    const binSha = crypto.createHash('sha256').update(data).digest('hex');
+    fs.writeFileSync(path.join(tmpDir, '.complete'), JSON.stringify({
+      source: `${PKG}@${VERSION}`, integrity, weights: weights.length,
+      weight_bytes: data.length, weights_sha256: binSha,
+    }, null, 2) + '\n');
+    // Atomic-ish replace: drop any stale/incomplete dir, then rename.
+    fs.rmSync(finalDir, { recursive: true, force: true });
+    fs.renameSync(tmpDir, finalDir);
+  } catch (e) {
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    throw e;
+  }
   log(`${m.name}: ${weights.length} weights, ${data.length} bytes -> ${path.relative(process.cwd(), finalDir) || finalDir}`);
 }
 
@@ -155,37 +160,42 @@ function main() {
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kamado-fetch-models-'));
   try {
-    const npmEnv = { ...process.env, npm_config_cache: path.join(work, 'npm-cache'),
-                     npm_config_update_notifier: 'false' };
-    const spec = `${PKG}@${VERSION}`;
+      const npmEnv = { ...process.env, npm_config_cache: path.join(work, 'npm-cache'),
+                       npm_config_update_notifier: 'false' };
+      const spec = `${PKG}@${VERSION}`;
 
-    const registryIntegrity = npm(['view', spec, 'dist.integrity'], { env: npmEnv }).trim();
-    log(`registry integrity: ${registryIntegrity}`);
-    if (registryIntegrity !== PINNED_INTEGRITY) {
-      die(`registry integrity for ${spec} (${registryIntegrity}) != pinned (${PINNED_INTEGRITY})`);
+      const registryIntegrity = npm(['view', spec, 'dist.integrity'], { env: npmEnv }).trim();
+      log(`registry integrity: ${registryIntegrity}`);
+      if (registryIntegrity !== PINNED_INTEGRITY) {
+        die(`registry integrity for ${spec} (${registryIntegrity}) != pinned (${PINNED_INTEGRITY})`);
+      }
+
+      log(`npm pack ${spec} ...`);
+      const out = npm(['pack', spec, '--json', '--pack-destination', work],
+                      { env: npmEnv, cwd: work });
+      const info = JSON.parse(out)[0];
+      const tarball = path.join(work, info.filename);
+      const actual = sha512Integrity(tarball);
+      log(`tarball integrity:  ${actual}`);
+      if (actual !== PINNED_INTEGRITY) die(`tarball integrity ${actual} != pinned ${PINNED_INTEGRITY}`);
+      if (actual !== registryIntegrity) die(`tarball integrity ${actual} != registry ${registryIntegrity}`);
+
+      const ex = path.join(work, 'x');
+      fs.mkdirSync(ex);
+      execFileSync('tar', ['-xzf', tarball, '-C', ex], { stdio: 'inherit' });
+      const srcModels = path.join(ex, 'package', 'dist', 'models');
+
+      fs.mkdirSync(args.modelsDir, { recursive: true });
+      for (const m of MODELS) convertModel(path.join(srcModels, m.name), m, args.modelsDir, actual);
+      log('done');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
     }
-
-    log(`npm pack ${spec} ...`);
-    const out = npm(['pack', spec, '--json', '--pack-destination', work],
-                    { env: npmEnv, cwd: work });
-    const info = JSON.parse(out)[0];
-    const tarball = path.join(work, info.filename);
-    const actual = sha512Integrity(tarball);
-    log(`tarball integrity:  ${actual}`);
-    if (actual !== PINNED_INTEGRITY) die(`tarball integrity ${actual} != pinned ${PINNED_INTEGRITY}`);
-    if (actual !== registryIntegrity) die(`tarball integrity ${actual} != registry ${registryIntegrity}`);
-
-    const ex = path.join(work, 'x');
-    fs.mkdirSync(ex);
-    execFileSync('tar', ['-xzf', tarball, '-C', ex], { stdio: 'inherit' });
-    const srcModels = path.join(ex, 'package', 'dist', 'models');
-
-    fs.mkdirSync(args.modelsDir, { recursive: true });
-    for (const m of MODELS) convertModel(path.join(srcModels, m.name), m, args.modelsDir, actual);
-    log('done');
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
   }
-}
 
-main();
+  try {
+    main();
+  } catch (e) {
+    console.error(`fetch-models: ERROR: ${e instanceof FetchError ? e.message : (e.stack || e)}`);
+    process.exit(1);
+  }

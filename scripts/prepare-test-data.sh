@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Prepare everything the tests need (idempotent, works from any cwd):
+#   1. models/{inception_v3,mobilenet_v2}   (scripts/fetch-models.sh)
+#   2. data/images/*.png|jpg                (scripts/fetch-test-images.sh)
+#   3. tests/reference/node_modules         (npm ci, only if missing)
+#   4. build/reference/<model>/*.f32 preprocessed tensors and the TF.js
+#      reference cache tests/data/reference/<model>.json (only missing
+#      entries are computed; pure-JS inference is slow).
+set -euo pipefail
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+cd "$REPO_ROOT"
+
+"$SCRIPT_DIR/fetch-models.sh"
+"$SCRIPT_DIR/fetch-test-images.sh"
+
+if [[ ! -d tests/reference/node_modules/@tensorflow/tfjs || ! -d tests/reference/node_modules/pngjs ]]; then
+  echo "prepare-test-data: npm ci in tests/reference"
+  (cd tests/reference && npm ci --no-audit --no-fund)
+fi
+
+node tests/reference/make_reference.js \
+  --models-dir models --images data/images --tensors build/reference --probs
