@@ -1,0 +1,128 @@
+#include "image/decode.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/file_util.h"
+#include "image/decode_internal.h"
+
+namespace kamado {
+namespace {
+
+bool StartsWith(std::span<const uint8_t> bytes, size_t offset, std::string_view magic) {
+  return bytes.size() >= offset + magic.size() &&
+         std::memcmp(bytes.data() + offset, magic.data(), magic.size()) == 0;
+}
+
+// ISO-BMFF files (HEIF family) start with a box "....ftyp<major brand>".
+ImageFormat SniffIsoBmff(std::span<const uint8_t> bytes) {
+  if (!StartsWith(bytes, 4, "ftyp") || bytes.size() < 12) return ImageFormat::kUnknown;
+  const std::string_view brand(reinterpret_cast<const char*>(bytes.data() + 8), 4);
+  if (brand == "avif" || brand == "avis") return ImageFormat::kAvif;
+  if (brand == "heic" || brand == "heix" || brand == "hevc" || brand == "hevx" || brand == "heim" ||
+      brand == "heis" || brand == "mif1" || brand == "msf1") {
+    return ImageFormat::kHeic;
+  }
+  return ImageFormat::kUnknown;
+}
+
+std::string HexPrefix(std::span<const uint8_t> bytes) {
+  std::string out;
+  char buf[4];
+  for (size_t i = 0; i < bytes.size() && i < 8; ++i) {
+    std::snprintf(buf, sizeof buf, i ? " %02X" : "%02X", bytes[i]);
+    out += buf;
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace image_internal {
+
+Status CheckImageSize(std::string_view format, uint64_t width, uint64_t height,
+                      const DecodeOptions& options) {
+  const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  if (width == 0 || height == 0) {
+    return InvalidArgument(std::string(format) + " image has an empty size " + size);
+  }
+  if (width > options.max_dimension || height > options.max_dimension) {
+    return InvalidArgument(std::string(format) + " image is " + size + ", over the limit of " +
+                           std::to_string(options.max_dimension) +
+                           " pixels per side (max_dimension)");
+  }
+  // Both sides are <= max_dimension <= 2^32 - 1, so the product cannot overflow.
+  if (width * height > options.max_pixels) {
+    return InvalidArgument(std::string(format) + " image is " + size + " = " +
+                           std::to_string(width * height) + " pixels, over the limit of " +
+                           std::to_string(options.max_pixels) + " pixels (max_pixels)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace image_internal
+
+ImageFormat SniffImageFormat(std::span<const uint8_t> bytes) {
+  if (StartsWith(bytes, 0, "\xFF\xD8\xFF")) return ImageFormat::kJpeg;
+  if (StartsWith(bytes, 0, "\x89PNG\r\n\x1A\n")) return ImageFormat::kPng;
+  if (StartsWith(bytes, 0, "GIF87a") || StartsWith(bytes, 0, "GIF89a")) return ImageFormat::kGif;
+  if (StartsWith(bytes, 0, "BM")) return ImageFormat::kBmp;
+  if (StartsWith(bytes, 0, std::string_view("II*\0", 4)) ||
+      StartsWith(bytes, 0, std::string_view("MM\0*", 4))) {
+    return ImageFormat::kTiff;
+  }
+  if (StartsWith(bytes, 0, "RIFF") && StartsWith(bytes, 8, "WEBP")) return ImageFormat::kWebp;
+  return SniffIsoBmff(bytes);
+}
+
+std::string_view ImageFormatName(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::kJpeg:
+      return "JPEG";
+    case ImageFormat::kPng:
+      return "PNG";
+    case ImageFormat::kGif:
+      return "GIF";
+    case ImageFormat::kBmp:
+      return "BMP";
+    case ImageFormat::kTiff:
+      return "TIFF";
+    case ImageFormat::kWebp:
+      return "WebP";
+    case ImageFormat::kHeic:
+      return "HEIC";
+    case ImageFormat::kAvif:
+      return "AVIF";
+    case ImageFormat::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeOptions& options) {
+  if (bytes.empty()) return InvalidArgument("empty image data (0 bytes)");
+  const ImageFormat format = SniffImageFormat(bytes);
+  switch (format) {
+    case ImageFormat::kJpeg:
+      return DecodeJpeg(bytes, options);
+    case ImageFormat::kPng:
+      return DecodePng(bytes, options);
+    case ImageFormat::kUnknown:
+      return InvalidArgument("unrecognised image format (" + std::to_string(bytes.size()) +
+                             " bytes starting " + HexPrefix(bytes) + "); expected JPEG or PNG");
+    default:
+      return Unsupported("unsupported image format " + std::string(ImageFormatName(format)) +
+                         " (only JPEG and PNG are decoded)");
+  }
+}
+
+Result<Image> DecodeImageFile(const std::filesystem::path& path, const DecodeOptions& options) {
+  ASSIGN_OR_RETURN(const std::string data, ReadFile(path));
+  Result<Image> image =
+      DecodeImage({reinterpret_cast<const uint8_t*>(data.data()), data.size()}, options);
+  if (!image.ok()) return image.status().WithPrefix(path.string());
+  return image;
+}
+
+}  // namespace kamado
