@@ -1,0 +1,45 @@
+#include "passes/pass_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+#include "passes/fold_batch_norm.h"
+#include "passes/fold_flatten_into_dense.h"
+#include "passes/fold_pad.h"
+#include "passes/fuse_activation.h"
+#include "passes/fuse_add.h"
+#include "passes/remove_identity.h"
+
+namespace kamado::passes {
+namespace {
+
+Status RunOne(const Pass& pass, ir::Graph& graph) {
+  const int before = graph.CountLiveNodes();
+  auto changed = pass.Run(graph);
+  if (!changed.ok()) {
+    return changed.status().WithPrefix("pass " + std::string(pass.name()) + " on graph '" +
+                                       graph.name + "'");
+  }
+  if (*changed) {
+    spdlog::debug("pass {}: graph '{}' changed, {} -> {} live nodes", pass.name(), graph.name,
+                  before, graph.CountLiveNodes());
+  } else {
+    spdlog::debug("pass {}: graph '{}' unchanged", pass.name(), graph.name);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunDefaultPasses(ir::Graph& graph, const PassOptions& options) {
+  if (options.remove_identity) RETURN_IF_ERROR(RunOne(RemoveIdentity(), graph));
+  if (options.fold_batch_norm) RETURN_IF_ERROR(RunOne(FoldBatchNorm(), graph));
+  if (options.fold_pad) RETURN_IF_ERROR(RunOne(FoldPad(), graph));
+  if (options.fold_flatten_into_dense) RETURN_IF_ERROR(RunOne(FoldFlattenIntoDense(), graph));
+  if (options.fuse_add) RETURN_IF_ERROR(RunOne(FuseAdd(), graph));
+  if (options.fuse_activation) RETURN_IF_ERROR(RunOne(FuseActivation(), graph));
+  return graph.Verify().WithPrefix("after passes on graph '" + graph.name + "'");
+}
+
+}  // namespace kamado::passes

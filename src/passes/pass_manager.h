@@ -1,0 +1,33 @@
+// The default pass pipeline, run on an imported graph before compilation.
+//
+// Call order: import → (optional) ir::InferShapes → RunDefaultPasses →
+// runtime compile. Passes read value shapes where they need them
+// (FoldFlattenIntoDense), so run shape inference first for full effect.
+// Not thread-safe with respect to `graph` (one owner at a time).
+#pragma once
+
+#include "core/status.h"
+#include "ir/graph.h"
+
+namespace kamado::passes {
+
+// Each flag turns one pass on or off (all on by default).
+struct PassOptions {
+  bool fold_batch_norm = true;
+  bool remove_identity = true;
+  bool fold_pad = true;
+  bool fuse_add = true;
+  bool fuse_activation = true;
+  bool fold_flatten_into_dense = true;
+};
+
+// Runs, in this order, each enabled pass once: RemoveIdentity, FoldBatchNorm,
+// FoldPad, FoldFlattenIntoDense, FuseAdd, FuseActivation; then graph.Verify().
+// The order matters: BatchNorm folds before the activation after it is fused
+// (a Conv with post-ops cannot absorb a BatchNorm), and Add fuses before the
+// activation after it, giving Conv[sum, relu]. Logs at debug level what each
+// pass changed. Errors come from a malformed graph (Verify) or a pass bug, and
+// are prefixed with the pass name; the graph may then be partly rewritten.
+Status RunDefaultPasses(ir::Graph& graph, const PassOptions& options = {});
+
+}  // namespace kamado::passes

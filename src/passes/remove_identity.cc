@@ -1,0 +1,68 @@
+#include "passes/remove_identity.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <optional>
+
+#include "passes/pass_util.h"
+
+namespace kamado::passes {
+namespace {
+
+using ir::Graph;
+using ir::NodeId;
+using ir::OpType;
+using ir::ValueId;
+
+struct Match {
+  NodeId identity;
+  ValueId in;
+  ValueId out;
+};
+
+std::optional<Match> MatchAt(const Graph& g, NodeId id) {
+  const ir::Node& n = g.node(id);
+  if (n.dead || n.op != OpType::kIdentity) return std::nullopt;
+  if (n.inputs.size() != 1 || n.outputs.size() != 1) return std::nullopt;
+  const ValueId in = n.inputs[0];
+  const ValueId out = n.outputs[0];
+  if (in == ir::kNoValue || in == out) return std::nullopt;
+  // A graph output must be computed or be a graph input; a constant is neither.
+  if (g.IsGraphOutput(out) && g.value(in).is_constant()) return std::nullopt;
+  // Identity keeps the shape; if an importer recorded another one, readers
+  // rely on it, so leave the node for the runtime.
+  const Shape& si = g.value(in).shape;
+  const Shape& so = g.value(out).shape;
+  if (!si.empty() && !so.empty() && si != so) return std::nullopt;
+  return Match{id, in, out};
+}
+
+void Rewrite(Graph& g, const Match& m) {
+  const bool out_is_output = g.IsGraphOutput(m.out);
+  g.RemoveNode(m.identity);
+  g.ReplaceAllUses(m.out, m.in);
+  // Keep the user-visible output name when an intermediate value becomes a
+  // graph output; graph inputs and other outputs keep their own names.
+  // (count == 1: m.in was not already an output under its own name).
+  if (out_is_output && !g.IsGraphInput(m.in) &&
+      std::count(g.outputs().begin(), g.outputs().end(), m.in) == 1) {
+    g.value(m.in).name = g.value(m.out).name;
+  }
+}
+
+}  // namespace
+
+Result<bool> RemoveIdentity::Run(Graph& graph) const {
+  bool changed = false;
+  for (NodeId id = 0; id < graph.num_nodes(); ++id) {
+    const auto m = MatchAt(graph, id);
+    if (!m) continue;
+    spdlog::debug("RemoveIdentity: removed {}", ir::Describe(graph.node(id)));
+    Rewrite(graph, *m);
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace kamado::passes
