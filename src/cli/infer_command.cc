@@ -1,0 +1,103 @@
+#include "cli/infer_command.h"
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+#include "image/decode.h"
+#include "image/model_preprocess.h"
+#include "runtime/model_loader.h"
+#include "runtime/session.h"
+
+namespace kamado::cli {
+namespace {
+
+struct InferArgs {
+  std::string model;
+  int threads = 0;
+  int top_k = 3;
+  bool json = false;
+  std::vector<std::string> images;
+};
+
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+int RunInfer(const InferArgs& args) {
+  runtime::CompileOptions compile;
+  compile.threads = args.threads;
+  auto loaded = runtime::LoadModel(args.model, compile);
+  if (!loaded.ok()) {
+    std::cerr << "kamado infer: " << loaded.status().ToString() << "\n";
+    return 2;
+  }
+  const runtime::ModelConfig& config = loaded->config;
+  runtime::Session session(loaded->compiled, {.threads = args.threads});
+  const PreprocessOptions pre = PreprocessOptionsFor(config);
+  int failures = 0;
+  for (const std::string& path : args.images) {
+    using Clock = std::chrono::steady_clock;
+    auto t0 = Clock::now();
+    auto image = DecodeImageFile(path);
+    const double decode_ms = MsSince(t0);
+    if (!image.ok()) {
+      std::cerr << "kamado infer: " << image.status().ToString() << "\n";
+      ++failures;
+      continue;
+    }
+    t0 = Clock::now();
+    auto tensor = Preprocess(*image, pre);
+    const double preprocess_ms = MsSince(t0);
+    if (!tensor.ok()) {
+      std::cerr << "kamado infer: " << path << ": " << tensor.status().ToString() << "\n";
+      ++failures;
+      continue;
+    }
+    t0 = Clock::now();
+    auto outputs = session.Run({*tensor});
+    const double infer_ms = MsSince(t0);
+    if (!outputs.ok()) {
+      std::cerr << "kamado infer: " << path << ": " << outputs.status().ToString() << "\n";
+      ++failures;
+      continue;
+    }
+    const Tensor& probs = outputs->front();
+    const int n = static_cast<int>(probs.shape().back());
+    const std::vector<int> top = TopK(probs.data(), n, args.top_k);
+    if (args.json) {
+      nlohmann::json j;
+      j["image"] = path;
+      j["top"] = nlohmann::json::array();
+      for (int i : top) {
+        j["top"].push_back({{"label", LabelOf(config, i)}, {"index", i}, {"score", probs[i]}});
+      }
+      j["probabilities"] = std::vector<float>(probs.data(), probs.data() + n);
+      j["latency_ms"] = {{"decode", decode_ms}, {"preprocess", preprocess_ms}, {"infer", infer_ms}};
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << path << ":";
+      for (int i : top) std::cout << " " << LabelOf(config, i) << "=" << probs[i];
+      std::cout << "  (decode " << decode_ms << " ms, preprocess " << preprocess_ms
+                << " ms, infer " << infer_ms << " ms)\n";
+    }
+    std::cout.flush();
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void AddInferCommand(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<InferArgs>();
+  CLI::App* cmd = app.add_subcommand("infer", "Classify images with a model, in process");
+  cmd->add_option("--model", args->model, "Model directory (holds kamado.yaml)")->required();
+  cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
+  cmd->add_option("--top-k", args->top_k, "How many classes to print")->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", args->json, "One JSON object per image per line");
+  cmd->add_option("images", args->images, "Image files (JPEG, PNG)")->required();
+  cmd->callback([args, &exit_code] { exit_code = RunInfer(*args); });
+}
+
+}  // namespace kamado::cli

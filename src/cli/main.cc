@@ -1,0 +1,17 @@
+// kamado: serve image-classification CNNs on CPUs.
+#include <CLI/CLI.hpp>
+
+#include "cli/bench_command.h"
+#include "cli/infer_command.h"
+#include "core/logging.h"
+
+int main(int argc, char** argv) {
+  kamado::InitLogging();
+  CLI::App app{"kamado: image-classification CNNs on CPUs at GPU-class latency"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  kamado::cli::AddInferCommand(app, exit_code);
+  kamado::cli::AddBenchCommand(app, exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}

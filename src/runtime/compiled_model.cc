@@ -1,0 +1,109 @@
+#include "runtime/compiled_model.h"
+
+#include <omp.h>
+#include <spdlog/spdlog.h>
+
+#include "ir/shape_inference.h"
+#include "runtime/dnnl/dnnl_util.h"
+#include "runtime/plan_builder.h"
+
+namespace kamado::runtime {
+
+Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph graph,
+                                                                    const CompileOptions& options) {
+  RETURN_IF_ERROR(ir::InferShapes(graph));
+  if (options.run_passes) RETURN_IF_ERROR(passes::RunDefaultPasses(graph, options.passes));
+  RETURN_IF_ERROR(graph.Verify());
+  std::shared_ptr<CompiledModel> model(new CompiledModel());
+  for (ir::ValueId v : graph.inputs()) {
+    Shape s = graph.value(v).shape;
+    if (s.size() == 4 && graph.input_layout == ir::Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+    s[0] = -1;
+    model->inputs_.push_back({graph.value(v).name, s});
+  }
+  for (ir::ValueId v : graph.outputs()) {
+    Shape s = graph.value(v).shape;
+    if (s.size() == 4 && graph.input_layout == ir::Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+    s[0] = -1;
+    model->outputs_.push_back({graph.value(v).name, s});
+  }
+  model->graph_ = std::move(graph);
+  // Build the batch-1 plan now so an unsupported op fails at load, not at
+  // the first request.
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  RETURN_IF_ERROR(model->GetPlan(1, threads).status());
+  // Keep only the reordered weights: a later plan that wants another layout
+  // reorders from those.
+  for (const auto& [value, memories] : model->constants_) {
+    if (!memories.empty()) model->graph_.value(value).constant.reset();
+  }
+  return std::shared_ptr<const CompiledModel>(std::move(model));
+}
+
+Result<std::shared_ptr<const Plan>> CompiledModel::GetPlan(int64_t batch, int threads) const {
+  if (batch < 1) return InvalidArgument("batch size must be at least 1, got " + std::to_string(batch));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = plans_.find({batch, threads});
+  if (it != plans_.end()) return it->second;
+  // oneDNN sizes its kernels' thread partitioning at creation, from the
+  // calling thread's OpenMP setting.
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  auto plan = BuildPlan(*this, batch, threads);
+  omp_set_num_threads(saved);
+  if (!plan.ok()) return plan.status();
+  std::shared_ptr<const Plan> shared = std::move(plan).value();
+  spdlog::debug("model '{}': plan for batch {} × {} threads: {} steps, arena {:.1f} MiB "
+                "(unshared {:.1f} MiB), scratchpad {:.1f} KiB, {:.2f} GFLOP",
+                graph_.name, batch, threads, shared->steps.size(),
+                shared->memory.arena_bytes / 1048576.0, shared->memory.unshared_bytes / 1048576.0,
+                shared->scratchpad_bytes / 1024.0, shared->total_flops / 1e9);
+  plans_.emplace(std::make_pair(batch, threads), shared);
+  return shared;
+}
+
+bool CompiledModel::IsConstantLocked(ir::ValueId value) const {
+  return graph_.value(value).is_constant() || constants_.count(value) > 0;
+}
+
+Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
+                                                   const dnnl::memory::desc& desc,
+                                                   const dnnl::memory::desc& source_desc) const {
+  auto& cached = constants_[value];
+  for (const dnnl::memory& m : cached) {
+    if (m.get_desc() == desc) return m;
+  }
+  const ir::Value& v = graph_.value(value);
+  if (!v.is_constant() && !cached.empty()) {
+    try {
+      dnnl::memory target(desc, CpuEngine());
+      dnnl::stream stream(CpuEngine());
+      dnnl::reorder(cached.front(), target).execute(stream, cached.front(), target);
+      stream.wait();
+      cached.push_back(target);
+      return target;
+    } catch (const dnnl::error& e) {
+      return FromDnnlError(e, "reordering constant '" + v.name + "'");
+    }
+  }
+  if (!v.is_constant()) return Internal("value '" + v.name + "' is not a constant");
+  if (source_desc.get_size() != static_cast<size_t>(v.constant->size()) * sizeof(float)) {
+    return Internal("constant '" + v.name + "' has " + std::to_string(v.constant->size()) +
+                    " elements, the primitive expects " +
+                    std::to_string(source_desc.get_size() / sizeof(float)));
+  }
+  try {
+    const dnnl::engine& engine = CpuEngine();
+    dnnl::memory source(source_desc, engine, const_cast<float*>(v.constant->data()));
+    dnnl::memory target(desc, engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(source, target).execute(stream, source, target);
+    stream.wait();
+    cached.push_back(target);
+    return target;
+  } catch (const dnnl::error& e) {
+    return FromDnnlError(e, "reordering constant '" + v.name + "'");
+  }
+}
+
+}  // namespace kamado::runtime

@@ -1,0 +1,72 @@
+// CompiledModel: an ir::Graph after the passes, with its oneDNN primitives
+// and reordered weights. Immutable from the caller's point of view and
+// shared (std::shared_ptr<const CompiledModel>) by every Session and thread.
+//
+// Primitives depend on the batch size and the thread count, so they live in
+// Plans created on first use for each (batch, threads) pair and cached; that
+// cache and the reordered-weights cache are guarded by `mu_`. Weights are
+// reordered once per distinct layout a primitive asks for, and only the
+// reordered copy is kept.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "ir/graph.h"
+#include "passes/pass_manager.h"
+#include "runtime/plan.h"
+
+namespace kamado::runtime {
+
+struct CompileOptions {
+  bool run_passes = true;
+  passes::PassOptions passes;
+  int threads = 0;  // thread count of the plan built eagerly; 0 = OpenMP's default
+};
+
+struct TensorInfo {
+  std::string name;
+  Shape shape;  // in the caller's layout; batch is -1
+};
+
+class CompiledModel {
+ public:
+  // Runs the passes, checks every op can be lowered by building the batch-1
+  // plan, and returns the shareable model.
+  static Result<std::shared_ptr<const CompiledModel>> Compile(ir::Graph graph,
+                                                              const CompileOptions& options = {});
+
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  // The graph after the passes. Constant values whose weights were reordered
+  // no longer hold their source tensor (only the reordered copy is kept).
+  const ir::Graph& graph() const { return graph_; }
+
+  // The plan for `batch` × `threads`, built on first use. Thread-safe.
+  Result<std::shared_ptr<const Plan>> GetPlan(int64_t batch, int threads) const;
+
+  // Reordered weights for constant `value` in layout `desc`; created on first
+  // request. Callers must hold `mu_` (only the plan builder calls it).
+  // Whether `value` is a constant (its source tensor may have been released
+  // after compile). Callers must hold `mu_`.
+  bool IsConstantLocked(ir::ValueId value) const;
+  Result<dnnl::memory> ConstantLocked(ir::ValueId value, const dnnl::memory::desc& desc,
+                                      const dnnl::memory::desc& source_desc) const;
+
+ private:
+  CompiledModel() = default;
+
+  ir::Graph graph_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+
+  mutable std::mutex mu_;
+  mutable std::map<std::pair<int64_t, int>, std::shared_ptr<const Plan>> plans_;
+  mutable std::map<ir::ValueId, std::vector<dnnl::memory>> constants_;
+};
+
+}  // namespace kamado::runtime

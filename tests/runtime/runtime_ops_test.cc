@@ -1,0 +1,277 @@
+// Every op the oneDNN runtime lowers, against the plain reference kernels,
+// on random shapes and attributes (ncnn's testutil approach). Each case
+// builds a tiny graph, runs it through CompiledModel + Session and through
+// RunReference, and compares every output element.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ir/graph.h"
+#include "ir/shape_inference.h"
+#include "runtime/compiled_model.h"
+#include "runtime/reference/reference_executor.h"
+#include "runtime/session.h"
+
+namespace kamado::runtime {
+namespace {
+
+using ir::OpType;
+
+Tensor Random(Shape shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  Tensor t(std::move(shape));
+  for (float& v : t.span()) v = dist(rng);
+  return t;
+}
+
+int Uniform(std::mt19937& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+// Runs `graph` both ways on `inputs` and compares the outputs.
+void ExpectMatchesReference(const ir::Graph& graph, const std::vector<Tensor>& inputs,
+                            const std::string& what, bool run_passes = true, float tol = 2e-4f) {
+  SCOPED_TRACE(what);
+  auto want = reference::RunReference(graph, inputs);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  CompileOptions options;
+  options.run_passes = run_passes;
+  auto model = CompiledModel::Compile(graph, options);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Session session(*model);
+  auto got = session.Run(inputs);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t o = 0; o < got->size(); ++o) {
+    const Tensor& g = (*got)[o];
+    const Tensor& w = (*want)[o];
+    ASSERT_EQ(g.shape(), w.shape()) << "output " << o;
+    for (int64_t i = 0; i < g.size(); ++i) {
+      ASSERT_NEAR(g[i], w[i], tol * (1.0f + std::abs(w[i]))) << "output " << o << " index " << i;
+    }
+  }
+  // A second run reuses the bound plan and arena: same answer.
+  auto again = session.Run(inputs);
+  ASSERT_TRUE(again.ok());
+  for (size_t o = 0; o < got->size(); ++o) {
+    for (int64_t i = 0; i < (*got)[o].size(); ++i) ASSERT_EQ((*again)[o][i], (*got)[o][i]);
+  }
+}
+
+ir::Activation RandomActivation(std::mt19937& rng) {
+  using K = ir::ActivationKind;
+  switch (Uniform(rng, 0, 7)) {
+    case 0: return {K::kRelu};
+    case 1: return {K::kClip, 0.0f, 6.0f};
+    case 2: return {K::kLeakyRelu, 0.1f};
+    case 3: return {K::kSigmoid};
+    case 4: return {K::kTanh};
+    case 5: return {K::kElu, 1.0f};
+    case 6: return {K::kHardSigmoid, 0.2f, 0.5f};
+    default: return {K::kHardSwish};
+  }
+}
+
+TEST(RuntimeOpsTest, ConvRandomShapes) {
+  std::mt19937 rng(1);
+  for (int trial = 0; trial < 40; ++trial) {
+    const bool depthwise = trial % 4 == 3;
+    const int c = Uniform(rng, 1, 24);
+    const int group = depthwise ? c : (c % 2 == 0 && trial % 5 == 0 ? 2 : 1);
+    const int o = depthwise ? c * Uniform(rng, 1, 2) : Uniform(rng, 1, 24) * group;
+    ir::ConvAttrs a;
+    a.kernel = {Uniform(rng, 1, 5), Uniform(rng, 1, 5)};
+    a.strides = {Uniform(rng, 1, 3), Uniform(rng, 1, 3)};
+    a.dilations = {Uniform(rng, 1, 2), Uniform(rng, 1, 2)};
+    a.pads = {Uniform(rng, 0, 2), Uniform(rng, 0, 2), Uniform(rng, 0, 2), Uniform(rng, 0, 2)};
+    a.group = group;
+    const int h = Uniform(rng, 9, 20), w = Uniform(rng, 9, 20), n = Uniform(rng, 1, 3);
+    const bool bias = trial % 2 == 0;
+    const bool sum = trial % 3 == 0;
+    if (sum) a.post_ops.push_back(ir::PostOp::Sum());
+    for (int k = Uniform(rng, 0, 2); k > 0; --k) {
+      a.post_ops.push_back(ir::PostOp::Act(RandomActivation(rng)));
+    }
+
+    ir::Graph g;
+    g.input_layout = trial % 2 ? ir::Layout::kNHWC : ir::Layout::kNCHW;
+    const auto x = g.AddValue("x", {-1, c, h, w});
+    g.AddInput(x);
+    std::vector<Tensor> inputs;
+    inputs.push_back(g.input_layout == ir::Layout::kNHWC ? Random({n, h, w, c}, rng)
+                                                         : Random({n, c, h, w}, rng));
+    std::vector<ir::ValueId> in{x, g.AddConstant("w", Random({o, c / group, a.kernel[0],
+                                                              a.kernel[1]}, rng)),
+                                bias ? g.AddConstant("b", Random({o}, rng)) : ir::kNoValue};
+    if (sum) {
+      const int64_t oh = (h + a.pads[0] + a.pads[2] - ((a.kernel[0] - 1) * a.dilations[0] + 1)) /
+                             a.strides[0] + 1;
+      const int64_t ow = (w + a.pads[1] + a.pads[3] - ((a.kernel[1] - 1) * a.dilations[1] + 1)) /
+                             a.strides[1] + 1;
+      const auto r = g.AddValue("r", {-1, o, oh, ow});
+      g.AddInput(r);
+      in.push_back(r);
+      inputs.push_back(g.input_layout == ir::Layout::kNHWC ? Random({n, oh, ow, o}, rng)
+                                                           : Random({n, o, oh, ow}, rng));
+    }
+    const auto y = g.AddValue("y");
+    g.AddNode("conv", OpType::kConv, in, {y}, a);
+    g.AddOutput(y);
+    ExpectMatchesReference(g, inputs,
+                           "trial " + std::to_string(trial) + ": c=" + std::to_string(c) +
+                               " o=" + std::to_string(o) + " group=" + std::to_string(group) +
+                               " k=" + std::to_string(a.kernel[0]) + "x" +
+                               std::to_string(a.kernel[1]) + " sum=" + std::to_string(sum));
+  }
+}
+
+// x → conv (so the next op sees a blocked layout) → op under test.
+struct Chain {
+  ir::Graph g;
+  ir::ValueId conv_out;
+  std::vector<Tensor> inputs;
+};
+
+Chain ConvThen(std::mt19937& rng, int c, int h, int w, int n, int o) {
+  Chain ch;
+  const auto x = ch.g.AddValue("x", {-1, c, h, w});
+  ch.g.AddInput(x);
+  ir::ConvAttrs a;
+  a.kernel = {3, 3};
+  a.pads = {1, 1, 1, 1};
+  ch.conv_out = ch.g.AddValue("c");
+  ch.g.AddNode("conv", OpType::kConv, {x, ch.g.AddConstant("w", Random({o, c, 3, 3}, rng)),
+                                       ch.g.AddConstant("b", Random({o}, rng))},
+               {ch.conv_out}, a);
+  ch.inputs.push_back(Random({n, c, h, w}, rng));
+  return ch;
+}
+
+TEST(RuntimeOpsTest, PoolingRandomShapes) {
+  std::mt19937 rng(2);
+  for (int trial = 0; trial < 24; ++trial) {
+    const OpType op = trial % 3 == 0 ? OpType::kMaxPool
+                                     : (trial % 3 == 1 ? OpType::kAvgPool : OpType::kGlobalAvgPool);
+    Chain ch = ConvThen(rng, Uniform(rng, 1, 8), Uniform(rng, 7, 17), Uniform(rng, 7, 17),
+                        Uniform(rng, 1, 2), Uniform(rng, 1, 20));
+    ir::PoolAttrs a;
+    a.kernel = {Uniform(rng, 1, 4), Uniform(rng, 1, 4)};
+    a.strides = {Uniform(rng, 1, 3), Uniform(rng, 1, 3)};
+    a.pads = {Uniform(rng, 0, a.kernel[0] - 1), Uniform(rng, 0, a.kernel[1] - 1),
+              Uniform(rng, 0, a.kernel[0] - 1), Uniform(rng, 0, a.kernel[1] - 1)};
+    a.count_include_pad = trial % 2 == 0;
+    const auto y = ch.g.AddValue("y");
+    if (op == OpType::kGlobalAvgPool) {
+      ch.g.AddNode("pool", op, {ch.conv_out}, {y});
+    } else {
+      ch.g.AddNode("pool", op, {ch.conv_out}, {y}, a);
+    }
+    ch.g.AddOutput(y);
+    ExpectMatchesReference(ch.g, ch.inputs,
+                           std::string(ir::OpTypeName(op)) + " trial " + std::to_string(trial));
+  }
+}
+
+TEST(RuntimeOpsTest, ActivationsBatchNormAddPadStandalone) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 16; ++trial) {
+    const int c = Uniform(rng, 1, 12), h = Uniform(rng, 3, 9), w = Uniform(rng, 3, 9);
+    ir::Graph g;
+    const auto x = g.AddValue("x", {-1, c, h, w});
+    const auto x2 = g.AddValue("x2", {-1, c, h, w});
+    g.AddInput(x);
+    g.AddInput(x2);
+    const auto act = g.AddValue("act");
+    g.AddNode("act", OpType::kActivation, {x}, {act}, ir::ActivationAttrs{RandomActivation(rng)});
+    const auto bn = g.AddValue("bn");
+    g.AddNode("bn", OpType::kBatchNorm,
+              {act, g.AddConstant("gamma", Random({c}, rng)), g.AddConstant("beta", Random({c}, rng)),
+               g.AddConstant("mean", Random({c}, rng)),
+               g.AddConstant("var", Random({c}, rng, 0.1f, 2.0f))},
+              {bn}, ir::BatchNormAttrs{1e-3f});
+    const auto sum = g.AddValue("sum");
+    g.AddNode("add", OpType::kAdd, {bn, x2}, {sum});
+    const auto pad = g.AddValue("pad");
+    ir::PadAttrs p;
+    p.pads = {Uniform(rng, 0, 2), Uniform(rng, 0, 2), Uniform(rng, 0, 2), Uniform(rng, 0, 2)};
+    p.value = trial % 2 ? 0.0f : 0.5f;
+    g.AddNode("pad", OpType::kPad, {sum}, {pad}, p);
+    g.AddOutput(pad);
+    g.AddOutput(act);  // also an output: must not be overwritten in place
+    const int n = Uniform(rng, 1, 3);
+    ExpectMatchesReference(g, {Random({n, c, h, w}, rng), Random({n, c, h, w}, rng)},
+                           "trial " + std::to_string(trial), /*run_passes=*/trial % 2 == 0);
+  }
+}
+
+TEST(RuntimeOpsTest, ConcatFlattenDenseSoftmax) {
+  std::mt19937 rng(4);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int c = Uniform(rng, 1, 6), h = Uniform(rng, 2, 6), w = Uniform(rng, 2, 6);
+    const int n = Uniform(rng, 1, 4);
+    Chain ch = ConvThen(rng, c, h, w, n, Uniform(rng, 3, 17));
+    ir::Graph& g = ch.g;
+    // A second branch straight from the input: concat mixes a blocked and a plain layout.
+    const auto branch = g.AddValue("branch");
+    g.AddNode("relu", OpType::kActivation, {g.inputs()[0]}, {branch},
+              ir::ActivationAttrs{{ir::ActivationKind::kRelu}});
+    const auto cat = g.AddValue("cat");
+    g.AddNode("concat", OpType::kConcat, {ch.conv_out, branch}, {cat}, ir::ConcatAttrs{1});
+    const auto flat = g.AddValue("flat");
+    g.AddNode("flatten", OpType::kFlatten, {cat}, {flat}, ir::FlattenAttrs{trial % 2 == 0});
+    ASSERT_TRUE(ir::InferShapes(g).ok());
+    const int64_t k = g.value(flat).shape[1];
+    const int units = Uniform(rng, 1, 12);
+    const auto dense = g.AddValue("dense");
+    ir::DenseAttrs da;
+    if (trial % 3 == 0) da.post_ops.push_back(ir::PostOp::Act({ir::ActivationKind::kRelu}));
+    g.AddNode("dense", OpType::kDense,
+              {flat, g.AddConstant("dw", Random({units, k}, rng)),
+               trial % 2 ? g.AddConstant("db", Random({units}, rng)) : ir::kNoValue},
+              {dense}, da);
+    const auto prob = g.AddValue("prob");
+    g.AddNode("softmax", OpType::kSoftmax, {dense}, {prob}, ir::SoftmaxAttrs{1});
+    g.AddOutput(prob);
+    // With passes on, Flatten folds into Dense (4-D weights); off, it runs as a reorder.
+    ExpectMatchesReference(g, ch.inputs, "trial " + std::to_string(trial), trial % 4 != 1);
+  }
+}
+
+TEST(RuntimeOpsTest, BatchSizesShareOneModel) {
+  std::mt19937 rng(5);
+  Chain ch = ConvThen(rng, 3, 8, 8, 1, 8);
+  const auto y = ch.g.AddValue("y");
+  ch.g.AddNode("gap", OpType::kGlobalAvgPool, {ch.conv_out}, {y});
+  ch.g.AddOutput(y);
+  auto model = CompiledModel::Compile(ch.g);
+  ASSERT_TRUE(model.ok());
+  Session session(*model);
+  for (int n : {1, 4, 2, 4}) {
+    const Tensor in = Random({n, 3, 8, 8}, rng);
+    auto got = session.Run({in});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    auto want = reference::RunReference(ch.g, {in});
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(got->front().shape(), (Shape{n, 8, 1, 1}));
+    for (int64_t i = 0; i < want->front().size(); ++i) {
+      ASSERT_NEAR(got->front()[i], want->front()[i], 1e-4f);
+    }
+  }
+}
+
+TEST(RuntimeOpsTest, WrongInputShapeIsAnError) {
+  std::mt19937 rng(6);
+  Chain ch = ConvThen(rng, 3, 8, 8, 1, 4);
+  ch.g.AddOutput(ch.conv_out);
+  auto model = CompiledModel::Compile(ch.g);
+  ASSERT_TRUE(model.ok());
+  Session session(*model);
+  auto r = session.Run({Tensor({1, 3, 9, 8})});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("'x'"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(session.Run({}).ok());
+}
+
+}  // namespace
+}  // namespace kamado::runtime

@@ -1,0 +1,32 @@
+// Locating the fetched test data (models/, data/images/, build/reference/).
+//
+// Tests that need fetched data call RequireData(): when the data is missing
+// they skip, except under `make test` (KAMADO_REQUIRE_TEST_DATA=1), where a
+// missing file is a failure — CI must never go green by skipping.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace kamado::testing {
+
+inline bool TestDataRequired() {
+  const char* v = std::getenv("KAMADO_REQUIRE_TEST_DATA");
+  return v != nullptr && std::string(v) == "1";
+}
+
+}  // namespace kamado::testing
+
+// Skips (or fails under make test) the current test when `path` is missing.
+#define KAMADO_REQUIRE_DATA(path)                                                          \
+  do {                                                                                     \
+    if (!std::filesystem::exists(path)) {                                                  \
+      if (::kamado::testing::TestDataRequired()) {                                         \
+        FAIL() << "missing test data " << (path) << " (run scripts/prepare-test-data.sh)"; \
+      }                                                                                    \
+      GTEST_SKIP() << "missing test data " << (path) << " (run scripts/prepare-test-data.sh)"; \
+    }                                                                                      \
+  } while (0)
