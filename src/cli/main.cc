@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/bench_command.h"
+#include "cli/convert_command.h"
 #include "cli/infer_command.h"
 #include "core/logging.h"
 
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   kamado::cli::AddInferCommand(app, exit_code);
   kamado::cli::AddBenchCommand(app, exit_code);
+  kamado::cli::AddConvertCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
