@@ -6,7 +6,7 @@ BUILD ?= build
 BUILD_TYPE ?= Release
 MODEL ?= models/inception_v3
 
-.PHONY: all deps configure build models test-data test serve clean
+.PHONY: all deps configure build models test-data test test-asan fuzz serve clean
 
 all: build
 
@@ -34,11 +34,31 @@ test-data: models
 test: build test-data
 	KAMADO_REQUIRE_TEST_DATA=1 OMP_WAIT_POLICY=passive \
 	  ctest --test-dir $(BUILD) --output-on-failure
+	$(MAKE) test-asan
+	bash fuzz/run.sh 10
 
-# Until the HTTP server lands: classify the sample photos with the default model.
+# The image decoders and the bad-input corpus under ASan + UBSan: only the
+# decode test (core + image_decode) is built in this second build dir.
+ASAN_BUILD ?= build-asan
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DKAMADO_SANITIZE=ON -DKAMADO_BUILD_BENCH=OFF
+	cmake --build $(ASAN_BUILD) --target image_decode_test
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(ASAN_BUILD)/tests/image/image_decode_test
+
+# libFuzzer (clang-14) on each decoder and on bytes -> tensor; FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+# The HTTP server with the default model on 127.0.0.1:8080 (Ctrl-C drains and
+# stops it). The sample photos are fetched too, for trying it with curl.
+HOST ?= 127.0.0.1
+PORT ?= 8080
 serve: build models
 	bash scripts/fetch-test-images.sh
-	$(BUILD)/kamado infer --model $(MODEL) data/images/*.png data/images/*.jpg
+	$(BUILD)/kamado serve --model $(MODEL) --host $(HOST) --port $(PORT)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,7 @@
 #include "image/model_preprocess.h"
 #include "runtime/model_loader.h"
 #include "runtime/session.h"
+#include "serving/classification.h"
 
 namespace kamado::cli {
 namespace {
@@ -18,6 +19,7 @@ struct InferArgs {
   int threads = 0;
   int top_k = 3;
   bool json = false;
+  bool exact_resize = false;
   std::vector<std::string> images;
 };
 
@@ -36,11 +38,12 @@ int RunInfer(const InferArgs& args) {
   const runtime::ModelConfig& config = loaded->config;
   runtime::Session session(loaded->compiled, {.threads = args.threads});
   const PreprocessOptions pre = PreprocessOptionsFor(config);
+  const DecodeOptions decode = DecodeOptionsFor(config, args.exact_resize);
   int failures = 0;
   for (const std::string& path : args.images) {
     using Clock = std::chrono::steady_clock;
     auto t0 = Clock::now();
-    auto image = DecodeImageFile(path);
+    auto image = DecodeImageFile(path, decode);
     const double decode_ms = MsSince(t0);
     if (!image.ok()) {
       std::cerr << "kamado infer: " << image.status().ToString() << "\n";
@@ -75,10 +78,16 @@ int RunInfer(const InferArgs& args) {
       }
       j["probabilities"] = std::vector<float>(probs.data(), probs.data() + n);
       j["latency_ms"] = {{"decode", decode_ms}, {"preprocess", preprocess_ms}, {"infer", infer_ms}};
+      if (auto v = serving::Decide(config, {probs.data(), static_cast<size_t>(n)})) {
+        j["verdict"] = {{"name", v->name}, {"value", v->value}, {"score", v->score}};
+      }
       std::cout << j.dump() << "\n";
     } else {
       std::cout << path << ":";
       for (int i : top) std::cout << " " << LabelOf(config, i) << "=" << probs[i];
+      if (auto v = serving::Decide(config, {probs.data(), static_cast<size_t>(n)})) {
+        std::cout << "  " << v->name << "=" << (v->value ? "true" : "false") << " (" << v->score << ")";
+      }
       std::cout << "  (decode " << decode_ms << " ms, preprocess " << preprocess_ms
                 << " ms, infer " << infer_ms << " ms)\n";
     }
@@ -96,7 +105,9 @@ void AddInferCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
   cmd->add_option("--top-k", args->top_k, "How many classes to print")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "One JSON object per image per line");
-  cmd->add_option("images", args->images, "Image files (JPEG, PNG)")->required();
+  cmd->add_flag("--exact-resize", args->exact_resize,
+                "Decode JPEG/WebP at full size (no DCT scaling), as the TF.js reference does");
+  cmd->add_option("images", args->images, "Image files (JPEG, PNG, WebP)")->required();
   cmd->callback([args, &exit_code] { exit_code = RunInfer(*args); });
 }
 

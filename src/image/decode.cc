@@ -61,6 +61,37 @@ Status CheckImageSize(std::string_view format, uint64_t width, uint64_t height,
   return Status::Ok();
 }
 
+int ScaleEighths(int width, int height, int min_width, int min_height) {
+  for (int n = 1; n < 8; ++n) {
+    // TJSCALED: ceil(dim · n / 8).
+    const int64_t w = (int64_t{width} * n + 7) / 8, h = (int64_t{height} * n + 7) / 8;
+    if (w >= min_width && h >= min_height && (min_width > 0 || min_height > 0)) return n;
+  }
+  return 8;
+}
+
+void ReduceAlpha(uint8_t* rgba, size_t n_pixels, const DecodeOptions& options, bool keyed_black) {
+  const bool composite = options.alpha == AlphaMode::kComposite;
+  const uint32_t bg[3] = {options.background[0], options.background[1], options.background[2]};
+  // Forwards is safe in place: the write position never passes the read position.
+  for (size_t i = 0; i < n_pixels; ++i) {
+    const uint8_t* src = rgba + i * 4;
+    uint8_t* dst = rgba + i * 3;
+    const uint32_t a = src[3];
+    const uint8_t r = src[0], g = src[1], b = src[2];
+    if (composite) {
+      dst[0] = static_cast<uint8_t>((r * a + bg[0] * (255 - a) + 127) / 255);
+      dst[1] = static_cast<uint8_t>((g * a + bg[1] * (255 - a) + 127) / 255);
+      dst[2] = static_cast<uint8_t>((b * a + bg[2] * (255 - a) + 127) / 255);
+    } else {
+      const bool keyed = keyed_black && a == 0;
+      dst[0] = keyed ? 0 : r;
+      dst[1] = keyed ? 0 : g;
+      dst[2] = keyed ? 0 : b;
+    }
+  }
+}
+
 }  // namespace image_internal
 
 ImageFormat SniffImageFormat(std::span<const uint8_t> bytes) {
@@ -102,22 +133,37 @@ std::string_view ImageFormatName(ImageFormat format) {
 
 Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeOptions& options) {
   if (bytes.empty()) return InvalidArgument("empty image data (0 bytes)");
+  if (bytes.size() > options.max_input_bytes) {
+    return InvalidArgument("image data is " + std::to_string(bytes.size()) +
+                           " bytes, over the limit of " + std::to_string(options.max_input_bytes) +
+                           " bytes (max_input_bytes)");
+  }
   const ImageFormat format = SniffImageFormat(bytes);
   switch (format) {
     case ImageFormat::kJpeg:
       return DecodeJpeg(bytes, options);
     case ImageFormat::kPng:
       return DecodePng(bytes, options);
+    case ImageFormat::kWebp:
+      return DecodeWebp(bytes, options);
     case ImageFormat::kUnknown:
       return InvalidArgument("unrecognised image format (" + std::to_string(bytes.size()) +
-                             " bytes starting " + HexPrefix(bytes) + "); expected JPEG or PNG");
+                             " bytes starting " + HexPrefix(bytes) + "); expected JPEG, PNG or WebP");
     default:
       return Unsupported("unsupported image format " + std::string(ImageFormatName(format)) +
-                         " (only JPEG and PNG are decoded)");
+                         " (only JPEG, PNG and WebP are decoded)");
   }
 }
 
 Result<Image> DecodeImageFile(const std::filesystem::path& path, const DecodeOptions& options) {
+  // Refuse an oversized file before reading it into memory.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > options.max_input_bytes) {
+    return InvalidArgument(path.string() + ": file is " + std::to_string(size) +
+                           " bytes, over the limit of " + std::to_string(options.max_input_bytes) +
+                           " bytes (max_input_bytes)");
+  }
   ASSIGN_OR_RETURN(const std::string data, ReadFile(path));
   Result<Image> image =
       DecodeImage({reinterpret_cast<const uint8_t*>(data.data()), data.size()}, options);

@@ -8,7 +8,8 @@
 //    here as (v * 255 + 32767) / 65535, the same integer;
 //  - a tRNS colour key (gray/RGB images) makes pngjs write (0, 0, 0, 0), so
 //    keyed pixels become black once alpha is dropped;
-//  - alpha is dropped without compositing; gAMA, sBIT, iCCP are ignored.
+//  - by default alpha is dropped without compositing (AlphaMode::kComposite
+//    blends over the background instead); gAMA, sBIT, iCCP are ignored.
 #include <spng.h>
 
 #include <algorithm>
@@ -41,20 +42,6 @@ Status SpngError(std::string_view what, int err, const DecodeOptions& options) {
                ")";
   }
   return InvalidArgument(std::move(message));
-}
-
-// In place: RGBA (4 * n bytes) -> RGB (first 3 * n bytes). Safe forwards,
-// since the write position never passes the read position.
-void DropAlpha(uint8_t* rgba, size_t n_pixels, bool zero_transparent) {
-  for (size_t i = 0; i < n_pixels; ++i) {
-    const uint8_t* src = rgba + i * 4;
-    uint8_t* dst = rgba + i * 3;
-    const bool keyed = zero_transparent && src[3] == 0;
-    const uint8_t r = src[0], g = src[1], b = src[2];
-    dst[0] = keyed ? 0 : r;
-    dst[1] = keyed ? 0 : g;
-    dst[2] = keyed ? 0 : b;
-  }
 }
 
 }  // namespace
@@ -98,16 +85,13 @@ Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& opt
     err = spng_decode_image(ctx.get(), rgba16.data(), rgba16.size() * sizeof(uint16_t),
                             SPNG_FMT_RGBA16, SPNG_DECODE_TRNS);
     if (err != 0) return SpngError("image data", err, options);
-    image.rgb.resize(n_pixels * 3);
-    for (size_t i = 0; i < n_pixels; ++i) {
-      const uint16_t* src = &rgba16[i * 4];
-      const bool keyed = colour_key && src[3] == 0;
-      for (int c = 0; c < 3; ++c) {
-        // == floor(v * 255 / 65535 + 0.5), pngjs's rescale.
-        image.rgb[i * 3 + c] =
-            keyed ? 0 : static_cast<uint8_t>((uint32_t{src[c]} * 255 + 32767) / 65535);
-      }
+    image.rgb.resize(n_pixels * 4);
+    for (size_t i = 0; i < n_pixels * 4; ++i) {
+      // == floor(v * 255 / 65535 + 0.5), pngjs's rescale.
+      image.rgb[i] = static_cast<uint8_t>((uint32_t{rgba16[i]} * 255 + 32767) / 65535);
     }
+    image_internal::ReduceAlpha(image.rgb.data(), n_pixels, options, colour_key);
+    image.rgb.resize(n_pixels * 3);
     return image;
   }
 
@@ -122,7 +106,7 @@ Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& opt
   image.rgb.resize(len);
   err = spng_decode_image(ctx.get(), image.rgb.data(), len, SPNG_FMT_RGBA8, SPNG_DECODE_TRNS);
   if (err != 0) return SpngError("image data", err, options);
-  DropAlpha(image.rgb.data(), n_pixels, colour_key);
+  image_internal::ReduceAlpha(image.rgb.data(), n_pixels, options, colour_key);
   image.rgb.resize(n_pixels * 3);
   return image;
 }

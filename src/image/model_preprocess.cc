@@ -15,4 +15,24 @@ PreprocessOptions PreprocessOptionsFor(const runtime::ModelConfig& config) {
   return o;
 }
 
+DecodeOptions DecodeOptionsFor(const runtime::ModelConfig& config, bool exact_resize) {
+  DecodeOptions o;
+  if (config.decode.max_input_bytes > 0) o.max_input_bytes = config.decode.max_input_bytes;
+  if (config.decode.max_pixels > 0) o.max_pixels = config.decode.max_pixels;
+  if (config.decode.max_side > 0) o.max_dimension = config.decode.max_side;
+  if (!exact_resize && !config.preprocess.exact_resize) {
+    o.min_width = config.width;
+    o.min_height = config.height;
+  }
+  o.alpha = config.preprocess.alpha == "composite" ? AlphaMode::kComposite : AlphaMode::kDrop;
+  for (int c = 0; c < 3; ++c) o.background[c] = static_cast<uint8_t>(config.preprocess.background[c]);
+  return o;
+}
+
+Result<Tensor> DecodeToTensor(std::span<const uint8_t> bytes, const DecodeOptions& decode,
+                              const PreprocessOptions& preprocess) {
+  ASSIGN_OR_RETURN(const Image image, DecodeImage(bytes, decode));
+  return Preprocess(image, preprocess);
+}
+
 }  // namespace kamado

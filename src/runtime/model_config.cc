@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 namespace kamado::runtime {
 namespace {
 
@@ -22,6 +24,34 @@ Status ParseTriple(const YAML::Node& parent, const std::string& key, const std::
   ASSIGN_OR_RETURN(auto values, Get<std::vector<float>>(parent, key, path));
   if (values.size() != 3) return InvalidArgument("field '" + path + "' must have 3 values");
   std::copy(values.begin(), values.end(), out.begin());
+  return Status::Ok();
+}
+
+// decision: {name, positive: [labels], threshold}; needs `labels` parsed first.
+Status ParseDecision(const YAML::Node& d, ModelConfig& c) {
+  if (!d.IsMap()) return InvalidArgument("field 'decision' must be a mapping");
+  DecisionConfig decision;
+  ASSIGN_OR_RETURN(decision.name, Get<std::string>(d, "name", "decision.name"));
+  if (decision.name.empty()) return InvalidArgument("field 'decision.name' must not be empty");
+  ASSIGN_OR_RETURN(decision.positive,
+                   Get<std::vector<std::string>>(d, "positive", "decision.positive"));
+  if (decision.positive.empty()) {
+    return InvalidArgument("field 'decision.positive' must name at least one label");
+  }
+  for (const std::string& label : decision.positive) {
+    auto it = std::find(c.labels.begin(), c.labels.end(), label);
+    if (it == c.labels.end()) {
+      return InvalidArgument("field 'decision.positive': '" + label + "' is not one of 'labels'");
+    }
+    decision.positive_indices.push_back(static_cast<int>(it - c.labels.begin()));
+  }
+  if (d["threshold"]) {
+    ASSIGN_OR_RETURN(decision.threshold, Get<double>(d, "threshold", "decision.threshold"));
+  }
+  if (!(decision.threshold >= 0.0 && decision.threshold <= 1.0)) {
+    return InvalidArgument("field 'decision.threshold' must be in 0..1");
+  }
+  c.decision = std::move(decision);
   return Status::Ok();
 }
 
@@ -72,10 +102,44 @@ Status Parse(const YAML::Node& root, ModelConfig& c) {
     if (c.preprocess.fit != "stretch") {
       return Unsupported("field 'preprocess.fit': '" + c.preprocess.fit + "' is not 'stretch'");
     }
+    if (p["exact_resize"]) {
+      ASSIGN_OR_RETURN(c.preprocess.exact_resize,
+                       Get<bool>(p, "exact_resize", "preprocess.exact_resize"));
+    }
+    if (p["alpha"]) {
+      ASSIGN_OR_RETURN(c.preprocess.alpha, Get<std::string>(p, "alpha", "preprocess.alpha"));
+    }
+    if (c.preprocess.alpha != "drop" && c.preprocess.alpha != "composite") {
+      return Unsupported("field 'preprocess.alpha': '" + c.preprocess.alpha +
+                         "' is not one of drop, composite");
+    }
+    if (p["background"]) {
+      ASSIGN_OR_RETURN(auto bg, Get<std::vector<int>>(p, "background", "preprocess.background"));
+      if (bg.size() != 3) return InvalidArgument("field 'preprocess.background' must have 3 values");
+      for (int i = 0; i < 3; ++i) {
+        if (bg[i] < 0 || bg[i] > 255) {
+          return InvalidArgument("field 'preprocess.background' values must be in 0..255");
+        }
+        c.preprocess.background[i] = bg[i];
+      }
+    }
+  }
+  if (const YAML::Node d = root["decode"]) {
+    if (d["max_input_bytes"]) {
+      ASSIGN_OR_RETURN(c.decode.max_input_bytes,
+                       Get<uint64_t>(d, "max_input_bytes", "decode.max_input_bytes"));
+    }
+    if (d["max_pixels"]) {
+      ASSIGN_OR_RETURN(c.decode.max_pixels, Get<uint64_t>(d, "max_pixels", "decode.max_pixels"));
+    }
+    if (d["max_side"]) {
+      ASSIGN_OR_RETURN(c.decode.max_side, Get<uint32_t>(d, "max_side", "decode.max_side"));
+    }
   }
   if (root["labels"]) {
     ASSIGN_OR_RETURN(c.labels, Get<std::vector<std::string>>(root, "labels", "labels"));
   }
+  if (const YAML::Node d = root["decision"]) RETURN_IF_ERROR(ParseDecision(d, c));
   return Status::Ok();
 }
 

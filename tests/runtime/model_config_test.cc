@@ -69,6 +69,35 @@ TEST_F(ModelConfigTest, ErrorsNameTheField) {
   }
 }
 
+TEST_F(ModelConfigTest, ParsesAndValidatesTheDecisionBlock) {
+  const std::string base =
+      "name: m\nformat: tfjs\nfile: m.json\ninput: {layout: NHWC, height: 2, width: 2}\n"
+      "labels: [Drawing, Hentai, Neutral, Porn, Sexy]\n";
+  Write(base + "decision: {name: safe, positive: [Neutral, Drawing], threshold: 0.4}\n");
+  auto c = LoadModelConfig(dir_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->decision.has_value());
+  EXPECT_EQ(c->decision->name, "safe");
+  EXPECT_EQ(c->decision->positive_indices, (std::vector<int>{2, 0}));
+  EXPECT_DOUBLE_EQ(c->decision->threshold, 0.4);
+
+  Write(base);
+  c = LoadModelConfig(dir_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->decision.has_value());
+
+  for (const std::string bad : {"decision: {name: safe, positive: [Cat]}\n",
+                                "decision: {name: safe, positive: []}\n",
+                                "decision: {positive: [Neutral]}\n",
+                                "decision: {name: safe, positive: [Neutral], threshold: 2}\n"}) {
+    Write(base + bad);
+    auto r = LoadModelConfig(dir_);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("decision"), std::string::npos) << r.status().ToString();
+  }
+}
+
 TEST_F(ModelConfigTest, MissingFileIsNotFound) {
   auto r = LoadModelConfig(dir_ / "nope");
   ASSERT_FALSE(r.ok());
