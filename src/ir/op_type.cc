@@ -20,6 +20,10 @@ std::string_view OpTypeName(OpType op) {
     case OpType::kDense: return "Dense";
     case OpType::kSoftmax: return "Softmax";
     case OpType::kIdentity: return "Identity";
+    case OpType::kBinary: return "Binary";
+    case OpType::kGlobalMaxPool: return "GlobalMaxPool";
+    case OpType::kReshape: return "Reshape";
+    case OpType::kTranspose: return "Transpose";
   }
   return "?";
 }
@@ -51,6 +55,26 @@ float Activation::Apply(float x) const {
       return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
   }
   return x;
+}
+
+std::string_view BinaryKindName(BinaryKind kind) {
+  switch (kind) {
+    case BinaryKind::kAdd: return "add";
+    case BinaryKind::kSub: return "sub";
+    case BinaryKind::kMul: return "mul";
+    case BinaryKind::kDiv: return "div";
+  }
+  return "?";
+}
+
+float BinaryAttrs::Apply(float a, float b) const {
+  switch (kind) {
+    case BinaryKind::kAdd: return a + b;
+    case BinaryKind::kSub: return a - b;
+    case BinaryKind::kMul: return a * b;
+    case BinaryKind::kDiv: return a / b;
+  }
+  return a;
 }
 
 bool ConvAttrs::HasSum() const {

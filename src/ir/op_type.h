@@ -33,6 +33,10 @@ enum class OpType {
   kDense,          // inputs {x, weight, bias|none}
   kSoftmax,        // inputs {x}
   kIdentity,       // inputs {x}; Dropout at inference, no-op reshapes
+  kBinary,         // inputs {a, b}; element-wise a ∘ b, b broadcast to a (see BinaryAttrs)
+  kGlobalMaxPool,  // inputs {x} -> [N, C, 1, 1]
+  kReshape,        // inputs {x}; same elements in row-major order, new shape (a view)
+  kTranspose,      // inputs {x}; permutes the axes; the batch axis stays first
 };
 
 std::string_view OpTypeName(OpType op);
@@ -121,7 +125,33 @@ struct SoftmaxAttrs {
   int64_t axis = 1;
 };
 
+enum class BinaryKind { kAdd, kSub, kMul, kDiv };
+
+std::string_view BinaryKindName(BinaryKind kind);
+
+// kBinary: dst = a ∘ b with dst's shape = a's. b has a's rank and each of its
+// dimensions is 1 (broadcast) or a's (ONNX/numpy broadcasting after the
+// importer prepends 1s). OpType::kAdd stays the same-shape add that the
+// passes fuse into convolutions.
+struct BinaryAttrs {
+  BinaryKind kind = BinaryKind::kAdd;
+
+  float Apply(float a, float b) const;
+};
+
+// kReshape: the output shape; dimension 0 is -1 (the batch, unchanged) or
+// the input's own batch size. Elements keep their row-major order.
+struct ReshapeAttrs {
+  std::vector<int64_t> shape;
+};
+
+// kTranspose: output axis i is input axis perm[i]; perm[0] must be 0.
+struct TransposeAttrs {
+  std::vector<int64_t> perm;
+};
+
 using Attrs = std::variant<std::monostate, ConvAttrs, BatchNormAttrs, ActivationAttrs, PadAttrs,
-                           PoolAttrs, ConcatAttrs, FlattenAttrs, DenseAttrs, SoftmaxAttrs>;
+                           PoolAttrs, ConcatAttrs, FlattenAttrs, DenseAttrs, SoftmaxAttrs,
+                           BinaryAttrs, ReshapeAttrs, TransposeAttrs>;
 
 }  // namespace kamado::ir

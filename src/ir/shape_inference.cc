@@ -122,7 +122,8 @@ Status InferNodeShapes(Graph& g, NodeId id) {
       const auto& a = n.attr<PoolAttrs>();
       return WindowShape(g, n, a.kernel, a.strides, {1, 1}, a.pads, InShape(g, n, 0)[1]);
     }
-    case OpType::kGlobalAvgPool: {
+    case OpType::kGlobalAvgPool:
+    case OpType::kGlobalMaxPool: {
       RETURN_IF_ERROR(Check4D(g, n));
       const Shape& x = InShape(g, n, 0);
       out.shape = {x[0], x[1], 1, 1};
@@ -178,6 +179,49 @@ Status InferNodeShapes(Graph& g, NodeId id) {
         RETURN_IF_ERROR(Expect(InShape(g, n, 2) == Shape{w[0]}, n, "bias shape mismatch"));
       }
       out.shape = {x[0], w[0]};
+      return Status::Ok();
+    }
+    case OpType::kBinary: {
+      RETURN_IF_ERROR(Expect(n.inputs.size() == 2, n, "expects 2 inputs"));
+      const Shape& a = InShape(g, n, 0);
+      const Shape& b = InShape(g, n, 1);
+      bool ok = a.size() == b.size();
+      for (size_t d = 0; ok && d < a.size(); ++d) ok = b[d] == 1 || b[d] == a[d];
+      RETURN_IF_ERROR(Expect(ok, n, "input " + ShapeToString(b) + " does not broadcast to " +
+                                        ShapeToString(a)));
+      out.shape = a;
+      return Status::Ok();
+    }
+    case OpType::kReshape: {
+      const Shape& x = InShape(g, n, 0);
+      Shape s = n.attr<ReshapeAttrs>().shape;
+      RETURN_IF_ERROR(Expect(!s.empty() && !x.empty(), n, "reshape of or to a scalar"));
+      if (s[0] < 0 || x[0] < 0) {
+        RETURN_IF_ERROR(Expect(s[0] < 0 || s[0] == x[0], n, "reshape changes the batch size"));
+        s[0] = x[0];
+      }
+      bool positive = true;
+      for (size_t d = 1; d < s.size(); ++d) positive = positive && s[d] > 0;
+      RETURN_IF_ERROR(Expect(positive && NumElements(s) == NumElements(x), n,
+                             "cannot reshape " + ShapeToString(x) + " to " + ShapeToString(s)));
+      out.shape = s;
+      return Status::Ok();
+    }
+    case OpType::kTranspose: {
+      const Shape& x = InShape(g, n, 0);
+      const auto& perm = n.attr<TransposeAttrs>().perm;
+      bool ok = perm.size() == x.size() && !perm.empty() && perm[0] == 0;
+      std::vector<bool> seen(x.size(), false);
+      for (size_t i = 0; ok && i < perm.size(); ++i) {
+        ok = perm[i] >= 0 && perm[i] < static_cast<int64_t>(x.size()) &&
+             !seen[static_cast<size_t>(perm[i])];
+        if (ok) seen[static_cast<size_t>(perm[i])] = true;
+      }
+      RETURN_IF_ERROR(Expect(ok, n, "perm is not a permutation of " + ShapeToString(x) +
+                                        " that keeps the batch axis first"));
+      Shape s(x.size());
+      for (size_t i = 0; i < perm.size(); ++i) s[i] = x[static_cast<size_t>(perm[i])];
+      out.shape = s;
       return Status::Ok();
     }
   }

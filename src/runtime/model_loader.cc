@@ -1,14 +1,16 @@
 #include "runtime/model_loader.h"
 
+#include "importers/onnx/onnx_importer.h"
 #include "importers/tfjs/tfjs_importer.h"
 
 namespace kamado::runtime {
 
 Result<ir::Graph> ImportModel(const ModelConfig& config) {
-  if (config.format != "tfjs") {
-    return Unsupported("model format '" + config.format + "' is not supported yet");
-  }
-  ASSIGN_OR_RETURN(ir::Graph graph, importers::ImportTfjsModel(config.model_path()));
+  Result<ir::Graph> imported = Unsupported("model format '" + config.format +
+                                           "' is not supported (tfjs, onnx)");
+  if (config.format == "tfjs") imported = importers::ImportTfjsModel(config.model_path());
+  if (config.format == "onnx") imported = importers::ImportOnnxModel(config.model_path());
+  ASSIGN_OR_RETURN(ir::Graph graph, std::move(imported));
   if (graph.name.empty()) graph.name = config.name;
   if (graph.inputs().size() != 1) {
     return Unsupported("model has " + std::to_string(graph.inputs().size()) +

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "ir/graph.h"
@@ -198,6 +199,10 @@ class PlanBuilder {
       case ir::OpType::kIdentity:
         where_[n.outputs[0]] = where_.at(n.inputs[0]);
         return Status::Ok();
+      case ir::OpType::kBinary: return LowerBinary(n);
+      case ir::OpType::kGlobalMaxPool: return LowerGlobalMaxPool(n);
+      case ir::OpType::kReshape: return LowerReshape(n);
+      case ir::OpType::kTranspose: return LowerTranspose(n);
     }
     return Unsupported(ir::Describe(n) + ": no oneDNN lowering for this op");
   }
@@ -473,6 +478,110 @@ class PlanBuilder {
     // Then copy the input into the interior of the padded buffer.
     const memory::desc interior = dst_md.submemory_desc(DimsOf(x), {0, 0, a.pads[0], a.pads[1]});
     AddReorder(n.name, where_.at(x), MemRef{MemRef::Kind::kArena, dst.index, interior});
+    where_[n.outputs[0]] = dst;
+    return Status::Ok();
+  }
+
+  // ---- ops added for the ONNX importer ----------------------------------
+
+  // a ∘ b with b broadcast (oneDNN binary; a broadcast src1 may be a
+  // constant, which is kept plain). dst takes a's layout, in place when a dies.
+  Status LowerBinary(const ir::Node& n) {
+    static const std::map<ir::BinaryKind, algorithm> kAlgorithms = {
+        {ir::BinaryKind::kAdd, algorithm::binary_add},
+        {ir::BinaryKind::kSub, algorithm::binary_sub},
+        {ir::BinaryKind::kMul, algorithm::binary_mul},
+        {ir::BinaryKind::kDiv, algorithm::binary_div},
+    };
+    const algorithm alg = kAlgorithms.at(n.attr<ir::BinaryAttrs>().kind);
+    const ir::ValueId x = n.inputs[0];
+    const ir::ValueId y = n.inputs[1];
+    if (model_.IsConstantLocked(x)) {
+      return Unsupported(ir::Describe(n) + ": the first operand must not be a constant");
+    }
+    MemRef a = where_.at(x);
+    const bool const_b = model_.IsConstantLocked(y);
+    const bool broadcast = Val(x).shape != Val(y).shape;
+    auto make_pd = [&](const memory::desc& a_md, const memory::desc& b_md) {
+      dnnl::binary::desc d(alg, a_md, b_md, a_md);
+      return dnnl::binary::primitive_desc(d, UserScratchpad(), CpuEngine());
+    };
+    memory::desc b_md = a.desc;
+    if (const_b || broadcast) {
+      const Shape& ys = Val(y).shape;
+      memory::dims b_dims(ys.begin(), ys.end());
+      if (!b_dims.empty() && b_dims[0] < 0) b_dims[0] = batch_;
+      b_md = Plain(b_dims);
+    }
+    std::optional<dnnl::binary::primitive_desc> pd;
+    try {
+      pd = make_pd(a.desc, b_md);
+    } catch (const dnnl::error&) {
+      // No kernel broadcasting a plain src1 over this (blocked) layout.
+      a = Ensure(x, Plain(DimsOf(x)));
+      pd = make_pd(a.desc, b_md);
+    }
+    Step s = MakeStep<dnnl::binary>(n, *pd);
+    MemRef b;
+    if (const_b) {
+      ASSIGN_OR_RETURN(b, Constant(y, b_md, b_md));
+    } else {
+      b = Ensure(y, b_md);
+    }
+    const MemRef dst = SameLayoutDst(x, a.desc);
+    s.args = {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, dst}};
+    AddStep(std::move(s), pd->scratchpad_desc());
+    where_[n.outputs[0]] = dst;
+    return Status::Ok();
+  }
+
+  Status LowerGlobalMaxPool(const ir::Node& n) {
+    const ir::ValueId x = n.inputs[0];
+    const memory::dims src_dims = DimsOf(x);
+    const MemRef& src = where_.at(x);
+    dnnl::pooling_forward::desc d(prop_kind::forward_inference, algorithm::pooling_max, src.desc,
+                                  Any(DimsOf(n.outputs[0])), {1, 1}, {src_dims[2], src_dims[3]},
+                                  {0, 0}, {0, 0});
+    dnnl::pooling_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+    Step s = MakeStep<dnnl::pooling_forward>(n, pd);
+    const MemRef dst = NewArena(pd.dst_desc());
+    s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+    AddStep(std::move(s), pd.scratchpad_desc());
+    where_[n.outputs[0]] = dst;
+    return Status::Ok();
+  }
+
+  // A view of the plain (row-major) bytes, like Flatten.
+  Status LowerReshape(const ir::Node& n) {
+    const ir::ValueId x = n.inputs[0];
+    const memory::desc plain = Plain(DimsOf(x));
+    MemRef src = Ensure(x, plain);
+    if (src.kind != MemRef::Kind::kArena) {  // never alias the caller's buffer
+      MemRef copy = NewArena(plain);
+      AddReorder(n.name, src, copy);
+      src = copy;
+    }
+    where_[n.outputs[0]] = MemRef{MemRef::Kind::kArena, src.index, Plain(DimsOf(n.outputs[0]))};
+    return Status::Ok();
+  }
+
+  // One reorder: the source read plainly, written through a strided view of
+  // the plain destination (input axis perm[i] gets output axis i's stride).
+  Status LowerTranspose(const ir::Node& n) {
+    const ir::ValueId x = n.inputs[0];
+    const auto& perm = n.attr<ir::TransposeAttrs>().perm;
+    const memory::dims in_dims = DimsOf(x);
+    const memory::dims out_dims = DimsOf(n.outputs[0]);
+    memory::dims out_strides(out_dims.size(), 1);
+    for (size_t d = out_dims.size(); d-- > 1;) out_strides[d - 1] = out_strides[d] * out_dims[d];
+    memory::dims view_strides(in_dims.size(), 1);
+    for (size_t i = 0; i < perm.size(); ++i) {
+      view_strides[static_cast<size_t>(perm[i])] = out_strides[i];
+    }
+    const MemRef src = Ensure(x, Plain(in_dims));
+    const MemRef dst = NewArena(Plain(out_dims));
+    AddReorder(n.name, src, MemRef{MemRef::Kind::kArena, dst.index,
+                                   memory::desc(in_dims, dt::f32, view_strides)});
     where_[n.outputs[0]] = dst;
     return Status::Ok();
   }

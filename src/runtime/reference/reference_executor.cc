@@ -131,6 +131,26 @@ class NodeRunner {
         ASSIGN_OR_RETURN(auto x, Input(n, 0));
         return *x;  // shares storage; nothing downstream writes to its inputs
       }
+      case OpType::kBinary: {
+        ASSIGN_OR_RETURN(auto attrs, AttrsOf<ir::BinaryAttrs>(n));
+        ASSIGN_OR_RETURN(auto a, Input(n, 0));
+        ASSIGN_OR_RETURN(auto b, Input(n, 1));
+        return Binary(*a, *b, *attrs);
+      }
+      case OpType::kGlobalMaxPool: {
+        ASSIGN_OR_RETURN(auto x, Input(n, 0));
+        return GlobalMaxPool(*x);
+      }
+      case OpType::kReshape: {
+        ASSIGN_OR_RETURN(auto a, AttrsOf<ir::ReshapeAttrs>(n));
+        ASSIGN_OR_RETURN(auto x, Input(n, 0));
+        return Reshape(*x, *a);
+      }
+      case OpType::kTranspose: {
+        ASSIGN_OR_RETURN(auto a, AttrsOf<ir::TransposeAttrs>(n));
+        ASSIGN_OR_RETURN(auto x, Input(n, 0));
+        return Transpose(*x, *a);
+      }
     }
     return Unsupported("no reference kernel");
   }

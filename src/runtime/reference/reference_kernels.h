@@ -76,6 +76,18 @@ Result<Tensor> Dense(const Tensor& src, const Tensor& weight, const Tensor* bias
 // e^(x − max) / Σ e^(x − max) so large inputs do not overflow.
 Result<Tensor> Softmax(const Tensor& src, const ir::SoftmaxAttrs& attrs);
 
+// Element-wise a ∘ b; b has a's rank and each dimension 1 or a's (broadcast).
+Result<Tensor> Binary(const Tensor& a, const Tensor& b, const ir::BinaryAttrs& attrs);
+
+// Maximum over H and W of a 4-D src -> [N, C, 1, 1].
+Result<Tensor> GlobalMaxPool(const Tensor& src);
+
+// The same elements with shape attrs.shape (a -1 first dimension = src's batch).
+Result<Tensor> Reshape(const Tensor& src, const ir::ReshapeAttrs& attrs);
+
+// dst axis i = src axis perm[i], any rank.
+Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs);
+
 // Layout helpers for graph inputs and outputs: [N, H, W, C] <-> [N, C, H, W].
 Result<Tensor> NhwcToNchw(const Tensor& src);
 Result<Tensor> NchwToNhwc(const Tensor& src);

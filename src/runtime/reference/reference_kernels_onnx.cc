@@ -1,0 +1,98 @@
+// Reference kernels for the ops the ONNX importer added: broadcasting binary
+// ops, global max pooling, reshape and transpose (see reference_kernels.h).
+#include <algorithm>
+#include <string>
+
+#include "runtime/reference/reference_kernels.h"
+
+namespace kamado::reference {
+namespace {
+
+Status Check(bool ok, std::string_view op, const std::string& what) {
+  return ok ? Status::Ok() : InvalidArgument(std::string(op) + ": " + what);
+}
+
+// Row-major strides of `shape`.
+std::vector<int64_t> Strides(const Shape& shape) {
+  std::vector<int64_t> st(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * shape[d];
+  return st;
+}
+
+}  // namespace
+
+Result<Tensor> Binary(const Tensor& a, const Tensor& b, const ir::BinaryAttrs& attrs) {
+  const Shape& as = a.shape();
+  const Shape& bs = b.shape();
+  bool ok = as.size() == bs.size();
+  for (size_t d = 0; ok && d < as.size(); ++d) ok = bs[d] == 1 || bs[d] == as[d];
+  RETURN_IF_ERROR(Check(ok, "Binary", ShapeToString(bs) + " does not broadcast to " +
+                                          ShapeToString(as)));
+  const std::vector<int64_t> ast = Strides(as);
+  std::vector<int64_t> bst = Strides(bs);
+  for (size_t d = 0; d < bs.size(); ++d) {
+    if (bs[d] == 1) bst[d] = 0;  // broadcast: the same element along this axis
+  }
+  Tensor dst(as);
+  for (int64_t i = 0; i < a.size(); ++i) {
+    int64_t rest = i, j = 0;
+    for (size_t d = 0; d < as.size(); ++d) {
+      j += rest / ast[d] * bst[d];
+      rest %= ast[d];
+    }
+    dst[i] = attrs.Apply(a[i], b[j]);
+  }
+  return dst;
+}
+
+Result<Tensor> GlobalMaxPool(const Tensor& src) {
+  const Shape& s = src.shape();
+  RETURN_IF_ERROR(Check(s.size() == 4, "GlobalMaxPool", "expects a 4-D input, got " +
+                                                            ShapeToString(s)));
+  const int64_t plane = s[2] * s[3];
+  Tensor dst({s[0], s[1], 1, 1});
+  for (int64_t nc = 0; nc < s[0] * s[1]; ++nc) {
+    float m = src[nc * plane];
+    for (int64_t i = 1; i < plane; ++i) m = std::max(m, src[nc * plane + i]);
+    dst[nc] = m;
+  }
+  return dst;
+}
+
+Result<Tensor> Reshape(const Tensor& src, const ir::ReshapeAttrs& attrs) {
+  Shape s = attrs.shape;
+  RETURN_IF_ERROR(Check(!s.empty() && !src.shape().empty(), "Reshape", "scalar"));
+  if (s[0] < 0) s[0] = src.shape()[0];
+  RETURN_IF_ERROR(Check(NumElements(s) == src.size(), "Reshape",
+                        "cannot reshape " + ShapeToString(src.shape()) + " to " +
+                            ShapeToString(s)));
+  return src.Clone().Reshaped(s);
+}
+
+Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs) {
+  const Shape& xs = src.shape();
+  const auto& perm = attrs.perm;
+  RETURN_IF_ERROR(Check(perm.size() == xs.size(), "Transpose",
+                        "perm has " + std::to_string(perm.size()) + " axes, input is " +
+                            ShapeToString(xs)));
+  Shape ys(xs.size());
+  for (size_t i = 0; i < perm.size(); ++i) {
+    RETURN_IF_ERROR(Check(perm[i] >= 0 && perm[i] < static_cast<int64_t>(xs.size()),
+                          "Transpose", "perm out of range"));
+    ys[i] = xs[static_cast<size_t>(perm[i])];
+  }
+  const std::vector<int64_t> xst = Strides(xs);
+  const std::vector<int64_t> yst = Strides(ys);
+  Tensor dst(ys);
+  for (int64_t i = 0; i < dst.size(); ++i) {
+    int64_t rest = i, j = 0;
+    for (size_t d = 0; d < ys.size(); ++d) {
+      j += rest / yst[d] * xst[static_cast<size_t>(perm[d])];
+      rest %= yst[d];
+    }
+    dst[i] = src[j];
+  }
+  return dst;
+}
+
+}  // namespace kamado::reference

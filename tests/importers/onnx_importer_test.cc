@@ -1,0 +1,279 @@
+// ImportOnnxModel on tiny ModelProtos built here with the protobuf API:
+// structure of the imported graph and the errors (unsupported op, attribute
+// value, dtype; external data missing or short).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "importers/onnx/onnx_importer.h"
+#include "importers/onnx/onnx_tensor.h"
+
+namespace kamado::importers {
+namespace {
+
+namespace fs = std::filesystem;
+
+class OnnxImporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kamado_onnx_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    model_.set_ir_version(8);
+    auto* op = model_.add_opset_import();
+    op->set_domain("");
+    op->set_version(13);
+    graph()->set_name("tiny");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  ::onnx::GraphProto* graph() { return model_.mutable_graph(); }
+
+  void AddInput(const std::string& name, std::vector<int64_t> dims,
+                int type = ::onnx::TensorProto::FLOAT) {
+    auto* in = graph()->add_input();
+    in->set_name(name);
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(type);
+    for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  void AddOutput(const std::string& name) { graph()->add_output()->set_name(name); }
+  ::onnx::TensorProto* AddInit(const std::string& name, std::vector<int64_t> dims,
+                               std::vector<float> data) {
+    auto* t = graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(::onnx::TensorProto::FLOAT);
+    for (int64_t d : dims) t->add_dims(d);
+    for (float v : data) t->add_float_data(v);
+    return t;
+  }
+  ::onnx::NodeProto* AddNode(const std::string& op, const std::string& name,
+                             std::vector<std::string> in, std::vector<std::string> out) {
+    auto* n = graph()->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (auto& s : in) n->add_input(s);
+    for (auto& s : out) n->add_output(s);
+    return n;
+  }
+  static void SetInt(::onnx::NodeProto* n, const std::string& name, int64_t v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::INT);
+    a->set_i(v);
+  }
+  static void SetString(::onnx::NodeProto* n, const std::string& name, const std::string& v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
+
+  Result<ir::Graph> Import() {
+    const fs::path path = dir_ / "model.onnx";
+    std::ofstream(path, std::ios::binary) << model_.SerializeAsString();
+    return ImportOnnxModel(path);
+  }
+
+  // x [1, 3, 8, 8] -> Conv(4, 3x3, pad 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm -> Softmax
+  void BuildClassifier() {
+    AddInput("x", {1, 3, 8, 8});
+    AddInit("w", {4, 3, 3, 3}, std::vector<float>(108, 0.1f));
+    AddInit("b", {4}, {0, 1, 2, 3});
+    auto* conv = AddNode("Conv", "conv1", {"x", "w", "b"}, {"c"});
+    SetString(conv, "auto_pad", "SAME_UPPER");
+    AddNode("Relu", "relu1", {"c"}, {"r"});
+    AddNode("GlobalAveragePool", "gap", {"r"}, {"p"});
+    AddNode("Flatten", "flat", {"p"}, {"f"});
+    AddInit("fc_w", {4, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+    AddInit("fc_b", {2}, {0.5f, -0.5f});
+    AddNode("Gemm", "fc", {"f", "fc_w", "fc_b"}, {"logits"});
+    AddNode("Softmax", "prob", {"logits"}, {"y"});
+    AddOutput("y");
+  }
+
+  fs::path dir_;
+  ::onnx::ModelProto model_;
+};
+
+TEST_F(OnnxImporterTest, ImportsAClassifier) {
+  BuildClassifier();
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->input_layout, ir::Layout::kNCHW);
+  EXPECT_EQ(g->CountOps(ir::OpType::kConv), 1);
+  EXPECT_EQ(g->CountOps(ir::OpType::kActivation), 1);
+  EXPECT_EQ(g->CountOps(ir::OpType::kDense), 1);
+  EXPECT_EQ(g->CountOps(ir::OpType::kSoftmax), 1);
+  EXPECT_EQ(g->value(g->inputs()[0]).shape, (Shape{-1, 3, 8, 8}));
+  EXPECT_EQ(g->value(g->outputs()[0]).shape, (Shape{-1, 2}));
+  for (ir::NodeId i = 0; i < g->num_nodes(); ++i) {
+    const ir::Node& n = g->node(i);
+    if (n.op == ir::OpType::kConv) {
+      EXPECT_EQ(n.name, "conv1");
+      const auto pads = n.attr<ir::ConvAttrs>().pads;
+      EXPECT_EQ(pads, (std::array<int64_t, 4>{1, 1, 1, 1}));
+    }
+    if (n.op == ir::OpType::kDense) {
+      // Gemm B [K=4, N=2] becomes the Dense weight [N, K].
+      const Tensor& w = *g->value(n.inputs[1]).constant;
+      EXPECT_EQ(w.shape(), (Shape{2, 4}));
+      EXPECT_EQ(w[1], 3.0f);
+    }
+  }
+}
+
+TEST_F(OnnxImporterTest, AbsorbsALeadingNhwcTranspose) {
+  AddInput("x", {1, 8, 8, 3});
+  auto* t = AddNode("Transpose", "to_nchw", {"x"}, {"t"});
+  auto* perm = t->add_attribute();
+  perm->set_name("perm");
+  perm->set_type(::onnx::AttributeProto::INTS);
+  for (int64_t p : {0, 3, 1, 2}) perm->add_ints(p);
+  AddNode("Relu", "relu", {"t"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->input_layout, ir::Layout::kNHWC);
+  EXPECT_EQ(g->value(g->inputs()[0]).shape, (Shape{-1, 3, 8, 8}));
+  EXPECT_EQ(g->CountOps(ir::OpType::kTranspose), 0);
+}
+
+TEST_F(OnnxImporterTest, PerChannelConstantBecomesBroadcastBinary) {
+  AddInput("x", {1, 3, 4, 4});
+  AddInit("scale", {3, 1, 1}, {1, 2, 3});
+  AddNode("Mul", "mul", {"x", "scale"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(g->CountOps(ir::OpType::kBinary), 1);
+  for (ir::NodeId i = 0; i < g->num_nodes(); ++i) {
+    if (g->node(i).op == ir::OpType::kBinary) {
+      EXPECT_EQ(g->value(g->node(i).inputs[1]).shape, (Shape{1, 3, 1, 1}));
+    }
+  }
+}
+
+TEST_F(OnnxImporterTest, UnsupportedOpNamesTypeAndNode) {
+  AddInput("x", {1, 3, 4, 4});
+  AddNode("LpNormalization", "norm7", {"x"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'norm7' (LpNormalization)"), std::string::npos)
+      << g.status().message();
+  EXPECT_NE(g.status().message().find("op type 'LpNormalization'"), std::string::npos);
+  EXPECT_NE(g.status().message().find("model.onnx"), std::string::npos);
+}
+
+TEST_F(OnnxImporterTest, BadAttributeValueNamesTheAttribute) {
+  BuildClassifier();
+  graph()->mutable_node(0)->mutable_attribute(0)->set_s("SAME_SIDEWAYS");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'conv1' (Conv): attribute auto_pad='SAME_SIDEWAYS'"),
+            std::string::npos)
+      << g.status().message();
+}
+
+TEST_F(OnnxImporterTest, NonFloatInputIsUnsupported) {
+  AddInput("ids", {1, 16}, ::onnx::TensorProto::INT64);
+  AddNode("Relu", "relu", {"ids"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("'ids' has dtype INT64"), std::string::npos)
+      << g.status().message();
+}
+
+TEST_F(OnnxImporterTest, NonFloatWeightIsUnsupported) {
+  BuildClassifier();
+  auto* w = graph()->mutable_initializer(0);
+  w->clear_float_data();
+  w->set_data_type(::onnx::TensorProto::DOUBLE);
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("DOUBLE"), std::string::npos) << g.status().message();
+}
+
+// Moves the Conv weight into weights.bin at `offset`.
+void MakeExternal(::onnx::TensorProto* t, const fs::path& dir, int64_t offset, int64_t length) {
+  std::string bytes(static_cast<size_t>(offset), '\0');
+  for (float v : t->float_data()) bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+  std::ofstream(dir / "weights.bin", std::ios::binary) << bytes;
+  t->clear_float_data();
+  t->set_data_location(::onnx::TensorProto::EXTERNAL);
+  auto add = [&](const char* k, const std::string& v) {
+    auto* kv = t->add_external_data();
+    kv->set_key(k);
+    kv->set_value(v);
+  };
+  add("location", "weights.bin");
+  add("offset", std::to_string(offset));
+  add("length", std::to_string(length));
+}
+
+TEST_F(OnnxImporterTest, ExternalData) {
+  BuildClassifier();
+  MakeExternal(graph()->mutable_initializer(0), dir_, 16, 108 * 4);
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  for (ir::NodeId i = 0; i < g->num_nodes(); ++i) {
+    if (g->node(i).op == ir::OpType::kConv) {
+      const Tensor& w = *g->value(g->node(i).inputs[1]).constant;
+      EXPECT_EQ(w.size(), 108);
+      EXPECT_FLOAT_EQ(w[107], 0.1f);
+    }
+  }
+}
+
+TEST_F(OnnxImporterTest, ExternalDataMissingOrShort) {
+  BuildClassifier();
+  MakeExternal(graph()->mutable_initializer(0), dir_, 16, 108 * 4);
+  fs::resize_file(dir_ / "weights.bin", 100);
+  auto short_file = Import();
+  ASSERT_FALSE(short_file.ok());
+  EXPECT_EQ(short_file.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(short_file.status().message().find("weights.bin' has 100 bytes"), std::string::npos)
+      << short_file.status().message();
+  fs::remove(dir_ / "weights.bin");
+  auto missing = Import();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("initializer 'w'"), std::string::npos)
+      << missing.status().message();
+}
+
+TEST_F(OnnxImporterTest, ReshapeThatMovesTheBatchIsUnsupported) {
+  AddInput("x", {2, 3, 4});
+  auto* shape = graph()->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(::onnx::TensorProto::INT64);
+  shape->add_dims(1);
+  shape->add_int64_data(24);
+  AddNode("Reshape", "flat_all", {"x", "shape"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'flat_all' (Reshape)"), std::string::npos);
+}
+
+TEST_F(OnnxImporterTest, NotAModel) {
+  const fs::path path = dir_ / "model.onnx";
+  std::ofstream(path) << "definitely not protobuf \xff\xff\xff";
+  auto g = ImportOnnxModel(path);
+  EXPECT_FALSE(g.ok());
+  auto missing = ImportOnnxModel(dir_ / "nope.onnx");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace kamado::importers
