@@ -4,6 +4,7 @@
 #include "cli/bench_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
+#include "cli/serve_command.h"
 #include "core/logging.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddInferCommand(app, exit_code);
   kamado::cli::AddBenchCommand(app, exit_code);
   kamado::cli::AddConvertCommand(app, exit_code);
+  kamado::cli::AddServeCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

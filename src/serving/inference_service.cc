@@ -1,0 +1,143 @@
+#include "serving/inference_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "image/model_preprocess.h"
+#include "runtime/model_loader.h"
+#include "runtime/session.h"
+#include "serving/cpu_quota.h"
+
+namespace kamado::serving {
+namespace {
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InferenceService>> InferenceService::Create(
+    const std::vector<std::filesystem::path>& model_dirs, const ServiceOptions& options,
+    Metrics* metrics) {
+  if (model_dirs.empty()) return InvalidArgument("no model directory given");
+  std::unique_ptr<InferenceService> service(new InferenceService());
+  service->options_ = options;
+  service->metrics_ = metrics;
+
+  const CpuBudget budget = DetectCpuBudget();
+  const Parallelism p = DefaultParallelism(budget.cpus, options.sessions, options.threads);
+  service->sessions_ = p.sessions;
+  service->threads_ = p.threads;
+  spdlog::info("kamado serve: {:.2f} CPUs ({}) → {} sessions × {} threads per model", budget.cpus,
+               budget.source, p.sessions, p.threads);
+
+  for (const auto& dir : model_dirs) {
+    runtime::CompileOptions compile;
+    compile.threads = p.threads;
+    ASSIGN_OR_RETURN(runtime::LoadedModel loaded, runtime::LoadModel(dir, compile));
+    if (service->models_.count(loaded.config.name)) {
+      return InvalidArgument(dir.string() + ": a model named '" + loaded.config.name +
+                             "' is already loaded");
+    }
+    if (loaded.compiled->inputs().size() != 1) {
+      return Unsupported(dir.string() + ": serving needs a model with exactly one input");
+    }
+    auto m = std::make_unique<ServedModel>();
+    m->config_ = std::move(loaded.config);
+    m->compiled_ = std::move(loaded.compiled);
+    m->preprocess_ = PreprocessOptionsFor(m->config_);
+    m->decode_ = DecodeOptionsFor(m->config_);
+    m->item_shape_ = m->config_.layout == ir::Layout::kNHWC
+                         ? Shape{1, m->config_.height, m->config_.width, 3}
+                         : Shape{1, 3, m->config_.height, m->config_.width};
+    SchedulerOptions so;
+    so.workers = p.sessions;
+    so.max_batch = std::max(1, options.max_batch);
+    so.max_delay = std::chrono::microseconds(std::max(0, options.batch_delay_us));
+    so.max_queue = options.max_queue;
+    const std::string name = m->config_.name;
+    if (metrics) so.on_batch = [metrics, name](int n) { metrics->ObserveBatch(name, n); };
+    auto compiled = m->compiled_;
+    const int threads = p.threads;
+    m->scheduler_ = std::make_unique<Scheduler>(so, [compiled, threads](int) -> BatchRunner {
+      auto session = std::make_shared<runtime::Session>(compiled, runtime::SessionOptions{threads});
+      return [session](const Tensor& batch) { return session->Run({batch}); };
+    });
+    m->scheduler_->Start();
+    if (metrics) {
+      Scheduler* s = m->scheduler_.get();
+      metrics->AddQueueDepthSource(name, [s] { return static_cast<double>(s->queue_depth()); });
+    }
+    spdlog::info("model '{}' loaded from {}: input {}×{}, max batch {}, delay {} µs, queue {}",
+                 name, dir.string(), m->config_.height, m->config_.width, so.max_batch,
+                 options.batch_delay_us, so.max_queue);
+    service->models_.emplace(name, std::move(m));
+  }
+  service->ready_.store(true);
+  return service;
+}
+
+InferenceService::~InferenceService() { Shutdown(); }
+
+Result<const ServedModel*> InferenceService::Find(std::string_view name) const {
+  auto it = models_.find(name);
+  if (it == models_.end()) return NotFound("model '" + std::string(name) + "' is not loaded");
+  return it->second.get();
+}
+
+std::vector<const ServedModel*> InferenceService::models() const {
+  std::vector<const ServedModel*> out;
+  for (const auto& [name, m] : models_) out.push_back(m.get());
+  return out;
+}
+
+Result<Tensor> InferenceService::PrepareImage(const ServedModel& model,
+                                              std::span<const uint8_t> bytes,
+                                              PrepareTiming* timing) const {
+  const Clock::time_point t0 = Clock::now();
+  ASSIGN_OR_RETURN(Tensor item, DecodeToTensor(bytes, model.decode(), model.preprocess()));
+  const double ms = MsSince(t0);
+  if (timing) timing->decode_ms = ms;
+  if (metrics_) metrics_->ObserveDecode(model.name(), ms / 1000.0);
+  return item;
+}
+
+Status InferenceService::CheckItem(const ServedModel& model, const Tensor& item) const {
+  if (item.shape() != model.item_shape()) {
+    std::string want, got;
+    for (int64_t d : model.item_shape()) want += (want.empty() ? "" : ",") + std::to_string(d);
+    for (int64_t d : item.shape()) got += (got.empty() ? "" : ",") + std::to_string(d);
+    return InvalidArgument("model '" + model.name() + "' takes items of shape [" + want +
+                           "], got [" + got + "]");
+  }
+  return Status::Ok();
+}
+
+Status InferenceService::Submit(const ServedModel& model, Tensor item,
+                                std::function<void(Result<JobOutput>)> done,
+                                Clock::time_point deadline) const {
+  RETURN_IF_ERROR(CheckItem(model, item));
+  auto job = std::make_unique<Job>();
+  job->input = std::move(item);
+  if (options_.timeout_ms > 0) {
+    deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.timeout_ms));
+  }
+  job->deadline = deadline;
+  Metrics* metrics = metrics_;
+  const std::string name = model.name();
+  job->done = [metrics, name, done = std::move(done)](Result<JobOutput> r) {
+    if (metrics && r.ok()) {
+      metrics->ObserveQueue(name, r->queue_ms / 1000.0);
+      metrics->ObserveInfer(name, r->infer_ms / 1000.0);
+    }
+    done(std::move(r));
+  };
+  return model.scheduler().Enqueue(job);
+}
+
+void InferenceService::Shutdown() {
+  ready_.store(false);
+  for (auto& [name, m] : models_) m->scheduler_->Stop();
+}
+
+}  // namespace kamado::serving

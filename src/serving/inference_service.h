@@ -1,0 +1,121 @@
+// InferenceService: the models a server holds and the one way to run them.
+// Front-ends (HTTP today) parse and serialise, then call this; it never
+// sees HTTP.
+//
+// Per model (registered under its kamado.yaml `name`): one shared
+// runtime::CompiledModel, and a Scheduler whose S workers each own one
+// runtime::Session with T intra-op threads.
+//
+// Where the work happens: decoding and preprocessing run on the caller's
+// thread (the HTTP I/O threads) in PrepareImage, so workers only ever run
+// stacked, ready tensors and a batch never waits on a slow decode; the queue
+// bound is checked (HasRoom) before decoding so overload costs no decode.
+//
+// Thread-safety: every const method may be called from any thread; Shutdown
+// from one thread after the front-end has stopped submitting.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/tensor.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
+#include "runtime/compiled_model.h"
+#include "runtime/model_config.h"
+#include "serving/metrics.h"
+#include "serving/scheduler.h"
+
+namespace kamado::serving {
+
+struct ServiceOptions {
+  int sessions = 0;  // 0: from the CPU quota (DefaultParallelism)
+  int threads = 0;
+  int max_batch = 8;
+  int batch_delay_us = 2000;
+  size_t max_queue = 64;
+  int timeout_ms = 10000;  // a request not started within this → DeadlineExceeded; 0 = none
+};
+
+class ServedModel {
+ public:
+  const runtime::ModelConfig& config() const { return config_; }
+  const std::string& name() const { return config_.name; }
+  const runtime::CompiledModel& compiled() const { return *compiled_; }
+  const std::shared_ptr<const runtime::CompiledModel>& shared_compiled() const { return compiled_; }
+  // The shape of one item in the model's layout, batch 1: [1, H, W, 3] or [1, 3, H, W].
+  const Shape& item_shape() const { return item_shape_; }
+  const PreprocessOptions& preprocess() const { return preprocess_; }
+  // As `kamado infer` decodes for this model (DecodeOptionsFor).
+  const DecodeOptions& decode() const { return decode_; }
+  Scheduler& scheduler() const { return *scheduler_; }
+
+ private:
+  friend class InferenceService;
+  runtime::ModelConfig config_;
+  std::shared_ptr<const runtime::CompiledModel> compiled_;
+  Shape item_shape_;
+  PreprocessOptions preprocess_;
+  DecodeOptions decode_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+struct PrepareTiming {
+  double decode_ms = 0;  // decode + preprocess
+};
+
+class InferenceService {
+ public:
+  // Loads and compiles every model directory, starts its workers. Errors name
+  // the directory; two models with the same name are InvalidArgument.
+  static Result<std::unique_ptr<InferenceService>> Create(
+      const std::vector<std::filesystem::path>& model_dirs, const ServiceOptions& options,
+      Metrics* metrics);
+  ~InferenceService();  // Shutdown()
+
+  // NotFound names the model.
+  Result<const ServedModel*> Find(std::string_view name) const;
+  std::vector<const ServedModel*> models() const;
+  const ServiceOptions& options() const { return options_; }
+  int sessions() const { return sessions_; }
+  int threads() const { return threads_; }
+
+  // Ready until BeginShutdown.
+  bool ready() const { return ready_.load(); }
+  void BeginShutdown() { ready_.store(false); }
+
+  // Decodes an encoded image and preprocesses it into one item tensor.
+  // InvalidArgument (not an image, corrupt) or Unsupported (a format kamado
+  // does not decode), with the reason.
+  Result<Tensor> PrepareImage(const ServedModel& model, std::span<const uint8_t> bytes,
+                              PrepareTiming* timing = nullptr) const;
+  // Checks a caller-supplied item tensor ([1, ...] in the model's layout).
+  Status CheckItem(const ServedModel& model, const Tensor& item) const;
+
+  // Queues one item. OK: `done` will be called exactly once from a worker
+  // thread. Error (Unavailable: queue full or shutting down): `done` is never
+  // called. Records queue/infer/batch metrics.
+  Status Submit(const ServedModel& model, Tensor item, std::function<void(Result<JobOutput>)> done,
+                Clock::time_point deadline = Clock::time_point::max()) const;
+
+  // Stops every scheduler after it has run what it holds. Idempotent.
+  void Shutdown();
+
+ private:
+  InferenceService() = default;
+
+  ServiceOptions options_;
+  Metrics* metrics_ = nullptr;
+  int sessions_ = 1, threads_ = 1;
+  std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace kamado::serving

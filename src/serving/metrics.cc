@@ -1,0 +1,158 @@
+#include "serving/metrics.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace kamado::serving {
+namespace {
+
+const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                            0.25,  0.5,    1,     2.5,  5,     10};
+const std::vector<double> kBatchBounds = {1, 2, 4, 8, 16, 32, 64};
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+// Prometheus label values escape \, " and newline.
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string ModelLabel(const std::string& model) { return "model=\"" + Escape(model) + "\""; }
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
+
+void Histogram::Observe(double v) {
+  size_t i = 0;
+  while (i < bounds_.size() && v > bounds_[i]) ++i;
+  ++counts_[i];
+  sum_ += v;
+  ++count_;
+}
+
+void Histogram::Render(const std::string& name, const std::string& labels, std::string& out) const {
+  const std::string sep = labels.empty() ? "" : ",";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    const std::string le = i < bounds_.size() ? Num(bounds_[i]) : "+Inf";
+    out += name + "_bucket{" + labels + sep + "le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  const std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out += name + "_sum" + braces + " " + Num(sum_) + "\n";
+  out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
+}
+
+Metrics::Metrics() = default;
+
+Histogram& Metrics::Series(std::map<std::string, Histogram>& family, const std::string& model,
+                           const std::vector<double>& bounds) {
+  auto it = family.find(model);
+  if (it == family.end()) it = family.emplace(model, Histogram(bounds)).first;
+  return it->second;
+}
+
+void Metrics::CountRequest(const std::string& model, int http_status, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{model, http_status}];
+  Series(request_seconds_, model, kLatencyBounds).Observe(seconds);
+}
+
+void Metrics::ObserveQueue(const std::string& model, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Series(queue_seconds_, model, kLatencyBounds).Observe(seconds);
+}
+
+void Metrics::ObserveDecode(const std::string& model, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Series(decode_seconds_, model, kLatencyBounds).Observe(seconds);
+}
+
+void Metrics::ObserveInfer(const std::string& model, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Series(infer_seconds_, model, kLatencyBounds).Observe(seconds);
+}
+
+void Metrics::ObserveBatch(const std::string& model, int batch_size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Series(batch_size_, model, kBatchBounds).Observe(batch_size);
+}
+
+void Metrics::AddQueueDepthSource(const std::string& model, std::function<double()> source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_depth_.emplace_back(model, std::move(source));
+}
+
+std::string Metrics::Render() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  out += "# HELP kamado_requests_total HTTP requests answered, by model and status code.\n";
+  out += "# TYPE kamado_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    out += "kamado_requests_total{" + ModelLabel(key.first) + ",code=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  const std::pair<const char*, const std::map<std::string, Histogram>*> families[] = {
+      {"kamado_request_duration_seconds", &request_seconds_},
+      {"kamado_queue_duration_seconds", &queue_seconds_},
+      {"kamado_decode_duration_seconds", &decode_seconds_},
+      {"kamado_infer_duration_seconds", &infer_seconds_},
+      {"kamado_batch_size", &batch_size_},
+  };
+  for (const auto& [name, family] : families) {
+    out += std::string("# HELP ") + name +
+           (family == &batch_size_ ? " Requests per batched model run.\n"
+                                   : " Time spent, in seconds.\n");
+    out += std::string("# TYPE ") + name + " histogram\n";
+    for (const auto& [model, h] : *family) h.Render(name, ModelLabel(model), out);
+  }
+  out += "# HELP kamado_in_flight_requests HTTP requests read and not yet answered.\n";
+  out += "# TYPE kamado_in_flight_requests gauge\n";
+  out += "kamado_in_flight_requests " + std::to_string(in_flight_.load()) + "\n";
+  out += "# HELP kamado_queue_depth Inference requests waiting for a worker.\n";
+  out += "# TYPE kamado_queue_depth gauge\n";
+  for (const auto& [model, source] : queue_depth_) {
+    out += "kamado_queue_depth{" + ModelLabel(model) + "} " + Num(source()) + "\n";
+  }
+  out += "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n";
+  out += "# TYPE process_cpu_seconds_total counter\n";
+  out += "process_cpu_seconds_total " + Num(ProcessCpuSeconds()) + "\n";
+  out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
+  out += "# TYPE process_resident_memory_bytes gauge\n";
+  out += "process_resident_memory_bytes " + Num(ProcessResidentBytes()) + "\n";
+  return out;
+}
+
+double ProcessCpuSeconds() {
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+double ProcessResidentBytes() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0, resident = 0;
+  if (!(in >> pages >> resident)) return 0;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace kamado::serving

@@ -1,0 +1,68 @@
+// Metrics: the counters, gauges and histograms GET /metrics exports, in the
+// Prometheus text exposition format (version 0.0.4).
+//
+// Gauges that an autoscaler reads (in-flight requests, queue depth) are true
+// gauges sampled at scrape time, never counters. Thread-safe: `mu_` guards
+// the labelled series; in-flight is an atomic.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kamado::serving {
+
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> bounds);
+  void Observe(double v);
+  // Appends `name`_bucket/_sum/_count lines with `labels` (`k="v",...` or "").
+  void Render(const std::string& name, const std::string& labels, std::string& out) const;
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // one per bound, plus +Inf
+  double sum_ = 0;
+  uint64_t count_ = 0;
+};
+
+class Metrics {
+ public:
+  Metrics();
+
+  // One finished HTTP request. `model` is "" for requests not about a model.
+  void CountRequest(const std::string& model, int http_status, double seconds);
+  void ObserveQueue(const std::string& model, double seconds);
+  void ObserveDecode(const std::string& model, double seconds);
+  void ObserveInfer(const std::string& model, double seconds);
+  void ObserveBatch(const std::string& model, int batch_size);
+
+  // HTTP requests read and not yet answered.
+  std::atomic<int>& in_flight() { return in_flight_; }
+
+  // Sampled at scrape time: the queue depth of `model`.
+  void AddQueueDepthSource(const std::string& model, std::function<double()> source);
+
+  std::string Render() const;
+
+ private:
+  Histogram& Series(std::map<std::string, Histogram>& family, const std::string& model,
+                    const std::vector<double>& bounds);  // `mu_` must be held
+
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::string, Histogram> request_seconds_, queue_seconds_, decode_seconds_,
+      infer_seconds_, batch_size_;
+  std::vector<std::pair<std::string, std::function<double()>>> queue_depth_;
+  std::atomic<int> in_flight_{0};
+};
+
+// Process CPU time (user + system) in seconds and resident set size in bytes.
+double ProcessCpuSeconds();
+double ProcessResidentBytes();
+
+}  // namespace kamado::serving

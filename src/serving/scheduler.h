@@ -1,0 +1,108 @@
+// Scheduler: a bounded request queue in front of a pool of worker threads,
+// with a dynamic batcher.
+//
+// Each worker owns a BatchRunner (in practice one runtime::Session with T
+// intra-op threads). A worker takes the oldest job, then waits until either
+// `max_batch` jobs are queued or `max_delay` has passed since that job was
+// enqueued, takes up to `max_batch` jobs, stacks their inputs along the batch
+// dimension, runs them once and hands every job its own slice of the outputs.
+//
+// Ownership and threading (modelled on Triton's scheduler):
+//   - Enqueue takes ownership of the job only when it returns OK; on error
+//     the caller still holds it and must answer the request itself.
+//   - Every accepted job's `done` is called exactly once, from a worker
+//     thread, with its outputs, DeadlineExceeded (its deadline passed before
+//     it started: it never runs) or the runner's error.
+//   - All public methods are thread-safe. `mu_` guards the queue and flags.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "core/tensor.h"
+
+namespace kamado::serving {
+
+using Clock = std::chrono::steady_clock;
+
+struct JobOutput {
+  std::vector<Tensor> outputs;  // this job's slice: [1, ...] per graph output
+  double queue_ms = 0;          // enqueue → batch formed
+  double infer_ms = 0;          // the batched run
+  int batch_size = 0;           // how many jobs shared the run
+};
+
+struct Job {
+  Tensor input;  // one item, [1, ...] in the model's layout
+  Clock::time_point enqueued{};
+  Clock::time_point deadline = Clock::time_point::max();
+  std::function<void(Result<JobOutput>)> done;
+};
+
+// Runs stacked inputs [N, ...] and returns outputs [N, ...]. Called only from
+// the worker thread that created it.
+using BatchRunner = std::function<Result<std::vector<Tensor>>(const Tensor& batch)>;
+// Creates worker `index`'s runner, on that worker's thread.
+using RunnerFactory = std::function<BatchRunner(int index)>;
+
+struct SchedulerOptions {
+  int workers = 1;
+  int max_batch = 8;
+  std::chrono::microseconds max_delay{2000};
+  size_t max_queue = 64;  // jobs waiting, not counting those running
+  // Called after each batch runs (for the batch-size histogram); any thread.
+  std::function<void(int batch_size)> on_batch;
+};
+
+class Scheduler {
+ public:
+  Scheduler(SchedulerOptions options, RunnerFactory factory);
+  ~Scheduler();  // Stop()
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Starts the workers. Call once, before Enqueue.
+  void Start();
+
+  // Queues `job` (stamping `enqueued`). OK: the scheduler owns it and `job`
+  // is null. Unavailable: the queue is full or the scheduler is stopping;
+  // `job` is untouched.
+  Status Enqueue(std::unique_ptr<Job>& job);
+
+  // Whether Enqueue would accept a job now (a cheap check before expensive
+  // request preparation; Enqueue still decides).
+  bool HasRoom() const;
+
+  // Stops accepting, lets the workers finish every queued job, joins them.
+  // Idempotent.
+  void Stop();
+
+  size_t queue_depth() const { return depth_.load(); }
+  int running() const { return running_.load(); }
+  const SchedulerOptions& options() const { return options_; }
+
+ private:
+  void WorkerLoop(int index);
+  void RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRunner& runner);
+
+  const SchedulerOptions options_;
+  const RunnerFactory factory_;
+  std::vector<std::thread> workers_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
+  std::atomic<size_t> depth_{0};
+  std::atomic<int> running_{0};
+};
+
+}  // namespace kamado::serving

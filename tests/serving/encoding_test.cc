@@ -1,0 +1,94 @@
+#include <gtest/gtest.h>
+
+#include "serving/classification.h"
+#include "serving/http/encoding.h"
+#include "serving/http/oip_codec.h"
+
+namespace kamado::serving::http {
+namespace {
+
+TEST(Base64, RoundTrips) {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+    auto d = Base64Decode(Base64Encode(s));
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(*d, s);
+  }
+  EXPECT_EQ(Base64Encode("hello"), "aGVsbG8=");
+  EXPECT_FALSE(Base64Decode("a*b").ok());
+}
+
+TEST(MediaType, ParsesTypeAndParameters) {
+  EXPECT_EQ(MediaType("Image/PNG; q=1"), "image/png");
+  EXPECT_EQ(MediaTypeParameter("multipart/form-data; boundary=\"xy z\"", "boundary"), "xy z");
+  EXPECT_EQ(MediaTypeParameter("multipart/form-data", "boundary"), "");
+}
+
+TEST(Multipart, FindsTheField) {
+  const std::string ct = "multipart/form-data; boundary=XyZ";
+  const std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"other\"; filename=\"file\"\r\n\r\nnope\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+      "Content-Type: image/png\r\n\r\nPNGDATA\r\n--XyZ--\r\n";
+  auto f = MultipartField(body, ct, "file");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(*f, "PNGDATA");
+  EXPECT_FALSE(MultipartField(body, ct, "image").ok());
+  EXPECT_FALSE(MultipartField(body, "multipart/form-data", "file").ok());
+}
+
+TEST(OipCodec, ParsesJsonAndBinaryInputs) {
+  auto r = ParseInferRequest(
+      R"({"id":"7","inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[[1,2]]}],
+          "outputs":[{"name":"y","parameters":{"classification":2}}]})",
+      std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->id, "7");
+  EXPECT_EQ(r->inputs[0].fp32, (std::vector<float>{1, 2}));
+  EXPECT_EQ(r->outputs[0].classification, 2);
+
+  const std::string header =
+      R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}}]})";
+  const float values[2] = {0.5f, -1.0f};
+  std::string body = header + std::string(reinterpret_cast<const char*>(values), 8);
+  r = ParseInferRequest(body, header.size());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->inputs[0].fp32, (std::vector<float>{0.5f, -1.0f}));
+
+  EXPECT_EQ(ParseInferRequest("{", std::nullopt).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseInferRequest(R"({"inputs":[{"name":"x","datatype":"INT8","shape":[1],"data":[1]}]})",
+                              std::nullopt).status().code(),
+            StatusCode::kUnsupported);
+  auto mismatch = ParseInferRequest(
+      R"({"inputs":[{"name":"x","datatype":"FP32","shape":[3],"data":[1]}]})", std::nullopt);
+  EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(OipCodec, BytesInputsAreBase64InJson) {
+  auto r = ParseInferRequest(R"({"inputs":[{"name":"x","datatype":"BYTES","shape":[2],
+                                 "data":["aGVsbG8=",{"b64":"YQ=="}]}]})",
+                             std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->inputs[0].bytes, (std::vector<std::string>{"hello", "a"}));
+}
+
+TEST(Classification, TopClassesAndVerdict) {
+  runtime::ModelConfig config;
+  config.labels = {"Drawing", "Hentai", "Neutral", "Porn", "Sexy"};
+  config.decision = runtime::DecisionConfig{"safe", {"Neutral", "Drawing"}, {2, 0}, 0.5};
+  const std::vector<float> p = {0.2f, 0.1f, 0.25f, 0.4f, 0.05f};
+  auto top = TopClasses(config, p, 2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].label, "Porn");
+  EXPECT_EQ(top[1].index, 2);
+  auto v = Decide(config, p);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NEAR(v->score, 0.45, 1e-6);
+  EXPECT_FALSE(v->value);
+  config.decision->threshold = 0.45;
+  EXPECT_TRUE(Decide(config, p)->value);
+  config.decision.reset();
+  EXPECT_FALSE(Decide(config, p).has_value());
+}
+
+}  // namespace
+}  // namespace kamado::serving::http
