@@ -27,6 +27,7 @@ struct MemRef {
   Kind kind = Kind::kArena;
   int index = -1;
   dnnl::memory::desc desc;
+  size_t offset = 0;  // bytes into the buffer (kArena only): a slice written in place
 };
 
 struct Step {

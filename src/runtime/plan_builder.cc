@@ -58,6 +58,7 @@ class PlanBuilder {
       where_[v] = ref;
       plan_->inputs.push_back(ref);
     }
+    PlanConcatsInPlace(order);
     for (ir::NodeId id : order) {
       const ir::Node& n = g_.node(id);
       try {
@@ -267,6 +268,8 @@ class PlanBuilder {
         dst = NewArena(pd.dst_desc());
         AddReorder(n.name + "/residual", where_.at(residual), dst);
       }
+    } else if (auto slice = ConcatSliceFor(out, pd.dst_desc())) {
+      dst = *slice;  // the branch writes straight into its part of the concat
     } else {
       dst = NewArena(pd.dst_desc());
     }
@@ -347,7 +350,8 @@ class PlanBuilder {
                                   Any(DimsOf(n.outputs[0])), strides, kernel, pad_l, pad_r);
     dnnl::pooling_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
     Step s = MakeStep<dnnl::pooling_forward>(n, pd);
-    const MemRef dst = NewArena(pd.dst_desc());
+    auto slice = ConcatSliceFor(n.outputs[0], pd.dst_desc());
+    const MemRef dst = slice ? *slice : NewArena(pd.dst_desc());
     s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
     AddStep(std::move(s), pd.scratchpad_desc());
     where_[n.outputs[0]] = dst;
@@ -355,6 +359,22 @@ class PlanBuilder {
   }
 
   Status LowerConcat(const ir::Node& n) {
+    auto in_place = concat_buffer_.find(Val(n.outputs[0]).producer);
+    if (in_place != concat_buffer_.end() && in_place->second.buffer >= 0) {
+      // Inputs not already written in place are copied into their slices.
+      const ConcatBuffer& buf = in_place->second;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        const MemRef slice = Slice(n, buf, i);
+        const MemRef& have = where_.at(n.inputs[i]);
+        if (have.kind != MemRef::Kind::kArena || have.index != slice.index ||
+            have.offset != slice.offset) {
+          AddReorder(n.name, have, slice);
+        }
+      }
+      where_[n.outputs[0]] =
+          MemRef{MemRef::Kind::kArena, buf.buffer, memory::desc(DimsOf(n.outputs[0]), dt::f32, buf.tag)};
+      return Status::Ok();
+    }
     const int axis = static_cast<int>(n.attr<ir::ConcatAttrs>().axis);
     std::vector<memory::desc> srcs;
     for (ir::ValueId v : n.inputs) srcs.push_back(where_.at(v).desc);
@@ -544,7 +564,8 @@ class PlanBuilder {
                                   {0, 0}, {0, 0});
     dnnl::pooling_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
     Step s = MakeStep<dnnl::pooling_forward>(n, pd);
-    const MemRef dst = NewArena(pd.dst_desc());
+    auto slice = ConcatSliceFor(n.outputs[0], pd.dst_desc());
+    const MemRef dst = slice ? *slice : NewArena(pd.dst_desc());
     s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
     AddStep(std::move(s), pd.scratchpad_desc());
     where_[n.outputs[0]] = dst;
@@ -613,6 +634,95 @@ class PlanBuilder {
     }
     return Status::Ok();
   }
+
+  // ---- concat in place (batch 1) ------------------------------------------
+  //
+  // With N = 1, channels [c0, c0 + C) of a tensor in a channel-outermost
+  // layout (nChw16c, nChw8c, nchw) are themselves a dense tensor of C channels
+  // at byte offset c0·H·W·4, provided c0 and C are multiples of the block.
+  // A Conv or pool whose only consumer is a Concat on channels then writes
+  // straight into its part of the concat's buffer, and the concat copies
+  // nothing. (oneDNN 2.6's jit kernels reject strided sub-memory outputs,
+  // so larger batches keep the concat primitive.)
+
+  struct ConcatSlot {
+    ir::NodeId concat;
+    int64_t channel_offset;
+  };
+  struct ConcatBuffer {
+    int buffer = -1;
+    memory::format_tag tag = tag::undef;
+    bool failed = false;
+  };
+
+  void PlanConcatsInPlace(const std::vector<ir::NodeId>& order) {
+    if (batch_ != 1) return;
+    for (ir::NodeId id : order) {
+      const ir::Node& n = g_.node(id);
+      if (n.op != ir::OpType::kConcat || n.attr<ir::ConcatAttrs>().axis != 1 ||
+          Val(n.outputs[0]).shape.size() != 4) {
+        continue;
+      }
+      int64_t offset = 0;
+      for (ir::ValueId v : n.inputs) {
+        const ir::NodeId p = Val(v).producer;
+        bool eligible = p != ir::kNoNode && !g_.IsGraphOutput(v) && !g_.IsGraphInput(v) &&
+                        std::count(n.inputs.begin(), n.inputs.end(), v) == 1 &&
+                        g_.Consumers(v).size() == 1;
+        if (eligible) {
+          const ir::Node& producer = g_.node(p);
+          eligible = producer.op == ir::OpType::kMaxPool || producer.op == ir::OpType::kAvgPool ||
+                     (producer.op == ir::OpType::kConv &&
+                      !producer.attr<ir::ConvAttrs>().HasSum());
+        }
+        if (eligible) concat_slot_[v] = {id, offset};
+        offset += Val(v).shape[1];
+      }
+    }
+  }
+
+  MemRef Slice(const ir::Node& concat, const ConcatBuffer& buf, size_t input) const {
+    int64_t channels = 0;
+    for (size_t i = 0; i < input; ++i) channels += Val(concat.inputs[i]).shape[1];
+    const memory::dims dims = DimsOf(concat.inputs[input]);
+    MemRef ref{MemRef::Kind::kArena, buf.buffer, memory::desc(dims, dt::f32, buf.tag)};
+    ref.offset = static_cast<size_t>(channels * dims[2] * dims[3]) * sizeof(float);
+    return ref;
+  }
+
+  // Where the producer of `v` should write, if `v` feeds a concat in place
+  // and `produced` (the layout the producer chose) fits the concat's buffer.
+  std::optional<MemRef> ConcatSliceFor(ir::ValueId v, const memory::desc& produced) {
+    auto it = concat_slot_.find(v);
+    if (it == concat_slot_.end()) return std::nullopt;
+    const ir::Node& concat = g_.node(it->second.concat);
+    const memory::dims dims = DimsOf(v);
+    ConcatBuffer& buf = concat_buffer_[it->second.concat];
+    if (buf.failed) return std::nullopt;
+    if (buf.buffer < 0) {
+      // The first producer picks the buffer's layout; every input's channel
+      // count must be a multiple of its block so all slices start on one.
+      for (auto [t, block] : {std::pair{tag::nChw16c, 16}, {tag::nChw8c, 8}, {tag::nchw, 1}}) {
+        if (produced != memory::desc(dims, dt::f32, t)) continue;
+        bool aligned = true;
+        for (ir::ValueId in : concat.inputs) aligned &= Val(in).shape[1] % block == 0;
+        if (aligned) buf.tag = t;
+        break;
+      }
+      if (buf.tag == tag::undef) {
+        buf.failed = true;
+        return std::nullopt;
+      }
+      buf.buffer = NewBuffer(memory::desc(DimsOf(concat.outputs[0]), dt::f32, buf.tag));
+    }
+    if (produced != memory::desc(dims, dt::f32, buf.tag)) return std::nullopt;
+    const size_t index = static_cast<size_t>(
+        std::find(concat.inputs.begin(), concat.inputs.end(), v) - concat.inputs.begin());
+    return Slice(concat, buf, index);
+  }
+
+  std::unordered_map<ir::ValueId, ConcatSlot> concat_slot_;
+  std::unordered_map<ir::NodeId, ConcatBuffer> concat_buffer_;
 
   const CompiledModel& model_;
   const ir::Graph& g_;

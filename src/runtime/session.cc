@@ -59,7 +59,8 @@ Result<Session::Bound*> Session::Bind(int64_t batch) {
       switch (ref.kind) {
         case MemRef::Kind::kArena:
           return dnnl::memory(ref.desc, engine,
-                              b->arena.get() + plan->memory.offsets[static_cast<size_t>(ref.index)]);
+                              b->arena.get() + plan->memory.offsets[static_cast<size_t>(ref.index)] +
+                                  ref.offset);
         case MemRef::Kind::kConstant:
           return plan->constants[static_cast<size_t>(ref.index)];
         case MemRef::Kind::kInput:
@@ -75,8 +76,8 @@ Result<Session::Bound*> Session::Bind(int64_t batch) {
       float* fill = nullptr;
       if (step.fill) {
         const MemRef& ref = step.args.front().second;
-        fill = reinterpret_cast<float*>(b->arena.get() +
-                                        plan->memory.offsets[static_cast<size_t>(ref.index)]);
+        fill = reinterpret_cast<float*>(
+            b->arena.get() + plan->memory.offsets[static_cast<size_t>(ref.index)] + ref.offset);
       }
       b->fill_targets.push_back(fill);
     }
@@ -142,7 +143,8 @@ Result<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs) {
   for (size_t i = 0; i < plan.outputs.size(); ++i) {
     Tensor t(plan.output_shapes[i]);
     const MemRef& ref = plan.outputs[i];
-    std::memcpy(t.data(), b->arena.get() + plan.memory.offsets[static_cast<size_t>(ref.index)],
+    std::memcpy(t.data(),
+                b->arena.get() + plan.memory.offsets[static_cast<size_t>(ref.index)] + ref.offset,
                 static_cast<size_t>(t.size()) * sizeof(float));
     outputs.push_back(std::move(t));
   }
