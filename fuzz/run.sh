@@ -22,7 +22,13 @@ for target in fuzz_decode_jpeg fuzz_decode_png fuzz_decode_webp fuzz_decode_to_t
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     $BUILD/$target -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -max_len=65536 \
       -artifact_prefix=$BUILD/crashes/$target- -print_final_stats=1 \
-      "$corpus" "${seeds[@]}" tests/data/bad 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
+      "$corpus" "${seeds[@]}" tests/data/bad > $BUILD/$target.log 2>&1 || status=$?
+  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" $BUILD/$target.log || true
+  if [[ ${status:-0} != 0 ]] && ! ls $BUILD/crashes/$target-* >/dev/null 2>&1; then
+    echo "fuzz: $target failed to run (exit ${status}); see $BUILD/$target.log" >&2
+    exit 1
+  fi
+  unset status
   if ls $BUILD/crashes/$target-* >/dev/null 2>&1; then
     echo "fuzz: $target found a crash: $(ls $BUILD/crashes/$target-*)" >&2
     exit 1

@@ -9,42 +9,16 @@
 #include "runtime/compiled_model.h"
 #include "runtime/reference/reference_executor.h"
 #include "runtime/session.h"
+#include "runtime/runtime_test_util.h"
 
 namespace kamado::runtime {
 namespace {
 
 using ir::OpType;
 
-Tensor Random(Shape shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Tensor t(std::move(shape));
-  for (float& v : t.span()) v = dist(rng);
-  return t;
-}
-
-int Uniform(std::mt19937& rng, int lo, int hi) {
-  return std::uniform_int_distribution<int>(lo, hi)(rng);
-}
-
-void ExpectMatchesReference(const ir::Graph& graph, const std::vector<Tensor>& inputs,
-                            const std::string& what) {
-  SCOPED_TRACE(what);
-  auto want = reference::RunReference(graph, inputs);
-  ASSERT_TRUE(want.ok()) << want.status().ToString();
-  auto model = CompiledModel::Compile(graph);
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  Session session(*model);
-  auto got = session.Run(inputs);
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t o = 0; o < got->size(); ++o) {
-    ASSERT_EQ((*got)[o].shape(), (*want)[o].shape()) << "output " << o;
-    for (int64_t i = 0; i < (*got)[o].size(); ++i) {
-      const float w = (*want)[o][i];
-      ASSERT_NEAR((*got)[o][i], w, 2e-4f * (1.0f + std::abs(w))) << "output " << o << " at " << i;
-    }
-  }
-}
+using testing::ExpectMatchesReference;
+using testing::Random;
+using testing::Uniform;
 
 // x [N, C, H, W] -> optional 3x3 conv -> op(s) under test.
 struct Start {
