@@ -4,6 +4,7 @@
 #include "cli/bench_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
+#include "cli/monitor_command.h"
 #include "cli/serve_command.h"
 #include "core/logging.h"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddBenchCommand(app, exit_code);
   kamado::cli::AddConvertCommand(app, exit_code);
   kamado::cli::AddServeCommand(app, exit_code);
+  kamado::cli::AddMonitorCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
