@@ -68,7 +68,9 @@ TEST(BadCorpus, EveryFileGivesItsExpectedError) {
   }
   for (const auto& entry : fs::directory_iterator(kCorpus)) {
     const std::string name = entry.path().filename().string();
-    if (name != "MANIFEST.tsv") EXPECT_TRUE(listed.count(name)) << name << " not in the manifest";
+    if (name != "MANIFEST.tsv") {
+      EXPECT_TRUE(listed.count(name)) << name << " not in the manifest";
+    }
   }
 }
 
