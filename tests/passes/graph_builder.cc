@@ -133,4 +133,12 @@ void ExpectSameOutputs(const ir::Graph& before, const ir::Graph& after,
   }
 }
 
+void ExpectUnchanged(const Pass& pass, GraphBuilder& builder, ir::OpType op, int count) {
+  bool changed = true;
+  const ir::Graph after = RunPass(pass, builder.graph(), &changed);
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(after.CountOps(op), count);
+  ExpectSameOutputs(builder.graph(), after, builder.RandomInputs());
+}
+
 }  // namespace kamado::passes::testing

@@ -65,4 +65,8 @@ ir::Graph RunPass(const Pass& pass, const ir::Graph& before, bool* changed = nul
 void ExpectSameOutputs(const ir::Graph& before, const ir::Graph& after,
                        const std::vector<Tensor>& inputs, float rtol = 1e-5f);
 
+// The negative case every pass test has: `pass` must leave the graph as it is
+// (reports no change, `op` still appears `count` times) and outputs match.
+void ExpectUnchanged(const Pass& pass, GraphBuilder& builder, ir::OpType op, int count);
+
 }  // namespace kamado::passes::testing
