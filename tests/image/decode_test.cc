@@ -1,4 +1,5 @@
 #include "image/decode.h"
+#include "image/test_images.h"
 
 #include <gtest/gtest.h>
 #include <spng.h>
@@ -27,72 +28,10 @@ Bytes RandomBytes(size_t n, uint32_t seed) {
   return out;
 }
 
-// A smooth RGB picture (gradients and a slow wave): what JPEG is meant for,
-// so that quality 100 stays within a few levels of the original.
-Bytes SmoothRgb(int w, int h, uint32_t seed) {
-  Bytes out(size_t(w) * h * 3);
-  for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w; ++x) {
-      uint8_t* p = &out[(size_t(y) * w + x) * 3];
-      p[0] = static_cast<uint8_t>(std::min(255, 20 + 2 * x));
-      p[1] = static_cast<uint8_t>(std::min(255, 230 - 2 * y));
-      p[2] = static_cast<uint8_t>(128 + 40 * std::sin((x + seed) / 9.0) * std::cos(y / 11.0));
-    }
-  }
-  return out;
-}
-
-Bytes EncodeJpeg(const Bytes& pixels, int w, int h, int pixel_format, int subsamp) {
-  tjhandle handle = tjInitCompress();
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  const int rc = tjCompress2(handle, pixels.data(), w, 0, h, pixel_format, &buf, &size, subsamp,
-                             100, TJFLAG_ACCURATEDCT);
-  EXPECT_EQ(rc, 0) << tjGetErrorStr2(handle);
-  Bytes out(buf, buf + size);
-  tjFree(buf);
-  tjDestroy(handle);
-  return out;
-}
-
-struct PngSpec {
-  uint32_t width = 0, height = 0;
-  uint8_t bit_depth = 8;
-  uint8_t color_type = 2;  // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
-  bool interlaced = false;
-  const spng_plte* plte = nullptr;
-  const spng_trns* trns = nullptr;
-};
-
-// Encodes `raw` (PNG sample layout; 16-bit samples host-endian). Returns an
-// empty vector and sets *error if libspng refuses.
-Bytes EncodePng(const PngSpec& spec, const void* raw, size_t raw_bytes, int* error = nullptr) {
-  spng_ctx* ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-  spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
-  spng_ihdr ihdr{};
-  ihdr.width = spec.width;
-  ihdr.height = spec.height;
-  ihdr.bit_depth = spec.bit_depth;
-  ihdr.color_type = spec.color_type;
-  ihdr.interlace_method = spec.interlaced ? SPNG_INTERLACE_ADAM7 : SPNG_INTERLACE_NONE;
-  int err = spng_set_ihdr(ctx, &ihdr);
-  if (!err && spec.plte) err = spng_set_plte(ctx, const_cast<spng_plte*>(spec.plte));
-  if (!err && spec.trns) err = spng_set_trns(ctx, const_cast<spng_trns*>(spec.trns));
-  if (!err) err = spng_encode_image(ctx, raw, raw_bytes, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-  Bytes out;
-  if (!err) {
-    size_t len = 0;
-    void* buf = spng_get_png_buffer(ctx, &len, &err);
-    if (buf) out.assign(static_cast<uint8_t*>(buf), static_cast<uint8_t*>(buf) + len);
-    std::free(buf);
-  }
-  spng_ctx_free(ctx);
-  if (error) *error = err;
-  if (!error) {
-    EXPECT_EQ(err, 0) << spng_strerror(err);
-  }
-  return out;
-}
+using testimg::EncodeJpeg;
+using testimg::EncodePng;
+using testimg::PngSpec;
+using testimg::SmoothRgb;
 
 void ExpectPixelsNear(const Image& image, const Bytes& expected, int tolerance) {
   ASSERT_EQ(image.rgb.size(), expected.size());

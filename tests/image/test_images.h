@@ -154,9 +154,14 @@ struct PngSpec {
   uint8_t color_type = 2;  // 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA
   bool interlaced = false;
   const spng_plte* plte = nullptr;
+  const spng_trns* trns = nullptr;
 };
 
-inline Bytes EncodePng(const PngSpec& spec, const void* raw, size_t raw_bytes) {
+// Encodes `raw` (PNG sample layout; 16-bit samples host-endian). With
+// `error`, a libspng refusal is reported there (and an empty vector returned)
+// instead of failing the test.
+inline Bytes EncodePng(const PngSpec& spec, const void* raw, size_t raw_bytes,
+                       int* error = nullptr) {
   spng_ctx* ctx = spng_ctx_new(SPNG_CTX_ENCODER);
   spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
   spng_ihdr ihdr{};
@@ -167,6 +172,7 @@ inline Bytes EncodePng(const PngSpec& spec, const void* raw, size_t raw_bytes) {
   ihdr.interlace_method = spec.interlaced ? SPNG_INTERLACE_ADAM7 : SPNG_INTERLACE_NONE;
   int err = spng_set_ihdr(ctx, &ihdr);
   if (!err && spec.plte) err = spng_set_plte(ctx, const_cast<spng_plte*>(spec.plte));
+  if (!err && spec.trns) err = spng_set_trns(ctx, const_cast<spng_trns*>(spec.trns));
   if (!err) err = spng_encode_image(ctx, raw, raw_bytes, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
   Bytes out;
   if (!err) {
@@ -176,7 +182,11 @@ inline Bytes EncodePng(const PngSpec& spec, const void* raw, size_t raw_bytes) {
     std::free(buf);
   }
   spng_ctx_free(ctx);
-  EXPECT_EQ(err, 0) << spng_strerror(err);
+  if (error) {
+    *error = err;
+  } else {
+    EXPECT_EQ(err, 0) << spng_strerror(err);
+  }
   return out;
 }
 
