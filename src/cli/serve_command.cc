@@ -11,23 +11,12 @@
 #include "serving/http/server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
+#include "serving/serve_config.h"
 
 namespace kamado::cli {
 namespace {
 
-struct ServeArgs {
-  std::vector<std::string> models;
-  std::string host = "127.0.0.1";
-  int port = 8080;
-  serving::ServiceOptions service;
-  size_t max_body_bytes = size_t{16} << 20;
-  int io_threads = 0;
-  int header_timeout_ms = 30000;
-  int body_timeout_ms = 30000;
-  int drain_timeout_ms = 30000;
-};
-
-int RunServe(ServeArgs args) {
+int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   // Signals are taken synchronously by this thread (sigwait); every thread
   // started from here on inherits the mask.
   sigset_t signals;
@@ -36,6 +25,7 @@ int RunServe(ServeArgs args) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
+  if (!config_file.empty()) spdlog::info("kamado serve: settings from {}", config_file);
 
   serving::Metrics metrics;
   std::vector<std::filesystem::path> dirs(args.models.begin(), args.models.end());
@@ -81,26 +71,59 @@ int RunServe(ServeArgs args) {
 
 }  // namespace
 
+// Flags parse into `flags`; the callback merges defaults < --config file <
+// the flags actually given (CLI11's count()), then validates.
 void AddServeCommand(CLI::App& app, int& exit_code) {
-  auto args = std::make_shared<ServeArgs>();
+  auto flags = std::make_shared<serving::ServeConfig>();
+  auto config_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve models over HTTP (Open Inference Protocol v2)");
-  cmd->add_option("--model", args->models, "Model directory (repeat for several models)")->required();
-  cmd->add_option("--host", args->host, "Address to listen on");
-  cmd->add_option("--port", args->port, "Port (0: an ephemeral port, printed)")->check(CLI::Range(0, 65535));
-  cmd->add_option("--sessions", args->service.sessions, "Sessions (worker threads) per model; 0: from the CPU quota");
-  cmd->add_option("--threads", args->service.threads, "Intra-op threads per session; 0: from the CPU quota");
-  cmd->add_option("--max-batch", args->service.max_batch, "Largest dynamic batch")->check(CLI::Range(1, 256));
-  cmd->add_option("--batch-delay-us", args->service.batch_delay_us,
-                  "How long a batch may wait to fill, in µs")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-queue", args->service.max_queue, "Requests waiting per model before 503");
-  cmd->add_option("--timeout-ms", args->service.timeout_ms,
-                  "A request not started within this gets 504 (0: no limit)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-body-bytes", args->max_body_bytes, "Largest request body (413 above)");
-  cmd->add_option("--io-threads", args->io_threads, "HTTP I/O (and decode) threads; 0: one per CPU used");
-  cmd->add_option("--header-timeout-ms", args->header_timeout_ms, "Header read / keep-alive idle timeout");
-  cmd->add_option("--body-timeout-ms", args->body_timeout_ms, "Body read timeout");
-  cmd->add_option("--drain-timeout-ms", args->drain_timeout_ms, "On SIGTERM, how long to finish requests");
-  cmd->callback([args, &exit_code] { exit_code = RunServe(*args); });
+  cmd->add_option("--config", *config_file,
+                  "YAML file of settings, keys as the flags with '_' (flags given override it)");
+  cmd->add_option("--model", flags->models, "Model directory (repeat for several models)");
+  cmd->add_option("--host", flags->host, "Address to listen on");
+  cmd->add_option("--port", flags->port, "Port (0: an ephemeral port, printed)");
+  cmd->add_option("--sessions", flags->service.sessions,
+                  "Sessions (worker threads) per model; 0: from the CPU quota");
+  cmd->add_option("--threads", flags->service.threads,
+                  "Intra-op threads per session; 0: from the CPU quota");
+  cmd->add_option("--max-batch", flags->service.max_batch, "Largest dynamic batch");
+  cmd->add_option("--batch-delay-us", flags->service.batch_delay_us,
+                  "How long a batch may wait to fill, in µs");
+  cmd->add_option("--max-queue", flags->service.max_queue, "Requests waiting per model before 503");
+  cmd->add_option("--timeout-ms", flags->service.timeout_ms,
+                  "A request not started within this gets 504 (0: no limit)");
+  cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body (413 above)");
+  cmd->add_option("--io-threads", flags->io_threads,
+                  "HTTP I/O (and decode) threads; 0: one per CPU used");
+  cmd->add_option("--header-timeout-ms", flags->header_timeout_ms,
+                  "Header read / keep-alive idle timeout");
+  cmd->add_option("--body-timeout-ms", flags->body_timeout_ms, "Body read timeout");
+  cmd->add_option("--drain-timeout-ms", flags->drain_timeout_ms,
+                  "On SIGTERM, how long to finish requests");
+  cmd->callback([cmd, flags, config_file, &exit_code] {
+    serving::ServeConfig config;
+    if (!config_file->empty()) {
+      if (Status s = serving::LoadServeConfig(*config_file, config); !s.ok()) {
+        std::cerr << "kamado serve: " << s.message() << "\n";
+        exit_code = 2;
+        return;
+      }
+    }
+    std::vector<std::string> given;
+    for (const CLI::Option* opt : cmd->get_options()) {
+      if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+      const std::string key = serving::ServeConfigKeyForFlag(opt->get_lnames().front());
+      if (!key.empty() && key != "help") given.push_back(key);
+    }
+    Status s = serving::OverrideServeConfig(*flags, given, config);
+    if (s.ok()) s = serving::ValidateServeConfig(config);
+    if (!s.ok()) {
+      std::cerr << "kamado serve: " << s.message() << "\n";
+      exit_code = 2;
+      return;
+    }
+    exit_code = RunServe(config, *config_file);
+  });
 }
 
 }  // namespace kamado::cli

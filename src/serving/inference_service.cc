@@ -135,6 +135,11 @@ Status InferenceService::Submit(const ServedModel& model, Tensor item,
   return model.scheduler().Enqueue(job);
 }
 
+void InferenceService::BeginShutdown() {
+  ready_.store(false);
+  for (auto& [name, m] : models_) m->scheduler_->Drain();
+}
+
 void InferenceService::Shutdown() {
   ready_.store(false);
   for (auto& [name, m] : models_) m->scheduler_->Stop();

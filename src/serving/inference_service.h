@@ -89,7 +89,10 @@ class InferenceService {
 
   // Ready until BeginShutdown.
   bool ready() const { return ready_.load(); }
-  void BeginShutdown() { ready_.store(false); }
+  // Readiness goes false and every scheduler drains (Scheduler::Drain): what
+  // is queued, and what the front-end still submits while it finishes the
+  // requests it accepted, runs without waiting for a batch to fill.
+  void BeginShutdown();
 
   // Decodes an encoded image and preprocesses it into one item tensor.
   // InvalidArgument (not an image, corrupt) or Unsupported (a format kamado

@@ -44,6 +44,14 @@ bool Scheduler::HasRoom() const {
   return !stopping_ && queue_.size() < options_.max_queue;
 }
 
+void Scheduler::Drain() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+  }
+  cv_.notify_all();  // wakes workers waiting for a batch to fill
+}
+
 void Scheduler::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -64,9 +72,10 @@ void Scheduler::WorkerLoop(int index) {
     cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return;  // stopping and drained
     // Give the batch until the oldest job's delay runs out to fill up. While
-    // stopping, run what is there without waiting.
+    // draining or stopping nothing more is coming: run what is there now.
     const Clock::time_point until = queue_.front()->enqueued + options_.max_delay;
-    while (!stopping_ && !queue_.empty() && queue_.size() < max_batch && Clock::now() < until) {
+    while (!stopping_ && !draining_ && !queue_.empty() && queue_.size() < max_batch &&
+           Clock::now() < until) {
       cv_.wait_until(lock, until);
     }
     if (queue_.empty()) continue;  // another worker took them

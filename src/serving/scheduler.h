@@ -81,6 +81,12 @@ class Scheduler {
   // request preparation; Enqueue still decides).
   bool HasRoom() const;
 
+  // Graceful shutdown, first step: from now on no batch waits to fill. Jobs
+  // already queued, and jobs enqueued later (requests the front-end was still
+  // reading when it began draining), run as soon as a worker is free, so a
+  // drain never waits out `max_delay`. Enqueue still accepts. Idempotent.
+  void Drain();
+
   // Stops accepting, lets the workers finish every queued job, joins them.
   // Idempotent.
   void Stop();
@@ -101,6 +107,7 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
   bool stopping_ = false;                   // guarded by mu_
+  bool draining_ = false;                   // guarded by mu_
   std::atomic<size_t> depth_{0};
   std::atomic<int> running_{0};
 };

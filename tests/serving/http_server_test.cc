@@ -14,6 +14,7 @@
 
 #include "core/file_util.h"
 #include "image/decode.h"
+#include "image/preprocess.h"
 #include "runtime/session.h"
 #include "serving/http/encoding.h"
 #include "serving/http/routes.h"
@@ -23,55 +24,21 @@
 #include "serving/metrics.h"
 #include "serving/serving_test_util.h"
 #include "testutil/test_data.h"
+#include "tests/image/test_images.h"
 
 namespace kamado::serving {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::FileBytes;
 using testing::MetricValue;
+using testing::TestServer;
 
 const fs::path kModel = "models/mobilenet_v2";
 const std::vector<std::string> kImages = {"data/images/chelsea.png", "data/images/coffee.png",
                                           "data/images/astronaut.png", "data/images/rocket.jpg",
                                           "data/images/hubble_deep_field.jpg"};
-
-// A service plus server on an ephemeral loopback port.
-struct TestServer {
-  Metrics metrics;
-  std::unique_ptr<InferenceService> service;
-  std::unique_ptr<http::Router> router;
-  std::unique_ptr<http::HttpServer> server;
-
-  TestServer(ServiceOptions options, http::HttpServerOptions http_options = {}) {
-    auto s = InferenceService::Create({kModel}, options, &metrics);
-    EXPECT_TRUE(s.ok()) << s.status().ToString();
-    if (!s.ok()) return;
-    service = std::move(s).value();
-    router = std::make_unique<http::Router>(*service, metrics);
-    http_options.port = 0;
-    server = std::make_unique<http::HttpServer>(
-        http_options, [this](http::Request&& req, http::Responder respond) {
-          router->Handle(std::move(req), std::move(respond));
-        });
-    Status st = server->Start();
-    EXPECT_TRUE(st.ok()) << st.ToString();
-  }
-  ~TestServer() {
-    if (!server) return;
-    service->BeginShutdown();
-    server->Shutdown(std::chrono::seconds(10));
-    service->Shutdown();
-  }
-  uint16_t port() const { return server->port(); }
-  HttpClient Client() const { return HttpClient("127.0.0.1", port()); }
-};
-
-std::string FileBytes(const std::string& path) {
-  auto r = ReadFile(path);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? *r : "";
-}
 
 // What the in-process Session says for `path` (decode + preprocess + run).
 std::vector<float> Expected(const InferenceService& service, const std::string& path) {
@@ -199,6 +166,47 @@ TEST_F(HttpServerTest, ClassifyAcceptsMultipartAndOctetStream) {
   EXPECT_EQ(json::parse(r->body)["top"].size(), 5u);
   r = c.Post("/v2/models/mobilenet_v2/classify", image, "application/octet-stream");
   ASSERT_EQ(r->status, 200) << r->body;
+}
+
+// A WebP upload: decoded server-side like any image, and answered with what
+// the in-process path (decode with the model's options, preprocess, Session)
+// gives for the same bytes. Lossless from chelsea.png, lossy from astronaut.png
+// (512×512: decoded through libwebp's scaler, as the model's options ask).
+TEST_F(HttpServerTest, ClassifyAcceptsWebp) {
+  HttpClient c = server_->Client();
+  const ServedModel& model = **server_->service->Find("mobilenet_v2");
+  runtime::Session session(model.shared_compiled(), runtime::SessionOptions{.threads = 1});
+  for (const auto& [path, quality] : {std::pair<std::string, float>{kImages[0], -1.0f},
+                                      std::pair<std::string, float>{kImages[2], 90.0f}}) {
+    const std::string png = FileBytes(path);
+    auto decoded = DecodeImage({reinterpret_cast<const uint8_t*>(png.data()), png.size()});
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const testimg::Bytes webp =
+        testimg::EncodeWebp(decoded->rgb, decoded->width, decoded->height, 3, quality);
+    ASSERT_EQ(SniffImageFormat(webp), ImageFormat::kWebp);
+
+    auto image = DecodeImage(webp, model.decode());
+    ASSERT_TRUE(image.ok()) << image.status().ToString();
+    auto item = Preprocess(*image, model.preprocess());
+    ASSERT_TRUE(item.ok()) << item.status().ToString();
+    auto out = session.Run({*item});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    const std::vector<float> want(out->front().data(), out->front().data() + out->front().size());
+
+    const std::string body(webp.begin(), webp.end());
+    const std::string what = path + (quality < 0 ? " (lossless WebP)" : " (lossy WebP)");
+    auto r = c.Post("/v2/models/mobilenet_v2/classify", body, "image/webp");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->status, 200) << what << ": " << r->body;
+    const json j = json::parse(r->body);
+    ExpectClose(j["probabilities"], want, 1e-5, what);
+    const int best = static_cast<int>(std::max_element(want.begin(), want.end()) - want.begin());
+    EXPECT_EQ(j["label"], model.config().labels[static_cast<size_t>(best)]) << what;
+    // The same bytes as octet-stream: the format is sniffed, not taken from the type.
+    r = c.Post("/v2/models/mobilenet_v2/classify", body, "application/octet-stream");
+    ASSERT_EQ(r->status, 200) << what << ": " << r->body;
+    ExpectClose(json::parse(r->body)["probabilities"], want, 1e-5, what + " as octet-stream");
+  }
 }
 
 TEST_F(HttpServerTest, ClassifyErrors) {

@@ -127,6 +127,33 @@ TEST(Scheduler, StopRunsEverythingQueuedThenRefuses) {
   EXPECT_EQ(s.Enqueue(job).code(), StatusCode::kUnavailable);
 }
 
+// A drain must not wait out the batch delay, for jobs already queued nor for
+// jobs the front-end still submits while it finishes accepted requests.
+TEST(Scheduler, DrainRunsQueuedAndLateJobsWithoutWaitingForTheBatchToFill) {
+  FakeModel model;
+  Scheduler s({.workers = 1, .max_batch = 8, .max_delay = 30s, .max_queue = 16, .on_batch = {}},
+              model.Factory());
+  s.Start();
+  std::vector<std::promise<Result<JobOutput>>> results(3);
+  for (size_t i = 0; i < 2; ++i) {
+    auto job = MakeJob(1, &results[i]);
+    ASSERT_TRUE(s.Enqueue(job).ok());
+  }
+  std::this_thread::sleep_for(20ms);  // the worker is waiting for the batch to fill
+  EXPECT_EQ(model.items_run.load(), 0);
+  s.Drain();
+  EXPECT_TRUE(s.HasRoom());
+  auto late = MakeJob(2, &results[2]);
+  ASSERT_TRUE(s.Enqueue(late).ok()) << "a draining scheduler still accepts";
+  for (auto& p : results) {
+    auto f = p.get_future();
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "the drain waited for the batch delay";
+    EXPECT_TRUE(f.get().ok());
+  }
+  s.Stop();
+  EXPECT_EQ(model.items_run.load(), 3);
+}
+
 TEST(Scheduler, RunnerErrorsReachEveryJobOfTheBatch) {
   RunnerFactory failing = [](int) -> BatchRunner {
     return [](const Tensor&) -> Result<std::vector<Tensor>> { return Internal("boom"); };

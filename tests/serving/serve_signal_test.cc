@@ -1,5 +1,7 @@
-// The real binary: `kamado serve` on an ephemeral port, SIGTERM while
-// requests are in flight → every accepted request answered, exit status 0.
+// The real binary: `kamado serve` on an ephemeral port. SIGTERM while
+// requests are in flight → every accepted request answered without waiting out
+// the batch delay, exit status 0. `--config FILE.yaml` sets the server, flags
+// override it, and a bad file exits 2 naming the file, line and key.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,6 +11,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -25,14 +29,18 @@ struct Child {
   FILE* out = nullptr;
 };
 
-// Starts `kamado serve` with stdout on a pipe and returns once it printed its URL.
-Child Spawn(const std::vector<std::string>& args, uint16_t* port) {
+using Clock = std::chrono::steady_clock;
+
+// Starts `kamado serve` with stdout (and, with `log`, stderr) on a pipe and
+// returns once it printed its URL; `log` gets what it wrote until then.
+Child Spawn(const std::vector<std::string>& args, uint16_t* port, std::string* log = nullptr) {
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
   Child c;
   c.pid = fork();
   if (c.pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
+    if (log != nullptr) dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     close(fds[1]);
     std::vector<char*> argv;
@@ -47,6 +55,7 @@ Child Spawn(const std::vector<std::string>& args, uint16_t* port) {
   char line[512];
   while (fgets(line, sizeof(line), c.out)) {
     const std::string s(line);
+    if (log != nullptr) *log += s;
     const auto at = s.find("http://127.0.0.1:");
     if (at != std::string::npos) {
       *port = static_cast<uint16_t>(std::stoi(s.substr(at + 17)));
@@ -60,9 +69,10 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
   KAMADO_REQUIRE_DATA("data/images/chelsea.png");
   uint16_t port = 0;
-  // A long batch delay and a large batch keep the requests queued until SIGTERM.
+  // A long batch delay and a large batch keep the requests queued until
+  // SIGTERM; the drain must then run them at once, not wait out the delay.
   Child c = Spawn({"serve", "--model", "models/mobilenet_v2", "--port", "0", "--sessions", "1",
-                   "--threads", "1", "--max-batch", "64", "--batch-delay-us", "1500000",
+                   "--threads", "1", "--max-batch", "64", "--batch-delay-us", "8000000",
                    "--timeout-ms", "0"},
                   &port);
   ASSERT_GT(c.pid, 0);
@@ -73,12 +83,14 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   constexpr int kClients = 6;
   std::atomic<int> answered{0};
   std::vector<int> codes(kClients, 0);
+  std::vector<Clock::time_point> answered_at(kClients);
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
       HttpClient client("127.0.0.1", port);
       auto r = client.Post("/v2/models/mobilenet_v2/classify", *image, "image/png");
       codes[static_cast<size_t>(i)] = r.ok() ? r->status : -1;
+      answered_at[static_cast<size_t>(i)] = Clock::now();
       ++answered;
     });
   }
@@ -92,10 +104,15 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   }
   probe.Close();
   EXPECT_EQ(answered.load(), 0) << "requests finished before SIGTERM; the test proves nothing";
+  const Clock::time_point sigterm = Clock::now();
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
 
   for (auto& t : threads) t.join();
-  for (int i = 0; i < kClients; ++i) EXPECT_EQ(codes[static_cast<size_t>(i)], 200) << "client " << i;
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_EQ(codes[static_cast<size_t>(i)], 200) << "client " << i;
+    EXPECT_LT(answered_at[static_cast<size_t>(i)] - sigterm, std::chrono::seconds(4))
+        << "client " << i << ": the drain waited for the 8 s batch delay";
+  }
 
   int status = 0;
   ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
@@ -105,6 +122,92 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   HttpClient late("127.0.0.1", port);
   EXPECT_FALSE(late.Get("/v2/health/live").ok());
   fclose(c.out);
+}
+
+// Writes `text` to a fresh file under the temporary directory.
+std::filesystem::path WriteConfig(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("kamado_" + std::to_string(::getpid()) + "_" + name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ServeConfigFile, SetsTheServerAndFlagsOverrideIt) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  const auto config = WriteConfig("serve.yaml",
+                                  "# port is overridden by --port 0 below\n"
+                                  "port: 1\n"
+                                  "models:\n"
+                                  "  - path: models/mobilenet_v2\n"
+                                  "sessions: 1\n"
+                                  "threads: 1\n"
+                                  "max_batch: 3\n"
+                                  "batch_delay_us: 0\n"
+                                  "max_queue: 7\n");
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn({"serve", "--config", config.string(), "--port", "0"}, &port, &log);
+  ASSERT_GT(c.pid, 0);
+  ASSERT_NE(port, 0) << "kamado serve printed no URL:\n" << log;
+  EXPECT_NE(port, 1) << "--port did not override the file";
+  EXPECT_NE(log.find("settings from " + config.string()), std::string::npos) << log;
+  EXPECT_NE(log.find("1 sessions × 1 threads"), std::string::npos) << log;
+  EXPECT_NE(log.find("max batch 3, delay 0 µs, queue 7"), std::string::npos) << log;
+
+  HttpClient client("127.0.0.1", port);
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+  auto r = client.Post("/v2/models/mobilenet_v2/classify", *image, "image/png");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  client.Close();
+
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  fclose(c.out);
+  std::filesystem::remove(config);
+}
+
+TEST(ServeConfigFile, BadFileExitsTwoNamingFileLineAndKey) {
+  // Runs `kamado serve ARGS`; exit status and everything it printed.
+  auto run = [](const std::string& args) {
+    FILE* pipe = popen((std::string(KAMADO_BINARY) + " serve " + args + " 2>&1").c_str(), "r");
+    std::string out;
+    char buf[1024];
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+    const int status = pclose(pipe);
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  const auto unknown =
+      WriteConfig("unknown.yaml", "port: 0\nmodels: [models/mobilenet_v2]\nmax_batchs: 4\n");
+  auto [rc, out] = run("--config " + unknown.string());
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find(unknown.string() + ":3:1: unknown key 'max_batchs'"), std::string::npos)
+      << out;
+
+  const auto wrong = WriteConfig("wrong.yaml", "models: [models/mobilenet_v2]\nport: http\n");
+  std::tie(rc, out) = run("--config " + wrong.string());
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find(wrong.string() + ":2:7: key 'port' must be an integer, got 'http'"),
+            std::string::npos) << out;
+
+  std::tie(rc, out) = run("--config " + unknown.string() + "-missing");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("cannot read the config file"), std::string::npos) << out;
+
+  // No model from the file or the flags; a flag out of range.
+  std::tie(rc, out) = run("--port 0");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("no model to serve"), std::string::npos) << out;
+  std::tie(rc, out) = run("--model models/mobilenet_v2 --max-batch 0");
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("'max_batch' (--max-batch) must be in 1..256, got 0"), std::string::npos)
+      << out;
+  std::filesystem::remove(unknown);
+  std::filesystem::remove(wrong);
 }
 
 }  // namespace

@@ -1,0 +1,309 @@
+#include "serving/serve_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+
+#include "core/file_util.h"
+
+namespace kamado::serving {
+namespace {
+
+constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+
+enum class Kind { kInt, kString, kModels };
+
+// One setting: its key and, for numbers, its range and how to read and write
+// it on a ServeConfig. One table serves the parser, the overrides and the checks.
+struct Key {
+  const char* name;
+  Kind kind;
+  int64_t min = 0;
+  int64_t max = 0;
+  int64_t (*get)(const ServeConfig&) = nullptr;
+  void (*set)(ServeConfig&, int64_t) = nullptr;
+};
+
+#define KAMADO_INT_KEY(name, field, lo, hi)                                                       \
+  Key {                                                                                           \
+    name, Kind::kInt, lo, hi, [](const ServeConfig& c) { return static_cast<int64_t>(c.field); }, \
+        [](ServeConfig& c, int64_t v) { c.field = static_cast<decltype(c.field)>(v); }            \
+  }
+
+const std::vector<Key>& Keys() {
+  static const std::vector<Key> keys = {
+      Key{"host", Kind::kString, 0, 0, nullptr, nullptr},
+      KAMADO_INT_KEY("port", port, 0, 65535),
+      Key{"models", Kind::kModels, 0, 0, nullptr, nullptr},
+      KAMADO_INT_KEY("sessions", service.sessions, 0, 1024),
+      KAMADO_INT_KEY("threads", service.threads, 0, 1024),
+      KAMADO_INT_KEY("max_batch", service.max_batch, 1, 256),
+      KAMADO_INT_KEY("batch_delay_us", service.batch_delay_us, 0, kMaxInt),
+      KAMADO_INT_KEY("max_queue", service.max_queue, 1, 1000000),
+      KAMADO_INT_KEY("timeout_ms", service.timeout_ms, 0, kMaxInt),
+      KAMADO_INT_KEY("max_body_bytes", max_body_bytes, 1, int64_t{1} << 32),
+      KAMADO_INT_KEY("io_threads", io_threads, 0, 1024),
+      KAMADO_INT_KEY("header_timeout_ms", header_timeout_ms, 1, kMaxInt),
+      KAMADO_INT_KEY("body_timeout_ms", body_timeout_ms, 1, kMaxInt),
+      KAMADO_INT_KEY("drain_timeout_ms", drain_timeout_ms, 0, kMaxInt),
+  };
+  return keys;
+}
+
+#undef KAMADO_INT_KEY
+
+const Key* FindKey(std::string_view name) {
+  for (const Key& k : Keys()) {
+    if (name == k.name) return &k;
+  }
+  return nullptr;
+}
+
+bool IsServiceKey(std::string_view name) {
+  for (const char* k :
+       {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms"}) {
+    if (name == k) return true;
+  }
+  return false;
+}
+
+std::string FlagForKey(std::string_view key) {
+  if (key == "models") return "--model";
+  std::string flag = "--" + std::string(key);
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+// "FILE:LINE:COLUMN: message" (yaml-cpp marks count from 0).
+Status ErrorAt(std::string_view file, const YAML::Mark& mark, const std::string& message) {
+  std::string where(file);
+  if (!mark.is_null()) {
+    where.append(":").append(std::to_string(mark.line + 1));
+    where.append(":").append(std::to_string(mark.column + 1));
+  }
+  return InvalidArgument(where + ": " + message);
+}
+
+// The value's own mark; its key's for an empty value (yaml-cpp marks an empty
+// value where the next token starts, often on a later line).
+YAML::Mark MarkOf(const YAML::Node& value, const YAML::Node& key) {
+  const YAML::Mark m = value.Mark();
+  return m.is_null() || value.IsNull() ? key.Mark() : m;
+}
+
+std::string Describe(const YAML::Node& v) {
+  switch (v.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return "nothing";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return "'" + v.Scalar() + "'";
+  }
+  return "?";
+}
+
+Result<std::string> ParsePath(const YAML::Node& v, std::string_view file, const YAML::Mark& mark,
+                              const std::string& what) {
+  if (!v.IsScalar() || v.Scalar().empty()) {
+    return ErrorAt(file, mark, what + " must be a model directory, got " + Describe(v));
+  }
+  return v.Scalar();
+}
+
+// models: [DIR, {path: DIR}, ...]
+Status ParseModels(const YAML::Node& v, std::string_view file, const YAML::Mark& mark,
+                   std::vector<std::string>& out) {
+  if (!v.IsSequence() || v.size() == 0) {
+    return ErrorAt(file, mark,
+                   "key 'models' must be a non-empty list of model directories "
+                   "(\"- models/mobilenet_v2\" or \"- path: models/mobilenet_v2\"), got " +
+                       Describe(v));
+  }
+  std::vector<std::string> models;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const YAML::Node e = v[i];
+    const std::string what = "key 'models[" + std::to_string(i) + "]";
+    if (!e.IsMap()) {
+      ASSIGN_OR_RETURN(std::string path, ParsePath(e, file, MarkOf(e, v), what + "'"));
+      models.push_back(std::move(path));
+      continue;
+    }
+    std::string path;
+    for (const auto& kv : e) {
+      const std::string name = kv.first.Scalar();
+      if (name == "path") {
+        ASSIGN_OR_RETURN(path,
+                         ParsePath(kv.second, file, MarkOf(kv.second, kv.first), what + ".path'"));
+      } else if (IsServiceKey(name)) {
+        return ErrorAt(file, kv.first.Mark(),
+                       what + "." + name + "': '" + name +
+                           "' is server-wide (one setting for every model); set it at the top "
+                           "level, not per model");
+      } else {
+        return ErrorAt(
+            file, kv.first.Mark(),
+            "unknown key '" + name + "' in " + what + "' (a model entry has only 'path')");
+      }
+    }
+    if (path.empty()) return ErrorAt(file, e.Mark(), what + "' has no 'path'");
+    models.push_back(std::move(path));
+  }
+  out = std::move(models);
+  return Status::Ok();
+}
+
+std::string UnknownKeyMessage(const std::string& name) {
+  std::string message = "unknown key '" + name + "'";
+  const std::string suggestion = ServeConfigKeyForFlag(name);
+  if (suggestion != name && FindKey(suggestion)) {
+    return message + " (did you mean '" + suggestion + "'?)";
+  }
+  std::string known;
+  for (const Key& k : Keys()) known += (known.empty() ? "" : ", ") + std::string(k.name);
+  return message + " (known keys: " + known + ")";
+}
+
+Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_view file,
+                  ServeConfig& config) {
+  const std::string name = key_node.Scalar();
+  const Key* key = FindKey(name);
+  if (!key) return ErrorAt(file, key_node.Mark(), UnknownKeyMessage(name));
+  const YAML::Mark mark = MarkOf(v, key_node);
+  switch (key->kind) {
+    case Kind::kString:
+      if (!v.IsScalar() || v.Scalar().empty()) {
+        return ErrorAt(file, mark, "key '" + name + "' must be a string, got " + Describe(v));
+      }
+      config.host = v.Scalar();
+      return Status::Ok();
+    case Kind::kModels:
+      return ParseModels(v, file, mark, config.models);
+    case Kind::kInt:
+      break;
+  }
+  int64_t value = 0;
+  bool ok = v.IsScalar();
+  if (ok) {
+    try {
+      value = v.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      ok = false;
+    }
+  }
+  if (!ok) return ErrorAt(file, mark, "key '" + name + "' must be an integer, got " + Describe(v));
+  if (value < key->min || value > key->max) {
+    return ErrorAt(file, mark,
+                   "key '" + name + "' must be in " + std::to_string(key->min) + ".." +
+                       std::to_string(key->max) + ", got " + std::to_string(value));
+  }
+  key->set(config, value);
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<std::string>& ServeConfigKeys() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const Key& k : Keys()) out.emplace_back(k.name);
+    return out;
+  }();
+  return names;
+}
+
+std::string ServeConfigKeyForFlag(std::string_view long_flag) {
+  if (long_flag == "config") return "";
+  if (long_flag == "model") return "models";
+  std::string key(long_flag);
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+Status ParseServeConfig(std::string_view yaml, std::string_view file, ServeConfig& config) {
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    if (root.IsNull()) return Status::Ok();  // empty, or only comments
+    if (!root.IsMap()) {
+      return ErrorAt(
+          file, root.Mark(),
+          "the document must be a mapping of settings (key: value), got " + Describe(root));
+    }
+    std::map<std::string, int> seen;  // key → line
+    for (const auto& kv : root) {
+      if (!kv.first.IsScalar()) {
+        return ErrorAt(file, kv.first.Mark(), "a key must be a name, got " + Describe(kv.first));
+      }
+      const std::string name = kv.first.Scalar();
+      const int line = kv.first.Mark().line + 1;
+      if (auto [it, inserted] = seen.emplace(name, line); !inserted) {
+        return ErrorAt(
+            file, kv.first.Mark(),
+            "key '" + name + "' is repeated (first on line " + std::to_string(it->second) + ")");
+      }
+      RETURN_IF_ERROR(ParseEntry(kv.first, kv.second, file, config));
+    }
+  } catch (const YAML::ParserException& e) {
+    return ErrorAt(file, e.mark, "not valid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(file, e.mark, e.msg);
+  }
+  return Status::Ok();
+}
+
+Status LoadServeConfig(const std::filesystem::path& path, ServeConfig& config) {
+  auto text = ReadFile(path, size_t{1} << 20);
+  if (!text.ok()) {
+    return NotFound("cannot read the config file " + path.string() + ": " +
+                    text.status().message());
+  }
+  return ParseServeConfig(*text, path.string(), config);
+}
+
+Status OverrideServeConfig(const ServeConfig& flags, const std::vector<std::string>& keys,
+                           ServeConfig& config) {
+  for (const std::string& name : keys) {
+    const Key* key = FindKey(name);
+    if (!key) return InvalidArgument("'" + name + "' is not a setting of kamado serve");
+    switch (key->kind) {
+      case Kind::kString:
+        config.host = flags.host;
+        break;
+      case Kind::kModels:
+        config.models = flags.models;
+        break;
+      case Kind::kInt:
+        key->set(config, key->get(flags));
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateServeConfig(const ServeConfig& config) {
+  if (config.models.empty()) {
+    return InvalidArgument("no model to serve: give --model DIR or 'models' in the config file");
+  }
+  for (const std::string& m : config.models) {
+    if (m.empty()) return InvalidArgument("'models' (--model): a model directory is empty");
+  }
+  if (config.host.empty()) return InvalidArgument("'host' (--host) is empty");
+  for (const Key& k : Keys()) {
+    if (k.kind != Kind::kInt) continue;
+    const int64_t v = k.get(config);
+    if (v < k.min || v > k.max) {
+      return InvalidArgument("'" + std::string(k.name) + "' (" + FlagForKey(k.name) +
+                             ") must be in " + std::to_string(k.min) + ".." +
+                             std::to_string(k.max) + ", got " + std::to_string(v));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace kamado::serving

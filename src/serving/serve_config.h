@@ -1,0 +1,83 @@
+// ServeConfig: the settings of `kamado serve`, from its flags and from an
+// optional YAML file (`--config FILE.yaml`) whose keys are the flags' names
+// with underscores:
+//
+//   host: 127.0.0.1
+//   port: 8080
+//   models:                       # --model, repeated; a path or {path: DIR}
+//     - models/mobilenet_v2
+//     - path: models/inception_v3
+//   sessions: 0                   # 0: from the CPU quota
+//   threads: 0
+//   max_batch: 8
+//   batch_delay_us: 2000
+//   max_queue: 64
+//   timeout_ms: 10000
+//   max_body_bytes: 16777216
+//   io_threads: 0
+//   header_timeout_ms: 30000
+//   body_timeout_ms: 30000
+//   drain_timeout_ms: 30000
+//
+// Precedence: built-in defaults < the file < flags given on the command line
+// (a `--model` flag replaces the file's whole `models` list). Relative model
+// paths are relative to the working directory, as on the command line.
+//
+// The service settings (sessions … timeout_ms) are server-wide: InferenceService
+// applies one ServiceOptions to every model, so a `models` entry holds only its
+// path, and a per-model `sessions:` is an error that says so.
+//
+// Pure functions over values; no I/O except LoadServeConfig reading its file.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "serving/inference_service.h"
+
+namespace kamado::serving {
+
+struct ServeConfig {
+  std::vector<std::string> models;  // model directories
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: an ephemeral port
+  ServiceOptions service;
+  size_t max_body_bytes = size_t{16} << 20;
+  int io_threads = 0;  // 0: one per CPU the workers use, at least 2
+  int header_timeout_ms = 30000;
+  int body_timeout_ms = 30000;
+  int drain_timeout_ms = 30000;
+};
+
+// Every key a config file may hold, in the order above.
+const std::vector<std::string>& ServeConfigKeys();
+
+// The key a long flag sets: "max-batch" → "max_batch", "model" → "models";
+// empty for a flag that is not a setting ("config").
+std::string ServeConfigKeyForFlag(std::string_view long_flag);
+
+// Parses `yaml` (the text of the file `file`, named in messages) and sets on
+// `config` each key it holds; keys it does not hold keep their value. An
+// empty document sets nothing. InvalidArgument "FILE:LINE:COLUMN: ..." naming
+// the key for: YAML syntax errors, a document that is not a mapping, unknown
+// or repeated keys, values of the wrong type or out of range. On error
+// `config` may be partly updated.
+Status ParseServeConfig(std::string_view yaml, std::string_view file, ServeConfig& config);
+
+// Reads `path`, then ParseServeConfig. NotFound when it cannot be read.
+Status LoadServeConfig(const std::filesystem::path& path, ServeConfig& config);
+
+// Copies onto `config` the settings named by `keys` (those given on the
+// command line) from `flags`. InvalidArgument for a key not in ServeConfigKeys.
+Status OverrideServeConfig(const ServeConfig& flags, const std::vector<std::string>& keys,
+                           ServeConfig& config);
+
+// Checks the merged settings: at least one model, every number in its range
+// (the same ranges the file parser enforces). Messages name the key and flag.
+Status ValidateServeConfig(const ServeConfig& config);
+
+}  // namespace kamado::serving
