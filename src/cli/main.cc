@@ -4,6 +4,7 @@
 #include "cli/bench_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
+#include "cli/load_command.h"
 #include "cli/monitor_command.h"
 #include "cli/serve_command.h"
 #include "core/logging.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddConvertCommand(app, exit_code);
   kamado::cli::AddServeCommand(app, exit_code);
   kamado::cli::AddMonitorCommand(app, exit_code);
+  kamado::cli::AddLoadCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
