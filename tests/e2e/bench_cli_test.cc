@@ -1,0 +1,98 @@
+// `kamado bench --images` end to end: the real binary on real photos, its
+// JSON line and its HTML report.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "testutil/test_data.h"
+
+namespace {
+
+// Runs `command`, returns its stdout; `rc` gets the exit status.
+std::string RunCommand(const std::string& command, int& rc) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    rc = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string LastLine(const std::string& text) {
+  std::string t = text;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  const size_t nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+TEST(BenchCliTest, ImagesGiveStagesCpuRssAndAReport) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  const std::string report =
+      (std::filesystem::temp_directory_path() / ("kamado_bench_report_" + std::to_string(getpid()) + ".html"))
+          .string();
+  int rc = 0;
+  const std::string out = RunCommand(std::string(KAMADO_BINARY) +
+                                         " bench --model models/mobilenet_v2 --images data/images"
+                                         " --iterations 12 --warmup 2 --threads 1 --json --report " +
+                                         report + " 2>/dev/null",
+                                     rc);
+  ASSERT_EQ(rc, 0) << out;
+  const nlohmann::json j = nlohmann::json::parse(LastLine(out));
+  EXPECT_EQ(j["iterations"], 12);
+  EXPECT_GE(j["images"].get<int>(), 8);  // data/images holds 8 PNG + 3 JPEG
+  for (const char* key : {"mean_ms", "p50_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "throughput_ips"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+    EXPECT_GT(j[key].get<double>(), 0) << key;
+  }
+  EXPECT_LE(j["min_ms"].get<double>(), j["p50_ms"].get<double>());
+  EXPECT_LE(j["p50_ms"].get<double>(), j["p99_ms"].get<double>());
+  EXPECT_LE(j["p99_ms"].get<double>(), j["max_ms"].get<double>());
+  // The stages are parts of each run: their means add up to at most the total.
+  double stage_sum = 0;
+  for (const char* stage : {"decode", "preprocess", "infer"}) {
+    ASSERT_TRUE(j["stages"].contains(stage)) << stage;
+    EXPECT_GT(j["stages"][stage]["mean_ms"].get<double>(), 0) << stage;
+    stage_sum += j["stages"][stage]["mean_ms"].get<double>();
+  }
+  EXPECT_LE(stage_sum, j["mean_ms"].get<double>() * 1.0001);
+  EXPECT_GT(stage_sum, j["mean_ms"].get<double>() * 0.9);
+  EXPECT_GT(j["cpu"]["avg_pct"].get<double>(), 0);
+  EXPECT_GE(j["cpu"]["peak_pct"].get<double>(), j["cpu"]["avg_pct"].get<double>());
+  EXPECT_GT(j["rss_mb"]["peak"].get<double>(), 10);  // the model alone is more
+  // The Markdown summary went to stdout and the HTML report to the file.
+  EXPECT_NE(out.find("| p50 / p90 / p99"), std::string::npos) << out;
+  std::ifstream in(report);
+  ASSERT_TRUE(in.good()) << report;
+  std::stringstream html;
+  html << in.rdbuf();
+  EXPECT_EQ(html.str().rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.str().find("<svg"), std::string::npos);
+  std::filesystem::remove(report);
+}
+
+TEST(BenchCliTest, MissingImageDirectoryIsAClearError) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  int rc = 0;
+  const std::string out = RunCommand(std::string(KAMADO_BINARY) +
+                                         " bench --model models/mobilenet_v2 --images /nonexistent/photos"
+                                         " --iterations 1 2>&1",
+                                     rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(out.find("/nonexistent/photos"), std::string::npos) << out;
+}
+
+}  // namespace
