@@ -131,7 +131,9 @@ std::string_view BinaryKindName(BinaryKind kind);
 
 // kBinary: dst = a ∘ b with dst's shape = a's. b has a's rank and each of its
 // dimensions is 1 (broadcast) or a's (ONNX/numpy broadcasting after the
-// importer prepends 1s). OpType::kAdd stays the same-shape add that the
+// importer prepends 1s); b's dimension 0 may also be a fixed size (a constant
+// with a row per sample, as Gemm's C of shape [M, N]), which then must equal
+// the batch size at run time. OpType::kAdd stays the same-shape add that the
 // passes fuse into convolutions.
 struct BinaryAttrs {
   BinaryKind kind = BinaryKind::kAdd;

@@ -186,7 +186,11 @@ Status InferNodeShapes(Graph& g, NodeId id) {
       const Shape& a = InShape(g, n, 0);
       const Shape& b = InShape(g, n, 1);
       bool ok = a.size() == b.size();
-      for (size_t d = 0; ok && d < a.size(); ++d) ok = b[d] == 1 || b[d] == a[d];
+      // A dimension 0 of b may be fixed while a's batch is not (-1); the
+      // runtime checks it against the batch it builds for.
+      for (size_t d = 0; ok && d < a.size(); ++d) {
+        ok = b[d] == 1 || b[d] == a[d] || (d == 0 && a[d] < 0);
+      }
       RETURN_IF_ERROR(Expect(ok, n, "input " + ShapeToString(b) + " does not broadcast to " +
                                         ShapeToString(a)));
       out.shape = a;

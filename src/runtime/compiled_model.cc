@@ -8,6 +8,21 @@
 #include "runtime/plan_builder.h"
 
 namespace kamado::runtime {
+namespace {
+
+// The batch size a Binary's second operand pins (its dimension 0 when fixed
+// and not 1), or 1.
+int64_t FixedBatch(const ir::Graph& graph) {
+  for (ir::NodeId id = 0; id < graph.num_nodes(); ++id) {
+    const ir::Node& n = graph.node(id);
+    if (n.dead || n.op != ir::OpType::kBinary || n.inputs.size() < 2) continue;
+    const Shape& b = graph.value(n.inputs[1]).shape;
+    if (!b.empty() && b[0] > 1) return b[0];
+  }
+  return 1;
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph graph,
                                                                     const CompileOptions& options) {
@@ -29,9 +44,10 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
   }
   model->graph_ = std::move(graph);
   // Build the batch-1 plan now so an unsupported op fails at load, not at
-  // the first request.
+  // the first request (or the plan for the one batch size a constant with a
+  // row per sample allows, e.g. Gemm's C of shape [M, N]).
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
-  RETURN_IF_ERROR(model->GetPlan(1, threads).status());
+  RETURN_IF_ERROR(model->GetPlan(FixedBatch(model->graph_), threads).status());
   // Keep only the reordered weights: a later plan that wants another layout
   // reorders from those.
   for (const auto& [value, memories] : model->constants_) {

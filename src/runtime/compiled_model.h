@@ -36,7 +36,10 @@ struct TensorInfo {
 class CompiledModel {
  public:
   // Runs the passes, checks every op can be lowered by building the batch-1
-  // plan, and returns the shareable model.
+  // plan (or the plan for the one batch size a constant with a row per
+  // sample, such as Gemm's C of shape [M, N], allows; other batch sizes then
+  // fail in GetPlan/Session::Run with Unsupported), and returns the shareable
+  // model.
   static Result<std::shared_ptr<const CompiledModel>> Compile(ir::Graph graph,
                                                               const CompileOptions& options = {});
 

@@ -531,6 +531,11 @@ class PlanBuilder {
       const Shape& ys = Val(y).shape;
       memory::dims b_dims(ys.begin(), ys.end());
       if (!b_dims.empty() && b_dims[0] < 0) b_dims[0] = batch_;
+      if (!b_dims.empty() && b_dims[0] != 1 && b_dims[0] != batch_) {
+        return Unsupported(ir::Describe(n) + ": input '" + Val(y).name + "' of shape " +
+                           ShapeToString(ys) + " needs batch size " + std::to_string(ys[0]) +
+                           ", not " + std::to_string(batch_));
+      }
       b_md = Plain(b_dims);
     }
     std::optional<dnnl::binary::primitive_desc> pd;

@@ -1,12 +1,13 @@
 // ImportOnnxModel on tiny ModelProtos built here with the protobuf API:
 // structure of the imported graph and the errors (unsupported op, attribute
 // value, dtype; external data missing or short).
+#include "importers/onnx/onnx_importer.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "importers/onnx/onnx_importer.h"
 #include "importers/onnx/onnx_tensor.h"
 
 namespace kamado::importers {
@@ -64,6 +65,12 @@ class OnnxImporterTest : public ::testing::Test {
     a->set_type(::onnx::AttributeProto::INT);
     a->set_i(v);
   }
+  static void SetInts(::onnx::NodeProto* n, const std::string& name, std::vector<int64_t> v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(::onnx::AttributeProto::INTS);
+    for (int64_t i : v) a->add_ints(i);
+  }
   static void SetString(::onnx::NodeProto* n, const std::string& name, const std::string& v) {
     auto* a = n->add_attribute();
     a->set_name(name);
@@ -77,7 +84,8 @@ class OnnxImporterTest : public ::testing::Test {
     return ImportOnnxModel(path);
   }
 
-  // x [1, 3, 8, 8] -> Conv(4, 3x3, pad 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm -> Softmax
+  // x [1, 3, 8, 8] -> Conv(4, 3x3, pad 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm ->
+  // Softmax
   void BuildClassifier() {
     AddInput("x", {1, 3, 8, 8});
     AddInit("w", {4, 3, 3, 3}, std::vector<float>(108, 0.1f));
@@ -154,6 +162,209 @@ TEST_F(OnnxImporterTest, PerChannelConstantBecomesBroadcastBinary) {
       EXPECT_EQ(g->value(g->node(i).inputs[1]).shape, (Shape{1, 3, 1, 1}));
     }
   }
+}
+
+// The ops of `g` in node order, for structure checks.
+std::vector<ir::OpType> Ops(const ir::Graph& g) {
+  std::vector<ir::OpType> ops;
+  for (ir::NodeId i = 0; i < g.num_nodes(); ++i) {
+    if (!g.node(i).dead) ops.push_back(g.node(i).op);
+  }
+  return ops;
+}
+
+const ir::Node* FindOp(const ir::Graph& g, ir::OpType op) {
+  for (ir::NodeId i = 0; i < g.num_nodes(); ++i) {
+    if (!g.node(i).dead && g.node(i).op == op) return &g.node(i);
+  }
+  return nullptr;
+}
+
+TEST_F(OnnxImporterTest, SubWithAConstantFirstOperandNegatesThenAdds) {
+  AddInput("x", {1, 3, 4, 4});
+  AddInit("c", {3, 1, 1}, {1, 2, 3});
+  AddNode("Sub", "sub", {"c", "x"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kBinary, ir::OpType::kBinary}));
+  EXPECT_EQ(g->node(0).attr<ir::BinaryAttrs>().kind, ir::BinaryKind::kMul);  // by −1
+  EXPECT_EQ(g->value(g->node(0).inputs[1]).constant->span()[0], -1.0f);
+  EXPECT_EQ(g->node(1).attr<ir::BinaryAttrs>().kind, ir::BinaryKind::kAdd);
+  EXPECT_EQ(g->value(g->node(1).inputs[1]).shape, (Shape{1, 3, 1, 1}));
+}
+
+TEST_F(OnnxImporterTest, DivWithAConstantFirstOperandIsUnsupported) {
+  AddInput("x", {1, 3, 4, 4});
+  AddInit("c", {1}, {1});
+  AddNode("Div", "recip", {"c", "x"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'recip' (Div): a constant first operand ('c')"),
+            std::string::npos)
+      << g.status().message();
+}
+
+TEST_F(OnnxImporterTest, GemmWithAMatrixBiasAddsItAfterTheDense) {
+  AddInput("a", {2, 3});
+  AddInit("b", {3, 4}, std::vector<float>(12, 1.0f));
+  AddInit("c", {2, 4}, std::vector<float>(8, 1.0f));
+  auto* gemm = AddNode("Gemm", "fc", {"a", "b", "c"}, {"y"});
+  auto* beta = gemm->add_attribute();
+  beta->set_name("beta");
+  beta->set_type(::onnx::AttributeProto::FLOAT);
+  beta->set_f(0.5f);
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kDense, ir::OpType::kBinary}));
+  EXPECT_EQ(g->node(0).inputs[2], ir::kNoValue);
+  const ir::Value& c = g->value(g->node(1).inputs[1]);
+  EXPECT_EQ(c.shape, (Shape{2, 4}));       // a row per sample: batch 2 only
+  EXPECT_EQ(c.constant->span()[0], 0.5f);  // β·C
+}
+
+TEST_F(OnnxImporterTest, PoolCeilModeAddsBottomRightPadding) {
+  AddInput("x", {1, 1, 4, 4});
+  auto* pool = AddNode("MaxPool", "pool", {"x"}, {"y"});
+  SetInts(pool, "kernel_shape", {3, 3});
+  SetInts(pool, "strides", {2, 2});
+  SetInt(pool, "ceil_mode", 1);
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const ir::Node* n = FindOp(*g, ir::OpType::kMaxPool);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->attr<ir::PoolAttrs>().pads, (std::array<int64_t, 4>{0, 0, 1, 1}));
+  EXPECT_EQ(g->value(g->outputs()[0]).shape, (Shape{-1, 1, 2, 2}));  // floor would give 1x1
+}
+
+TEST_F(OnnxImporterTest, AvgPoolCeilModeCountingPadsIsUnsupported) {
+  AddInput("x", {1, 1, 4, 4});
+  auto* pool = AddNode("AveragePool", "pool", {"x"}, {"y"});
+  SetInts(pool, "kernel_shape", {3, 3});
+  SetInts(pool, "strides", {2, 2});
+  SetInt(pool, "ceil_mode", 1);
+  SetInt(pool, "count_include_pad", 1);
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'pool' (AveragePool): attribute ceil_mode=1"),
+            std::string::npos)
+      << g.status().message();
+}
+
+TEST_F(OnnxImporterTest, ReduceMeanOverChannelsPoolsRows) {
+  AddInput("x", {1, 3, 4, 5});
+  auto* mean = AddNode("ReduceMean", "mean", {"x"}, {"y"});
+  SetInts(mean, "axes", {1});
+  SetInt(mean, "keepdims", 0);
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kTranspose, ir::OpType::kReshape,
+                                              ir::OpType::kAvgPool, ir::OpType::kReshape}));
+  EXPECT_EQ(FindOp(*g, ir::OpType::kTranspose)->attr<ir::TransposeAttrs>().perm,
+            (std::vector<int64_t>{0, 2, 3, 1}));
+  EXPECT_EQ(FindOp(*g, ir::OpType::kAvgPool)->attr<ir::PoolAttrs>().kernel,
+            (std::array<int64_t, 2>{1, 3}));
+  EXPECT_EQ(g->value(g->outputs()[0]).shape, (Shape{-1, 4, 5}));
+}
+
+TEST_F(OnnxImporterTest, ReduceMinAndSumScaleAroundTheRowPool) {
+  AddInput("x", {1, 3, 4});
+  auto* min = AddNode("ReduceMin", "min", {"x"}, {"m"});
+  SetInts(min, "axes", {-1});
+  auto* sum = AddNode("ReduceSum", "sum", {"m"}, {"y"});  // opset 13: axes as an input
+  graph()->mutable_node(1)->add_input("sum_axes");
+  auto* axes = graph()->add_initializer();
+  axes->set_name("sum_axes");
+  axes->set_data_type(::onnx::TensorProto::INT64);
+  axes->add_dims(1);
+  axes->add_int64_data(1);
+  SetInt(sum, "keepdims", 0);
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  using ir::OpType;
+  // min(x) = −max(−x) over the last axis (no transpose), keeping it: [N, 3, 1];
+  // then sum = R · mean over the channels, moved last first.
+  EXPECT_EQ(Ops(*g), (std::vector<OpType>{OpType::kBinary, OpType::kReshape, OpType::kMaxPool,
+                                          OpType::kBinary, OpType::kReshape, OpType::kTranspose,
+                                          OpType::kReshape, OpType::kAvgPool, OpType::kBinary,
+                                          OpType::kReshape}));
+  EXPECT_EQ(g->value(g->node(3).inputs[1]).constant->span()[0], -1.0f);
+  EXPECT_EQ(g->value(g->node(8).inputs[1]).constant->span()[0], 3.0f);  // R = 3 channels
+  EXPECT_EQ(g->value(g->outputs()[0]).shape, (Shape{-1, 1}));
+}
+
+TEST_F(OnnxImporterTest, OneDimensionalPoolIsAPoolOfHeightOne) {
+  AddInput("x", {1, 3, 10});
+  auto* pool = AddNode("AveragePool", "pool1d", {"x"}, {"y"});
+  SetInts(pool, "kernel_shape", {3});
+  SetInts(pool, "strides", {2});
+  SetInts(pool, "pads", {1, 0});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kReshape, ir::OpType::kAvgPool,
+                                              ir::OpType::kReshape}));
+  const auto& a = FindOp(*g, ir::OpType::kAvgPool)->attr<ir::PoolAttrs>();
+  EXPECT_EQ(a.kernel, (std::array<int64_t, 2>{1, 3}));
+  EXPECT_EQ(a.strides, (std::array<int64_t, 2>{1, 2}));
+  EXPECT_EQ(a.pads, (std::array<int64_t, 4>{0, 1, 0, 0}));
+  EXPECT_EQ(g->value(g->outputs()[0]).shape, (Shape{-1, 3, 5}));
+}
+
+TEST_F(OnnxImporterTest, SqueezeExcitationMulBroadcastsTheComputedGate) {
+  AddInput("x", {1, 8, 4, 4});
+  AddNode("GlobalAveragePool", "gap", {"x"}, {"p"});
+  AddNode("Sigmoid", "gate", {"p"}, {"s"});
+  AddNode("Mul", "excite", {"s", "x"}, {"y"});  // the gate first: swapped, Mul commutes
+  AddNode("Sub", "bad", {"s", "y"}, {"z"});     // [N, 8, 1, 1] − [N, 8, 4, 4]: not so
+  AddOutput("z");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node 'bad' (Sub): broadcasting between two computed"),
+            std::string::npos)
+      << g.status().message();
+  graph()->mutable_node()->RemoveLast();
+  graph()->mutable_output(0)->set_name("y");
+  g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const ir::Node* mul = FindOp(*g, ir::OpType::kBinary);
+  ASSERT_NE(mul, nullptr);
+  EXPECT_EQ(g->value(mul->inputs[0]).shape, (Shape{-1, 8, 4, 4}));
+  EXPECT_EQ(g->value(mul->inputs[1]).shape, (Shape{-1, 8, 1, 1}));
+}
+
+TEST_F(OnnxImporterTest, SumAndMeanChainAdds) {
+  AddInput("a", {1, 5});
+  AddInput("b", {1, 5});
+  AddInput("c", {1, 5});
+  AddNode("Sum", "sum", {"a", "b", "c"}, {"s"});
+  AddNode("Mean", "mean", {"s", "a"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kAdd, ir::OpType::kAdd, ir::OpType::kAdd,
+                                              ir::OpType::kBinary}));
+  EXPECT_EQ(g->value(g->node(3).inputs[1]).constant->span()[0], 0.5f);
+}
+
+TEST_F(OnnxImporterTest, ReduceMeanOverTheBatchIsUnsupported) {
+  AddInput("x", {1, 3, 4, 5});
+  AddNode("ReduceMean", "mean_all", {"x"}, {"y"});  // no axes: all of them
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'mean_all' (ReduceMean): attribute axes=[0,1,2,3]"),
+            std::string::npos)
+      << g.status().message();
 }
 
 TEST_F(OnnxImporterTest, UnsupportedOpNamesTypeAndNode) {

@@ -1,15 +1,17 @@
-// The ops added for the ONNX importer (Binary with broadcasting,
-// GlobalMaxPool, Reshape, Transpose), runtime against the reference kernels
+// The ops added for the ONNX importer (Binary with broadcasting, also over
+// the batch, GlobalMaxPool, Reshape, Transpose, pooling as ceil_mode and
+// ReduceMean lower it), runtime against the reference kernels
 // on random shapes, after a Conv (blocked layout) and straight from the input.
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "ir/graph.h"
+#include "ir/shape_inference.h"
 #include "runtime/compiled_model.h"
 #include "runtime/reference/reference_executor.h"
-#include "runtime/session.h"
 #include "runtime/runtime_test_util.h"
+#include "runtime/session.h"
 
 namespace kamado::runtime {
 namespace {
@@ -38,8 +40,8 @@ Start MakeStart(std::mt19937& rng, bool conv, int c, int h, int w) {
     a.kernel = {3, 3};
     a.pads = {1, 1, 1, 1};
     s.x = s.g.AddValue("conv");
-    s.g.AddNode("conv", OpType::kConv, {in, s.g.AddConstant("w", Random({c, c, 3, 3}, rng)),
-                                        ir::kNoValue}, {s.x}, a);
+    s.g.AddNode("conv", OpType::kConv,
+                {in, s.g.AddConstant("w", Random({c, c, 3, 3}, rng)), ir::kNoValue}, {s.x}, a);
   }
   return s;
 }
@@ -53,9 +55,15 @@ TEST(RuntimeOnnxOpsTest, BinaryBroadcastRandomShapes) {
     const auto kind = static_cast<ir::BinaryKind>(trial % 4);
     Shape bshape;
     switch ((trial / 4) % 3) {
-      case 0: bshape = {1, c, 1, 1}; break;      // per channel
-      case 1: bshape = {1, 1, 1, 1}; break;      // scalar
-      default: bshape = {1, c, h, w}; break;     // per sample
+      case 0:
+        bshape = {1, c, 1, 1};
+        break;  // per channel
+      case 1:
+        bshape = {1, 1, 1, 1};
+        break;  // scalar
+      default:
+        bshape = {1, c, h, w};
+        break;  // per sample
     }
     Tensor b = kind == ir::BinaryKind::kDiv ? Random(bshape, rng, 0.5f, 2.0f) : Random(bshape, rng);
     const auto y = s.g.AddValue("y");
@@ -101,9 +109,10 @@ TEST(RuntimeOnnxOpsTest, GlobalMaxPoolReshapeTranspose) {
     Start s = MakeStart(rng, trial % 2 == 0, c, h, w);
     ir::Graph& g = s.g;
     // Transpose [N, C, H, W] -> [N, H, W, C] (or another batch-first perm).
-    std::vector<int64_t> perm = trial % 3 == 0 ? std::vector<int64_t>{0, 2, 3, 1}
-                                               : (trial % 3 == 1 ? std::vector<int64_t>{0, 3, 1, 2}
-                                                                 : std::vector<int64_t>{0, 1, 3, 2});
+    std::vector<int64_t> perm = trial % 3 == 0
+                                    ? std::vector<int64_t>{0, 2, 3, 1}
+                                    : (trial % 3 == 1 ? std::vector<int64_t>{0, 3, 1, 2}
+                                                      : std::vector<int64_t>{0, 1, 3, 2});
     const auto t = g.AddValue("t");
     g.AddNode("transpose", OpType::kTranspose, {s.x}, {t}, ir::TransposeAttrs{perm});
     // Reshape back to [N, C, H, W]-sized 4-D and pool it.
@@ -115,6 +124,114 @@ TEST(RuntimeOnnxOpsTest, GlobalMaxPoolReshapeTranspose) {
     g.AddNode("flat", OpType::kReshape, {p}, {f}, ir::ReshapeAttrs{{-1, c}});
     g.AddOutput(f);
     g.AddOutput(t);
+    ExpectMatchesReference(g, {Random({n, c, h, w}, rng)}, "trial " + std::to_string(trial));
+  }
+}
+
+// Two computed operands, the second broadcast: a squeeze-and-excitation gate
+// x · σ(GlobalAvgPool(x)) and a per-position x − max over C.
+TEST(RuntimeOnnxOpsTest, BinaryOfTwoComputedValuesWithBroadcast) {
+  std::mt19937 rng(16);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int c = Uniform(rng, 1, 19), h = Uniform(rng, 1, 8), w = Uniform(rng, 1, 8);
+    const int n = Uniform(rng, 1, 3);
+    Start s = MakeStart(rng, trial % 2 == 0, c, h, w);
+    ir::Graph& g = s.g;
+    const auto pooled = g.AddValue("pooled");
+    g.AddNode("gap", OpType::kGlobalAvgPool, {s.x}, {pooled});
+    const auto gate = g.AddValue("gate");
+    g.AddNode("sigmoid", OpType::kActivation, {pooled}, {gate},
+              ir::ActivationAttrs{{ir::ActivationKind::kSigmoid}});
+    const auto y = g.AddValue("y");
+    g.AddNode("excite", OpType::kBinary, {s.x, gate}, {y},
+              ir::BinaryAttrs{static_cast<ir::BinaryKind>(trial % 4)});
+    // [N, C, H, W] − [N, 1, H, W]: the max over channels via a row pool.
+    const auto t = g.AddValue("t");
+    g.AddNode("to_hwc", OpType::kTranspose, {y}, {t}, ir::TransposeAttrs{{0, 2, 3, 1}});
+    const auto rows = g.AddValue("rows");
+    g.AddNode("rows", OpType::kReshape, {t}, {rows}, ir::ReshapeAttrs{{-1, 1, h * w, c}});
+    ir::PoolAttrs row;
+    row.kernel = {1, c};
+    const auto m = g.AddValue("m");
+    g.AddNode("max_c", OpType::kMaxPool, {rows}, {m}, row);
+    const auto mc = g.AddValue("mc");
+    g.AddNode("max_c_nchw", OpType::kReshape, {m}, {mc}, ir::ReshapeAttrs{{-1, 1, h, w}});
+    const auto z = g.AddValue("z");
+    g.AddNode("shift", OpType::kBinary, {y, mc}, {z}, ir::BinaryAttrs{ir::BinaryKind::kSub});
+    g.AddOutput(z);
+    ExpectMatchesReference(g, {Random({n, c, h, w}, rng)}, "trial " + std::to_string(trial));
+  }
+}
+
+// Gemm with C of shape [M, N] or [M, 1]: Dense, then a Binary whose constant
+// has a row per sample (dimension 0 fixed to the batch size).
+TEST(RuntimeOnnxOpsTest, BinaryConstantWithARowPerSample) {
+  std::mt19937 rng(14);
+  for (int trial = 0; trial < 8; ++trial) {
+    const int n = Uniform(rng, 1, 4), k = Uniform(rng, 1, 20), m = Uniform(rng, 1, 12);
+    ir::Graph g;
+    const auto x = g.AddValue("x", {-1, k});
+    g.AddInput(x);
+    const auto d = g.AddValue("d");
+    g.AddNode("dense", OpType::kDense, {x, g.AddConstant("w", Random({m, k}, rng)), ir::kNoValue},
+              {d}, ir::DenseAttrs{});
+    const Shape cshape = trial % 2 == 0 ? Shape{n, m} : Shape{n, 1};
+    const auto y = g.AddValue("y");
+    g.AddNode("add_c", OpType::kBinary, {d, g.AddConstant("c", Random(cshape, rng))}, {y},
+              ir::BinaryAttrs{static_cast<ir::BinaryKind>(trial % 3)});
+    g.AddOutput(y);
+    ExpectMatchesReference(g, {Random({n, k}, rng)},
+                           "trial " + std::to_string(trial) + " C " + ShapeToString(cshape));
+    if (n == 1) continue;
+    // Any other batch size is refused, naming the node.
+    auto model = CompiledModel::Compile(g);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    Session session(*model);
+    auto wrong = session.Run({Random({n + 1, k}, rng)});
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_EQ(wrong.status().code(), StatusCode::kUnsupported);
+    EXPECT_NE(wrong.status().message().find("add_c"), std::string::npos)
+        << wrong.status().ToString();
+  }
+}
+
+// The importer's lowerings of pooling with ceil_mode (extra bottom/right
+// padding) and of the reductions over non-spatial axes (Transpose, Reshape
+// to [N, 1, K, R], average or max over a [1, R] window, Reshape).
+TEST(RuntimeOnnxOpsTest, CeilModePoolingAndRowMeans) {
+  std::mt19937 rng(15);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int c = Uniform(rng, 1, 17), h = Uniform(rng, 3, 9), w = Uniform(rng, 3, 9);
+    const int n = Uniform(rng, 1, 3);
+    Start s = MakeStart(rng, trial % 2 == 0, c, h, w);
+    ir::Graph& g = s.g;
+    ir::PoolAttrs pool;
+    pool.kernel = {Uniform(rng, 2, 3), Uniform(rng, 2, 3)};
+    pool.strides = {2, 2};
+    // Bottom/right padding up to stride − 1 beyond what fits, as ceil_mode adds.
+    pool.pads = {0, 0, Uniform(rng, 0, 1), Uniform(rng, 0, 1)};
+    const auto p = g.AddValue("p");
+    g.AddNode("pool", trial % 4 < 2 ? OpType::kMaxPool : OpType::kAvgPool, {s.x}, {p}, pool);
+    // Reduce over C (and H on odd trials): [N, C, H', W'] -> [N, H', W', C] -> [N, 1, K, R].
+    const auto t = g.AddValue("t");
+    const bool two = trial % 2 == 1;
+    g.AddNode("transpose", OpType::kTranspose, {p}, {t},
+              ir::TransposeAttrs{two ? std::vector<int64_t>{0, 3, 1, 2}
+                                     : std::vector<int64_t>{0, 2, 3, 1}});
+    ASSERT_TRUE(ir::InferShapes(g).ok());
+    const Shape ps = g.value(p).shape;
+    const int64_t r = two ? ps[1] * ps[2] : ps[1];
+    const int64_t kept = ps[1] * ps[2] * ps[3] / r;
+    const auto rows = g.AddValue("rows");
+    g.AddNode("rows", OpType::kReshape, {t}, {rows}, ir::ReshapeAttrs{{-1, 1, kept, r}});
+    ir::PoolAttrs row;
+    row.kernel = {1, r};
+    const auto m = g.AddValue("m");
+    g.AddNode("row_pool", trial % 3 == 0 ? OpType::kMaxPool : OpType::kAvgPool, {rows}, {m}, row);
+    const auto out = g.AddValue("out");
+    g.AddNode("out", OpType::kReshape, {m}, {out}, ir::ReshapeAttrs{{-1, kept}});
+    g.AddOutput(out);
+    g.AddOutput(p);
     ExpectMatchesReference(g, {Random({n, c, h, w}, rng)}, "trial " + std::to_string(trial));
   }
 }

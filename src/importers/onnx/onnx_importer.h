@@ -3,10 +3,12 @@
 // Reads an ONNX ModelProto (default domain, opsets 7–17) of the ops image
 // classifiers use (older opsets load where the op did not change): Conv (groups, pads, strides, dilations, auto_pad),
 // BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid, Tanh, Elu, HardSigmoid,
-// HardSwish, Add/Sub/Mul/Div, Concat, MaxPool, AveragePool,
-// GlobalAveragePool, GlobalMaxPool, ReduceMean over H and W, Gemm, MatMul,
-// Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Pad (constant), Softmax,
-// Identity, Dropout, Constant.
+// HardSwish, Add/Sub/Mul/Div (Sub also with a constant first operand),
+// Concat, MaxPool and AveragePool (1-D and 2-D, ceil_mode), GlobalAveragePool,
+// GlobalMaxPool, ReduceMean/ReduceSum/ReduceSumSquare/ReduceMax/ReduceMin over
+// any axes but the batch, Gemm (C a scalar, [N], or [M, N] pinning the batch
+// size to M), MatMul, Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Pad
+// (constant), Softmax, Identity, Dropout, Constant.
 //
 // The graph follows the IR conventions (ir/op_type.h), which are ONNX's:
 // activations are logical NCHW and weights keep their ONNX order. Dimension 0
