@@ -1,5 +1,7 @@
 #include "serving/inference_service.h"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "image/model_preprocess.h"
@@ -53,6 +55,25 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     SchedulerOptions so;
     so.workers = p.sessions;
     so.max_batch = std::max(1, options.max_batch);
+    // Build the plan of every batch size the batcher can form now, not on the
+    // first request that forms it: a plan compiles for hundreds of ms, and a
+    // request must not pay that (Triton's and OVMS's model warm-up). A model
+    // that runs at fewer batch sizes (a constant with a row per sample) is
+    // served up to the largest one that builds.
+    const auto warm_start = std::chrono::steady_clock::now();
+    for (int b = 1; b <= so.max_batch; ++b) {
+      auto plan = m->compiled_->GetPlan(b, p.threads);
+      if (plan.ok()) continue;
+      if (b == 1) return plan.status();
+      spdlog::warn("model '{}': batch {} cannot be built ({}); max batch is {}", m->config_.name, b,
+                   plan.status().message(), b - 1);
+      so.max_batch = b - 1;
+      break;
+    }
+    spdlog::info("model '{}': plans for batch 1..{} built in {:.0f} ms", m->config_.name,
+                 so.max_batch,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_start)
+                     .count());
     so.max_delay = std::chrono::microseconds(std::max(0, options.batch_delay_us));
     so.max_queue = options.max_queue;
     const std::string name = m->config_.name;
