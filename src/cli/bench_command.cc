@@ -251,6 +251,12 @@ int RunBench(const BenchArgs& args) {
   progress.Finish();
   const bench::MonitorSummary mon = bench::Summarize(samples);
   const double cpu_peak = std::max(cpu_avg, mon.process_cpu_peak_pct);
+  // System memory used % (sar's %memused); a run shorter than one sampling
+  // interval reads it once now.
+  double mem_avg = mon.mem_avg_pct, mem_peak = mon.mem_peak_pct;
+  if (mon.samples == 0) {
+    if (auto snap = bench::ProcReader().ReadSystem(); snap.ok()) mem_avg = mem_peak = snap->mem.UsedPct();
+  }
   const double rss_peak = PeakRssMb();
 
   const bench::LatencyStats s = bench::Summarize(total);
@@ -281,8 +287,10 @@ int RunBench(const BenchArgs& args) {
                              st.mean_ms, st.p50_ms, st.p99_ms,
                              s.mean_ms > 0 ? 100.0 * st.mean_ms / s.mean_ms : 0.0);
   }
-  std::cout << fmt::format("  cpu {:.0f}% avg, {:.0f}% peak (100% = one core); rss peak {:.0f} MiB\n",
-                           cpu_avg, cpu_peak, rss_peak);
+  std::cout << fmt::format(
+      "  cpu {:.0f}% avg, {:.0f}% peak (100% = one core); rss peak {:.0f} MiB; "
+      "memory used {:.1f}% avg, {:.1f}% peak (system)\n",
+      cpu_avg, cpu_peak, rss_peak, mem_avg, mem_peak);
   if (args.profile) PrintProfile(session, std::cout);
 
   if (!args.report.empty()) {
@@ -300,6 +308,7 @@ int RunBench(const BenchArgs& args) {
         {"throughput", fmt::format("{:.1f} images/s", throughput)},
         {"process CPU avg / peak", fmt::format("{:.0f}% / {:.0f}%", cpu_avg, cpu_peak)},
         {"RSS peak", fmt::format("{:.0f} MiB", rss_peak)},
+        {"system memory used avg / peak", fmt::format("{:.1f}% / {:.1f}%", mem_avg, mem_peak)},
         {"load + compile", fmt::format("{:.0f} ms", load_ms)},
     };
     for (const auto& [name, st] : stages) report.stages.push_back({name, st.mean_ms, st.p50_ms, st.p99_ms});
@@ -332,7 +341,8 @@ int RunBench(const BenchArgs& args) {
                         {"throughput_ips", throughput},
                         {"stages", stage_json},
                         {"cpu", {{"avg_pct", cpu_avg}, {"peak_pct", cpu_peak}}},
-                        {"rss_mb", {{"peak", rss_peak}}}};
+                        {"rss_mb", {{"peak", rss_peak}}},
+                        {"mem", {{"avg_pct", mem_avg}, {"peak_pct", mem_peak}}}};
     std::cout << j.dump() << "\n";
   }
   return 0;

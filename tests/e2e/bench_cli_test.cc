@@ -73,6 +73,8 @@ TEST(BenchCliTest, ImagesGiveStagesCpuRssAndAReport) {
   EXPECT_GT(j["cpu"]["avg_pct"].get<double>(), 0);
   EXPECT_GE(j["cpu"]["peak_pct"].get<double>(), j["cpu"]["avg_pct"].get<double>());
   EXPECT_GT(j["rss_mb"]["peak"].get<double>(), 10);  // the model alone is more
+  EXPECT_GT(j["mem"]["avg_pct"].get<double>(), 0);
+  EXPECT_LE(j["mem"]["peak_pct"].get<double>(), 100);
   // The Markdown summary went to stdout and the HTML report to the file.
   EXPECT_NE(out.find("| p50 / p90 / p99"), std::string::npos) << out;
   std::ifstream in(report);
