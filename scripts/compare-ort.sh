@@ -7,7 +7,7 @@
 # T), same warm-up and iterations, pinned with taskset (1 thread: CPU 0;
 # 2 threads: CPUs 0-1), REPEATS times. Prints medians and the ratio
 # kamado/ORT (p50 latency; < 1 means kamado is faster) and, with --append,
-# appends the dated table and this command to docs/PERFORMANCE.md.
+# adds the dated table and this command to the ORT section of docs/PERFORMANCE.md.
 #
 #   scripts/compare-ort.sh [--append] [REPEATS=3] [ITERATIONS=100]
 set -euo pipefail
@@ -77,5 +77,15 @@ if [[ $APPEND == 1 ]]; then
     echo "medians over $REPEATS alternating runs (batch 8: a quarter of the iterations)."
     echo
     echo "$table"
-  } >> docs/PERFORMANCE.md
+  } > docs/.ort-table.tmp-$$
+  # Into the ORT section: before the first "## " heading that follows it.
+  node -e "
+    const fs = require('fs');
+    const doc = fs.readFileSync('docs/PERFORMANCE.md', 'utf8');
+    const add = fs.readFileSync(process.argv[1], 'utf8');
+    const start = doc.indexOf('## kamado vs ONNX Runtime');
+    const next = start < 0 ? -1 : doc.indexOf('\\n## ', start + 1);
+    const out = next < 0 ? doc + add : doc.slice(0, next) + add + doc.slice(next);
+    fs.writeFileSync('docs/PERFORMANCE.md', out);" docs/.ort-table.tmp-$$
+  rm -f docs/.ort-table.tmp-$$
 fi
