@@ -188,6 +188,17 @@ class NodeConverter {
   Status EmitReshape(ValueId x, Shape shape) {
     return Done(Emit(OpType::kReshape, {x}, ir::ReshapeAttrs{std::move(shape)}));
   }
+  // Input 0 given the full shape `out`: a constant is folded, an activation
+  // reshaped (Squeeze and Unsqueeze, which never touch the batch axis here).
+  Status ReshapeInput0To(const Symbol& s, Shape out) {
+    if (s.constant) {
+      ConstTensor r = *s.constant;
+      r.shape = std::move(out);
+      return Fold(std::move(r));
+    }
+    ASSIGN_OR_RETURN(ValueId x, Activation(0));
+    return EmitReshape(x, std::move(out));
+  }
 
   // Normalises a possibly negative axis against `rank`.
   Result<int64_t> Axis(int64_t axis, size_t rank, std::string_view name) const {

@@ -192,13 +192,7 @@ Status NodeConverter::Squeeze() {
   for (size_t d = 0; d < xs.size(); ++d) {
     if (!drop[d]) out.push_back(xs[d]);
   }
-  if (s->constant) {
-    ConstTensor r = *s->constant;
-    r.shape = out;
-    return Fold(std::move(r));
-  }
-  ASSIGN_OR_RETURN(ValueId x, Activation(0));
-  return EmitReshape(x, out);
+  return ReshapeInput0To(*s, std::move(out));
 }
 
 Status NodeConverter::Unsqueeze() {
@@ -217,13 +211,7 @@ Status NodeConverter::Unsqueeze() {
   Shape out;
   size_t next = 0;
   for (size_t d = 0; d < rank; ++d) out.push_back(inserted[d] ? 1 : xs[next++]);
-  if (s->constant) {
-    ConstTensor r = *s->constant;
-    r.shape = out;
-    return Fold(std::move(r));
-  }
-  ASSIGN_OR_RETURN(ValueId x, Activation(0));
-  return EmitReshape(x, out);
+  return ReshapeInput0To(*s, std::move(out));
 }
 
 Status NodeConverter::Transpose() {
