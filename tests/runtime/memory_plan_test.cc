@@ -28,7 +28,9 @@ TEST(MemoryPlanTest, OverlappingLifetimesNeverShare) {
     EXPECT_EQ(p.offsets[i] % kArenaAlignment, 0u);
     for (size_t j = i + 1; j < b.size(); ++j) {
       const bool overlap = b[i].first_step <= b[j].last_step && b[j].first_step <= b[i].last_step;
-      if (overlap) EXPECT_TRUE(Disjoint(p, b, i, j)) << i << " and " << j;
+      if (overlap) {
+        EXPECT_TRUE(Disjoint(p, b, i, j)) << i << " and " << j;
+      }
     }
   }
 }
