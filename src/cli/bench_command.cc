@@ -17,6 +17,7 @@
 #include "bench/monitor.h"
 #include "bench/progress.h"
 #include "bench/report.h"
+#include "cli/common.h"
 #include "core/file_util.h"
 #include "image/decode.h"
 #include "image/model_preprocess.h"
@@ -74,12 +75,6 @@ void PrintProfile(const runtime::Session& session, std::ostream& out) {
   }
 }
 
-bool IsImageFile(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp";
-}
-
 struct EncodedImage {
   std::string path;
   std::string bytes;
@@ -92,12 +87,7 @@ Result<std::vector<EncodedImage>> ReadImages(const std::vector<std::string>& arg
   for (const std::string& a : args) {
     std::error_code ec;
     if (std::filesystem::is_directory(a, ec)) {
-      std::vector<std::filesystem::path> found;
-      for (const auto& e : std::filesystem::directory_iterator(a, ec)) {
-        if (e.is_regular_file() && IsImageFile(e.path())) found.push_back(e.path());
-      }
-      if (found.empty()) return NotFound(fmt::format("no .jpg/.jpeg/.png/.webp files in {}", a));
-      std::sort(found.begin(), found.end());
+      ASSIGN_OR_RETURN(std::vector<std::filesystem::path> found, ListImages(a));
       paths.insert(paths.end(), found.begin(), found.end());
     } else {
       paths.emplace_back(a);

@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include <algorithm>
+#include <cctype>
 #include <numeric>
 
 namespace kamado::cli {
@@ -21,6 +22,34 @@ std::string LabelOf(const runtime::ModelConfig& config, int index) {
     return config.labels[static_cast<size_t>(index)];
   }
   return "class_" + std::to_string(index);
+}
+
+std::string ImageContentType(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".png") return "image/png";
+  if (ext == ".webp") return "image/webp";
+  return "";
+}
+
+Result<std::vector<std::filesystem::path>> ListImages(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return NotFound("--images '" + dir + "' is not a directory");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) && !ImageContentType(entry.path()).empty()) {
+      files.push_back(entry.path());
+    }
+  }
+  if (ec) return InvalidArgument("cannot list --images '" + dir + "': " + ec.message());
+  if (files.empty()) {
+    return NotFound("no .jpg, .jpeg, .png or .webp images in --images '" + dir + "'");
+  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace kamado::cli

@@ -16,6 +16,7 @@
 #include "bench/monitor.h"
 #include "bench/progress.h"
 #include "bench/report.h"
+#include "cli/common.h"
 #include "core/file_util.h"
 #include "serving/http_client.h"
 
@@ -87,31 +88,9 @@ Result<Endpoint> ParseUrl(const std::string& url) {
   return e;
 }
 
-std::string ContentTypeOf(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
-  if (ext == ".png") return "image/png";
-  if (ext == ".webp") return "image/webp";
-  return "";
-}
-
 // The images of `dir` (not recursive), sorted by name, at most kMaxImages.
 Result<std::vector<bench::Payload>> ReadImages(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return NotFound("--images '" + dir + "' is not a directory");
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec) && !ContentTypeOf(entry.path()).empty()) {
-      files.push_back(entry.path());
-    }
-  }
-  if (ec) return InvalidArgument("cannot list --images '" + dir + "': " + ec.message());
-  if (files.empty()) {
-    return NotFound("no .jpg, .jpeg, .png or .webp images in --images '" + dir + "'");
-  }
-  std::sort(files.begin(), files.end());
+  ASSIGN_OR_RETURN(std::vector<fs::path> files, ListImages(dir));
   if (files.size() > kMaxImages) {
     std::cerr << "kamado load: using the first " << kMaxImages << " of " << files.size()
               << " images in '" << dir << "'\n";
@@ -120,7 +99,7 @@ Result<std::vector<bench::Payload>> ReadImages(const std::string& dir) {
   std::vector<bench::Payload> payloads;
   for (const fs::path& f : files) {
     ASSIGN_OR_RETURN(std::string body, ReadFile(f, size_t{64} << 20));
-    payloads.push_back({f.filename().string(), ContentTypeOf(f), std::move(body)});
+    payloads.push_back({f.filename().string(), ImageContentType(f), std::move(body)});
   }
   return payloads;
 }
