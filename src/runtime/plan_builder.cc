@@ -348,6 +348,11 @@ class PlanBuilder {
     const MemRef& src = where_.at(x);
     dnnl::pooling_forward::desc d(prop_kind::forward_inference, alg, src.desc,
                                   Any(DimsOf(n.outputs[0])), strides, kernel, pad_l, pad_r);
+    return AddPooling(n, d, src);
+  }
+
+  // The pooling step for `d`, written into its concat slice when it has one.
+  Status AddPooling(const ir::Node& n, const dnnl::pooling_forward::desc& d, const MemRef& src) {
     dnnl::pooling_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
     Step s = MakeStep<dnnl::pooling_forward>(n, pd);
     auto slice = ConcatSliceFor(n.outputs[0], pd.dst_desc());
@@ -567,14 +572,7 @@ class PlanBuilder {
     dnnl::pooling_forward::desc d(prop_kind::forward_inference, algorithm::pooling_max, src.desc,
                                   Any(DimsOf(n.outputs[0])), {1, 1}, {src_dims[2], src_dims[3]},
                                   {0, 0}, {0, 0});
-    dnnl::pooling_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
-    Step s = MakeStep<dnnl::pooling_forward>(n, pd);
-    auto slice = ConcatSliceFor(n.outputs[0], pd.dst_desc());
-    const MemRef dst = slice ? *slice : NewArena(pd.dst_desc());
-    s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
-    AddStep(std::move(s), pd.scratchpad_desc());
-    where_[n.outputs[0]] = dst;
-    return Status::Ok();
+    return AddPooling(n, d, src);
   }
 
   // A view of the plain (row-major) bytes, like Flatten.
