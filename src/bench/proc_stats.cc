@@ -151,6 +151,10 @@ Result<uint64_t> ParseVmRssKb(std::string_view text, std::string_view source) {
   return KbField(text, source, "VmRSS");
 }
 
+Result<uint64_t> ParseVmHwmKb(std::string_view text, std::string_view source) {
+  return KbField(text, source, "VmHWM");
+}
+
 Result<std::string> ReadProcFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open '" + path.string() + "'");

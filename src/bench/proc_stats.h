@@ -54,6 +54,8 @@ Result<LoadAvg> ParseLoadavg(std::string_view text, std::string_view source);
 Result<PidStat> ParsePidStat(std::string_view text, std::string_view source);
 // VmRSS from /proc/<pid>/status, in kB. Kernel threads have none: error.
 Result<uint64_t> ParseVmRssKb(std::string_view text, std::string_view source);
+// VmHWM (the peak resident set so far) from the same file, in kB.
+Result<uint64_t> ParseVmHwmKb(std::string_view text, std::string_view source);
 
 // Reads a /proc file (their st_size is 0, so core's ReadFile does not fit).
 // NotFound when it cannot be opened, e.g. the process has exited.

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 
 #include "bench/latency_stats.h"
 #include "bench/monitor.h"
+#include "bench/proc_stats.h"
 #include "bench/progress.h"
 #include "bench/report.h"
 #include "cli/common.h"
@@ -109,14 +109,12 @@ double CpuSeconds() {
   return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
-// Peak resident set (VmHWM) of this process in MiB.
+// Peak resident set (VmHWM) of this process in MiB; 0 when unreadable.
 double PeakRssMb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  }
-  return 0;
+  auto status = bench::ReadProcFile("/proc/self/status");
+  if (!status.ok()) return 0;
+  auto kb = bench::ParseVmHwmKb(*status, "/proc/self/status");
+  return kb.ok() ? static_cast<double>(*kb) / 1024.0 : 0;
 }
 
 struct RunTimes {

@@ -143,6 +143,12 @@ TEST(ProcStatsTest, MalformedFixturesNameFileAndField) {
   ExpectError(proc.status(), "bad/4242/stat", "utime");
 }
 
+TEST(ProcStatsTest, VmHwmIsThePeakNotTheCurrentRss) {
+  const std::string status = "Name:\tsrv\nVmHWM:\t  900 kB\nVmRSS:\t  512 kB\n";
+  EXPECT_EQ(*ParseVmHwmKb(status, "S"), 900u);
+  EXPECT_EQ(*ParseVmRssKb(status, "S"), 512u);
+}
+
 TEST(ProcStatsTest, MalformedStrings) {
   ExpectError(ParseProcStat("intr 1\nctxt 5\n", "S").status(), "S", "cpu");
   ExpectError(ParseProcStat("cpu 1 2 3 4 5 6 7\nctxt 5\n", "S").status(), "S", "cpu.steal");
@@ -152,6 +158,7 @@ TEST(ProcStatsTest, MalformedStrings) {
               "MemTotal");
   ExpectError(ParsePidStat("12 srv S 1", "P").status(), "P", "comm");
   ExpectError(ParseVmRssKb("Name:\tkthreadd\n", "V").status(), "V", "VmRSS");
+  ExpectError(ParseVmHwmKb("Name:\tkthreadd\n", "V").status(), "V", "VmHWM");
   // "cpu0" must not be mistaken for the aggregate "cpu" line.
   ExpectError(ParseProcStat("cpu0 1 2 3 4 5 6 7 8\nctxt 5\n", "S").status(), "S", "cpu");
 }
