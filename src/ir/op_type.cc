@@ -77,9 +77,11 @@ float BinaryAttrs::Apply(float a, float b) const {
   return a;
 }
 
-bool ConvAttrs::HasSum() const {
+bool HasSumPostOp(const std::vector<PostOp>& post_ops) {
   return std::any_of(post_ops.begin(), post_ops.end(),
                      [](const PostOp& p) { return p.kind == PostOp::Kind::kSum; });
 }
+
+bool ConvAttrs::HasSum() const { return HasSumPostOp(post_ops); }
 
 }  // namespace kamado::ir

@@ -74,6 +74,8 @@ struct PostOp {
   bool operator==(const PostOp&) const = default;
 };
 
+bool HasSumPostOp(const std::vector<PostOp>& post_ops);
+
 struct ConvAttrs {
   std::array<int64_t, 2> kernel{1, 1};
   std::array<int64_t, 2> strides{1, 1};
@@ -105,6 +107,9 @@ struct PoolAttrs {
   // Average pooling only: whether padded cells count in the divisor.
   // TF/Keras 'same' leaves them out (false); ONNX's count_include_pad=1 is true.
   bool count_include_pad = false;
+  // Activations applied to the pooled value, in order (no kSum). Set by the
+  // SinkAvgPool pass, which moves a 1x1 Conv's activations here.
+  std::vector<PostOp> post_ops;
 };
 
 struct ConcatAttrs {

@@ -348,12 +348,23 @@ class PlanBuilder {
     const MemRef& src = where_.at(x);
     dnnl::pooling_forward::desc d(prop_kind::forward_inference, alg, src.desc,
                                   Any(DimsOf(n.outputs[0])), strides, kernel, pad_l, pad_r);
-    return AddPooling(n, d, src);
+    dnnl::primitive_attr attr = UserScratchpad();
+    if (n.op != ir::OpType::kGlobalAvgPool) {
+      const auto& post = n.attr<ir::PoolAttrs>().post_ops;
+      if (ir::HasSumPostOp(post)) {
+        return Unsupported(ir::Describe(n) + ": sum post-op on pooling is not supported");
+      }
+      dnnl::post_ops ops;
+      AppendPostOps(post, ops);
+      attr.set_post_ops(ops);
+    }
+    return AddPooling(n, d, src, attr);
   }
 
   // The pooling step for `d`, written into its concat slice when it has one.
-  Status AddPooling(const ir::Node& n, const dnnl::pooling_forward::desc& d, const MemRef& src) {
-    dnnl::pooling_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+  Status AddPooling(const ir::Node& n, const dnnl::pooling_forward::desc& d, const MemRef& src,
+                    const dnnl::primitive_attr& attr = UserScratchpad()) {
+    dnnl::pooling_forward::primitive_desc pd(d, attr, CpuEngine());
     Step s = MakeStep<dnnl::pooling_forward>(n, pd);
     auto slice = ConcatSliceFor(n.outputs[0], pd.dst_desc());
     const MemRef dst = slice ? *slice : NewArena(pd.dst_desc());

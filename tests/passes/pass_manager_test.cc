@@ -50,7 +50,7 @@ TEST(RunDefaultPasses, OptionsTurnPassesOff) {
   const int nodes = b.graph().CountLiveNodes();
 
   ir::Graph none = b.graph();
-  ASSERT_TRUE(RunDefaultPasses(none, {false, false, false, false, false, false}).ok());
+  ASSERT_TRUE(RunDefaultPasses(none, {false, false, false, false, false, false, false}).ok());
   EXPECT_EQ(none.CountLiveNodes(), nodes);
 
   ir::Graph no_act = b.graph();

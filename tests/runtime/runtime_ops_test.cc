@@ -136,6 +136,36 @@ TEST(RuntimeOpsTest, PoolingRandomShapes) {
   }
 }
 
+// SinkAvgPool turns AvgPool → Conv 1x1 → ReLU into Conv 1x1 → AvgPool[ReLU];
+// the pool then writes, with its post-op, into its slice of the concat.
+TEST(RuntimeOpsTest, SunkAvgPoolWithPostOpIntoConcat) {
+  std::mt19937 rng(12);
+  for (int trial = 0; trial < 6; ++trial) {
+    const int c = 8 * Uniform(rng, 2, 4), h = Uniform(rng, 5, 11), o = 8 * Uniform(rng, 1, 1 + trial % 2);
+    ir::Graph g;
+    const auto x = g.AddValue("x", {-1, c, h, h});
+    g.AddInput(x);
+    ir::PoolAttrs p{.kernel = {3, 3}, .strides = {1, 1}, .pads = {1, 1, 1, 1}};
+    const auto pooled = g.AddValue("pooled");
+    g.AddNode("pool", OpType::kAvgPool, {x}, {pooled}, p);
+    ir::ConvAttrs pointwise;
+    const auto branch = g.AddValue("branch");
+    g.AddNode("conv", OpType::kConv, {pooled, g.AddConstant("w", Random({o, c, 1, 1}, rng)),
+                                      g.AddConstant("b", Random({o}, rng))},
+              {branch}, pointwise);
+    const auto relu = g.AddValue("relu");
+    g.AddNode("relu", OpType::kActivation, {branch}, {relu}, ir::ActivationAttrs{});
+    const auto other = g.AddValue("other");
+    g.AddNode("other", OpType::kConv, {x, g.AddConstant("w2", Random({8, c, 1, 1}, rng))}, {other},
+              pointwise);
+    const auto cat = g.AddValue("cat");
+    g.AddNode("cat", OpType::kConcat, {other, relu}, {cat}, ir::ConcatAttrs{1});
+    g.AddOutput(cat);
+    ExpectMatchesReference(g, {Random({Uniform(rng, 1, 3), c, h, h}, rng)},
+                           "trial " + std::to_string(trial));
+  }
+}
+
 TEST(RuntimeOpsTest, ActivationsBatchNormAddPadStandalone) {
   std::mt19937 rng(3);
   for (int trial = 0; trial < 16; ++trial) {

@@ -294,7 +294,7 @@ class Exporter {
         Ints(node, "strides", a.strides);
         Ints(node, "pads", a.pads);
         if (!max) Attr(node, "count_include_pad", int64_t{a.count_include_pad ? 1 : 0});
-        break;
+        return EmitPostOps(a.post_ops, out, n, ir::kNoValue);
       }
       case OpType::kGlobalAvgPool:
         AddNode("GlobalAveragePool", n.name, in, {out});

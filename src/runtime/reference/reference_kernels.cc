@@ -212,6 +212,7 @@ enum class PoolKind { kMax, kAvg };
 Result<Tensor> Pool(std::string_view op, PoolKind kind, const Tensor& src, const ir::PoolAttrs& a) {
   RETURN_IF_ERROR(Check4D(op, src));
   RETURN_IF_ERROR(CheckPoolPads(op, a));
+  RETURN_IF_ERROR(Check(!ir::HasSumPostOp(a.post_ops), op, "a sum post-op needs a residual"));
   ASSIGN_OR_RETURN(auto out_hw, OutputHW(op, src.shape(), a.kernel, a.strides, {1, 1}, a.pads));
   const Shape& s = src.shape();
   const int64_t h_in = s[2], w_in = s[3], h_out = out_hw[0], w_out = out_hw[1];
@@ -245,6 +246,7 @@ Result<Tensor> Pool(std::string_view op, PoolKind kind, const Tensor& src, const
       }
     }
   }
+  ApplyPostOps(a.post_ops, dst.data(), nullptr, dst.size());
   return dst;
 }
 
