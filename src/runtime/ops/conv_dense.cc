@@ -1,0 +1,130 @@
+// PlanBuilder: Conv (convolution_forward, with its residual sum and concat
+// slice) and Dense (inner_product_forward), both on oneDNN's chosen layouts.
+#include <string>
+
+#include "runtime/compiled_model.h"
+#include "runtime/dnnl/dnnl_util.h"
+#include "runtime/plan_builder_internal.h"
+
+namespace kamado::runtime::detail {
+
+Status PlanBuilder::LowerConv(const ir::Node& n) {
+  const auto& a = n.attr<ir::ConvAttrs>();
+  const ir::ValueId x = n.inputs[0];
+  const ir::ValueId out = n.outputs[0];
+  if (!model_.IsConstantLocked(n.inputs[1])) {
+    return Unsupported(ir::Describe(n) + ": weights must be constant");
+  }
+  const Shape& ws = Val(n.inputs[1]).shape;
+  const int64_t g = a.group;
+  memory::dims w_dims = g == 1 ? memory::dims{ws[0], ws[1], ws[2], ws[3]}
+                               : memory::dims{g, ws[0] / g, ws[1], ws[2], ws[3]};
+  const bool has_bias = Has(n, 2);
+  const memory::dims dst_dims = DimsOf(out);
+  const memory::desc bias_md({ws[0]}, dt::f32, tag::a);
+  const memory::dims strides{a.strides[0], a.strides[1]};
+  const memory::dims dilates{a.dilations[0] - 1, a.dilations[1] - 1};
+  const memory::dims pad_l{a.pads[0], a.pads[1]};
+  const memory::dims pad_r{a.pads[2], a.pads[3]};
+
+  dnnl::primitive_attr attr = UserScratchpad();
+  dnnl::post_ops ops;
+  AppendPostOps(a.post_ops, ops);
+  attr.set_post_ops(ops);
+
+  auto make_pd = [&](const memory::desc& src_md) {
+    auto d = has_bias ? dnnl::convolution_forward::desc(
+                            prop_kind::forward_inference, algorithm::convolution_direct, src_md,
+                            Any(w_dims), bias_md, Any(dst_dims), strides, dilates, pad_l, pad_r)
+                      : dnnl::convolution_forward::desc(
+                            prop_kind::forward_inference, algorithm::convolution_direct, src_md,
+                            Any(w_dims), Any(dst_dims), strides, dilates, pad_l, pad_r);
+    return dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+  };
+  // Let oneDNN pick the layout; if it wants a different one than the
+  // producer wrote, prefer an optimised kernel on the producer's layout
+  // over a reorder.
+  const memory::desc& have = where_.at(x).desc;
+  auto pd = make_pd(Any(DimsOf(x)));
+  if (pd.src_desc() != have) {
+    try {
+      auto exact = make_pd(have);
+      if (std::string(exact.impl_info_str()).rfind("ref", 0) != 0) pd = exact;
+    } catch (const dnnl::error&) {
+      // No kernel for the producer's layout: keep the reorder.
+    }
+  }
+
+  Step s = MakeStep<dnnl::convolution_forward>(n, pd);
+  const MemRef src = Ensure(x, pd.src_desc());
+  const memory::desc w_source(w_dims, dt::f32, g == 1 ? tag::abcd : tag::abcde);
+  ASSIGN_OR_RETURN(MemRef w, Constant(n.inputs[1], pd.weights_desc(), w_source));
+  MemRef dst;
+  if (a.HasSum()) {
+    const ir::ValueId residual = n.inputs[3];
+    if (Expiring(residual) && where_.at(residual).desc == pd.dst_desc()) {
+      dst = where_.at(residual);  // accumulate straight into the residual's buffer
+    } else {
+      dst = NewArena(pd.dst_desc());
+      AddReorder(n.name + "/residual", where_.at(residual), dst);
+    }
+  } else if (auto slice = ConcatSliceFor(out, pd.dst_desc())) {
+    dst = *slice;  // the branch writes straight into its part of the concat
+  } else {
+    dst = NewArena(pd.dst_desc());
+  }
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    ASSIGN_OR_RETURN(MemRef b, Constant(n.inputs[2], pd.bias_desc(), bias_md));
+    s.args.push_back({DNNL_ARG_BIAS, b});
+  }
+  s.flops = 2.0 * static_cast<double>(dst_dims[0] * dst_dims[1] * dst_dims[2] * dst_dims[3]) *
+            static_cast<double>(ws[1] * ws[2] * ws[3]);
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[out] = dst;
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerDense(const ir::Node& n) {
+  const auto& a = n.attr<ir::DenseAttrs>();
+  const ir::ValueId x = n.inputs[0];
+  if (!model_.IsConstantLocked(n.inputs[1])) {
+    return Unsupported(ir::Describe(n) + ": weights must be constant");
+  }
+  const Shape& ws = Val(n.inputs[1]).shape;
+  const memory::dims w_dims(ws.begin(), ws.end());
+  const memory::dims dst_dims = DimsOf(n.outputs[0]);
+  const bool has_bias = Has(n, 2);
+  const memory::desc bias_md({ws[0]}, dt::f32, tag::a);
+  dnnl::primitive_attr attr = UserScratchpad();
+  dnnl::post_ops ops;
+  for (const ir::PostOp& p : a.post_ops) {
+    if (p.kind == ir::PostOp::Kind::kSum) {
+      return Unsupported(ir::Describe(n) + ": sum post-op on Dense is not supported");
+    }
+  }
+  AppendPostOps(a.post_ops, ops);
+  attr.set_post_ops(ops);
+  auto d = has_bias ? dnnl::inner_product_forward::desc(prop_kind::forward_inference,
+                                                        Any(DimsOf(x)), Any(w_dims), bias_md,
+                                                        Any(dst_dims))
+                    : dnnl::inner_product_forward::desc(prop_kind::forward_inference,
+                                                        Any(DimsOf(x)), Any(w_dims),
+                                                        Any(dst_dims));
+  dnnl::inner_product_forward::primitive_desc pd(d, attr, CpuEngine());
+  Step s = MakeStep<dnnl::inner_product_forward>(n, pd);
+  const MemRef src = Ensure(x, pd.src_desc());
+  ASSIGN_OR_RETURN(MemRef w, Constant(n.inputs[1], pd.weights_desc(), Plain(w_dims)));
+  const MemRef dst = NewArena(pd.dst_desc());
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    ASSIGN_OR_RETURN(MemRef b, Constant(n.inputs[2], pd.bias_desc(), bias_md));
+    s.args.push_back({DNNL_ARG_BIAS, b});
+  }
+  s.flops = 2.0 * static_cast<double>(dst_dims[0]) * static_cast<double>(NumElements(ws));
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+}  // namespace kamado::runtime::detail

@@ -1,0 +1,142 @@
+// PlanBuilder: Add, Activation (eltwise), BatchNorm, Softmax and Binary
+// (Add/Sub/Mul/Div with broadcasting); in place when the input dies.
+#include <map>
+#include <optional>
+#include <string>
+
+#include "runtime/compiled_model.h"
+#include "runtime/dnnl/dnnl_util.h"
+#include "runtime/plan_builder_internal.h"
+
+namespace kamado::runtime::detail {
+
+Status PlanBuilder::LowerAdd(const ir::Node& n) {
+  const MemRef a = where_.at(n.inputs[0]);
+  const MemRef b = Ensure(n.inputs[1], a.desc);
+  dnnl::binary::desc d(algorithm::binary_add, a.desc, b.desc, a.desc);
+  dnnl::binary::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+  Step s = MakeStep<dnnl::binary>(n, pd);
+  const MemRef dst = SameLayoutDst(n.inputs[0], a.desc);
+  s.args = {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, dst}};
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerActivation(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  MemRef src = where_.at(x);
+  const MemRef dst = SameLayoutDst(x, src.desc);
+  for (const EltwiseSpec& e : EltwiseFor(n.attr<ir::ActivationAttrs>().activation)) {
+    dnnl::eltwise_forward::desc d(prop_kind::forward_inference, e.algorithm, src.desc, e.alpha,
+                                  e.beta);
+    dnnl::eltwise_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+    Step s = MakeStep<dnnl::eltwise_forward>(n, pd);
+    s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+    AddStep(std::move(s), pd.scratchpad_desc());
+    src = dst;
+  }
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerBatchNorm(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const MemRef src = where_.at(x);
+  const float eps = n.attr<ir::BatchNormAttrs>().epsilon;
+  const auto flags = dnnl::normalization_flags::use_global_stats |
+                     dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  dnnl::batch_normalization_forward::desc d(prop_kind::forward_inference, src.desc, eps, flags);
+  dnnl::batch_normalization_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+  Step s = MakeStep<dnnl::batch_normalization_forward>(n, pd);
+  const memory::desc vec({Val(x).shape[1]}, dt::f32, tag::a);
+  const MemRef dst = SameLayoutDst(x, src.desc);
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  const int args[] = {DNNL_ARG_SCALE, DNNL_ARG_SHIFT, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE};
+  for (int i = 0; i < 4; ++i) {
+    const ir::ValueId p = n.inputs[static_cast<size_t>(i) + 1];
+    if (!model_.IsConstantLocked(p)) {
+      return Unsupported(ir::Describe(n) + ": parameter '" + Val(p).name + "' must be constant");
+    }
+    ASSIGN_OR_RETURN(MemRef ref, Constant(p, vec, vec));
+    s.args.push_back({args[i], ref});
+  }
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerSoftmax(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  // Softmax reads a plain layout so the axis means what the IR says.
+  const MemRef src = Ensure(x, Plain(DimsOf(x)));
+  dnnl::softmax_forward::desc d(prop_kind::forward_inference, src.desc,
+                                static_cast<int>(n.attr<ir::SoftmaxAttrs>().axis));
+  dnnl::softmax_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+  Step s = MakeStep<dnnl::softmax_forward>(n, pd);
+  const MemRef dst = NewArena(pd.dst_desc());
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+// ---- ops added for the ONNX importer ----------------------------------
+
+// a ∘ b with b broadcast (oneDNN binary; a broadcast src1 may be a
+// constant, which is kept plain). dst takes a's layout, in place when a dies.
+Status PlanBuilder::LowerBinary(const ir::Node& n) {
+  static const std::map<ir::BinaryKind, algorithm> kAlgorithms = {
+      {ir::BinaryKind::kAdd, algorithm::binary_add},
+      {ir::BinaryKind::kSub, algorithm::binary_sub},
+      {ir::BinaryKind::kMul, algorithm::binary_mul},
+      {ir::BinaryKind::kDiv, algorithm::binary_div},
+  };
+  const algorithm alg = kAlgorithms.at(n.attr<ir::BinaryAttrs>().kind);
+  const ir::ValueId x = n.inputs[0];
+  const ir::ValueId y = n.inputs[1];
+  if (model_.IsConstantLocked(x)) {
+    return Unsupported(ir::Describe(n) + ": the first operand must not be a constant");
+  }
+  MemRef a = where_.at(x);
+  const bool const_b = model_.IsConstantLocked(y);
+  const bool broadcast = Val(x).shape != Val(y).shape;
+  auto make_pd = [&](const memory::desc& a_md, const memory::desc& b_md) {
+    dnnl::binary::desc d(alg, a_md, b_md, a_md);
+    return dnnl::binary::primitive_desc(d, UserScratchpad(), CpuEngine());
+  };
+  memory::desc b_md = a.desc;
+  if (const_b || broadcast) {
+    const Shape& ys = Val(y).shape;
+    memory::dims b_dims(ys.begin(), ys.end());
+    if (!b_dims.empty() && b_dims[0] < 0) b_dims[0] = batch_;
+    if (!b_dims.empty() && b_dims[0] != 1 && b_dims[0] != batch_) {
+      return Unsupported(ir::Describe(n) + ": input '" + Val(y).name + "' of shape " +
+                         ShapeToString(ys) + " needs batch size " + std::to_string(ys[0]) +
+                         ", not " + std::to_string(batch_));
+    }
+    b_md = Plain(b_dims);
+  }
+  std::optional<dnnl::binary::primitive_desc> pd;
+  try {
+    pd = make_pd(a.desc, b_md);
+  } catch (const dnnl::error&) {
+    // No kernel broadcasting a plain src1 over this (blocked) layout.
+    a = Ensure(x, Plain(DimsOf(x)));
+    pd = make_pd(a.desc, b_md);
+  }
+  Step s = MakeStep<dnnl::binary>(n, *pd);
+  MemRef b;
+  if (const_b) {
+    ASSIGN_OR_RETURN(b, Constant(y, b_md, b_md));
+  } else {
+    b = Ensure(y, b_md);
+  }
+  const MemRef dst = SameLayoutDst(x, a.desc);
+  s.args = {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, dst}};
+  AddStep(std::move(s), pd->scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+}  // namespace kamado::runtime::detail

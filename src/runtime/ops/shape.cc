@@ -1,0 +1,120 @@
+// PlanBuilder: ops that move or view data: Concat (the primitive, or the
+// copies into an in-place concat's slices), Flatten, Pad, Reshape, Transpose.
+#include <algorithm>
+
+#include "runtime/dnnl/dnnl_util.h"
+#include "runtime/plan_builder_internal.h"
+
+namespace kamado::runtime::detail {
+
+Status PlanBuilder::LowerConcat(const ir::Node& n) {
+  auto in_place = concat_buffer_.find(Val(n.outputs[0]).producer);
+  if (in_place != concat_buffer_.end() && in_place->second.buffer >= 0) {
+    // Inputs not already written in place are copied into their slices.
+    const ConcatBuffer& buf = in_place->second;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const MemRef slice = Slice(n, buf, i);
+      const MemRef& have = where_.at(n.inputs[i]);
+      if (have.kind != MemRef::Kind::kArena || have.index != slice.index ||
+          have.offset != slice.offset) {
+        AddReorder(n.name, have, slice);
+      }
+    }
+    where_[n.outputs[0]] = MemRef{MemRef::Kind::kArena, buf.buffer,
+                                  memory::desc(DimsOf(n.outputs[0]), dt::f32, buf.tag)};
+    return Status::Ok();
+  }
+  const int axis = static_cast<int>(n.attr<ir::ConcatAttrs>().axis);
+  std::vector<memory::desc> srcs;
+  for (ir::ValueId v : n.inputs) srcs.push_back(where_.at(v).desc);
+  dnnl::concat::primitive_desc pd(axis, srcs, CpuEngine(), UserScratchpad());
+  Step s = MakeStep<dnnl::concat>(n, pd);
+  const MemRef dst = NewArena(pd.dst_desc());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    s.args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), where_.at(n.inputs[i])});
+  }
+  s.args.push_back({DNNL_ARG_DST, dst});
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerFlatten(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const memory::dims dims = DimsOf(x);
+  const memory::dims out_dims = DimsOf(n.outputs[0]);
+  memory::desc plain = Plain(dims);
+  if (dims.size() == 4 && n.attr<ir::FlattenAttrs>().channels_last) {
+    plain = memory::desc(dims, dt::f32, tag::nhwc);
+  }
+  MemRef src = Ensure(x, plain);
+  if (src.kind != MemRef::Kind::kArena) {  // never alias the caller's buffer
+    MemRef copy = NewArena(plain);
+    AddReorder(n.name, src, copy);
+    src = copy;
+  }
+  // The flat [N, K] view of the same bytes.
+  where_[n.outputs[0]] = MemRef{MemRef::Kind::kArena, src.index, Plain(out_dims)};
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerPad(const ir::Node& n) {
+  const auto& a = n.attr<ir::PadAttrs>();
+  const ir::ValueId x = n.inputs[0];
+  const memory::dims out_dims = DimsOf(n.outputs[0]);
+  const memory::desc dst_md = Plain(out_dims);
+  const MemRef dst = NewArena(dst_md);
+  const size_t count = dst_md.get_size() / sizeof(float);
+  const float value = a.value;
+  Step fill;
+  fill.node = n.name;
+  fill.op = "PadFill";
+  fill.impl = "kamado:fill";
+  fill.fill = [count, value](float* p) { std::fill(p, p + count, value); };
+  fill.args = {{DNNL_ARG_DST, dst}};
+  AddStep(std::move(fill));
+  // Then copy the input into the interior of the padded buffer.
+  const memory::desc interior = dst_md.submemory_desc(DimsOf(x), {0, 0, a.pads[0], a.pads[1]});
+  AddReorder(n.name, where_.at(x), MemRef{MemRef::Kind::kArena, dst.index, interior});
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+// ---- ops added for the ONNX importer ----------------------------------
+
+// A view of the plain (row-major) bytes, like Flatten.
+Status PlanBuilder::LowerReshape(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const memory::desc plain = Plain(DimsOf(x));
+  MemRef src = Ensure(x, plain);
+  if (src.kind != MemRef::Kind::kArena) {  // never alias the caller's buffer
+    MemRef copy = NewArena(plain);
+    AddReorder(n.name, src, copy);
+    src = copy;
+  }
+  where_[n.outputs[0]] = MemRef{MemRef::Kind::kArena, src.index, Plain(DimsOf(n.outputs[0]))};
+  return Status::Ok();
+}
+
+// One reorder: the source read plainly, written through a strided view of
+// the plain destination (input axis perm[i] gets output axis i's stride).
+Status PlanBuilder::LowerTranspose(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const auto& perm = n.attr<ir::TransposeAttrs>().perm;
+  const memory::dims in_dims = DimsOf(x);
+  const memory::dims out_dims = DimsOf(n.outputs[0]);
+  memory::dims out_strides(out_dims.size(), 1);
+  for (size_t d = out_dims.size(); d-- > 1;) out_strides[d - 1] = out_strides[d] * out_dims[d];
+  memory::dims view_strides(in_dims.size(), 1);
+  for (size_t i = 0; i < perm.size(); ++i) {
+    view_strides[static_cast<size_t>(perm[i])] = out_strides[i];
+  }
+  const MemRef src = Ensure(x, Plain(in_dims));
+  const MemRef dst = NewArena(Plain(out_dims));
+  AddReorder(n.name, src, MemRef{MemRef::Kind::kArena, dst.index,
+                                 memory::desc(in_dims, dt::f32, view_strides)});
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+}  // namespace kamado::runtime::detail

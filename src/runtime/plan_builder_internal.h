@@ -1,0 +1,158 @@
+// PlanBuilder, the state behind BuildPlan (plan_builder.h). Internal to the
+// runtime layer: included only by plan_builder.cc and the lowerings in
+// runtime/ops/, never from outside src/runtime.
+//
+// plan_builder.cc holds Build(), the bookkeeping (buffers, reorders,
+// constants), the Lower() dispatch and the concat-in-place planning; each
+// ops/<family>.cc defines the Lower* member functions of one op family.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "ir/graph.h"
+#include "runtime/plan.h"
+
+namespace kamado::runtime {
+
+class CompiledModel;
+
+namespace detail {
+
+using dnnl::algorithm;
+using dnnl::memory;
+using dnnl::prop_kind;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+// `shape` with its first (batch) dimension set to `batch`.
+memory::dims Dims(const Shape& shape, int64_t batch);
+// f32 in the plain row-major layout.
+memory::desc Plain(const memory::dims& dims);
+// f32 in whatever layout the primitive prefers (format_tag::any).
+memory::desc Any(const memory::dims& dims);
+// Attributes with scratchpad_mode::user, which every plan primitive uses.
+dnnl::primitive_attr UserScratchpad();
+
+class PlanBuilder {
+ public:
+  PlanBuilder(const CompiledModel& model, int64_t batch, int threads);
+
+  Result<std::shared_ptr<Plan>> Build();
+
+ private:
+  // ---- bookkeeping (plan_builder.cc) ---------------------------------------
+
+  int NewBuffer(const memory::desc& md);
+  MemRef NewArena(const memory::desc& md) { return {MemRef::Kind::kArena, NewBuffer(md), md}; }
+
+  void AddStep(Step step, const dnnl::memory::desc& scratchpad = {});
+
+  template <typename Primitive, typename PrimitiveDesc>
+  Step MakeStep(const ir::Node& n, const PrimitiveDesc& pd) {
+    Step s;
+    s.node = n.name;
+    s.op = std::string(ir::OpTypeName(n.op));
+    s.impl = pd.impl_info_str();
+    s.primitive = Primitive(pd);
+    return s;
+  }
+
+  void AddReorder(const std::string& node, const MemRef& from, const MemRef& to);
+
+  // The value `v` in layout `want`: as produced, or through one reorder
+  // (cached, so several consumers wanting the same layout share it).
+  MemRef Ensure(ir::ValueId v, const memory::desc& want);
+
+  Result<MemRef> Constant(ir::ValueId v, const memory::desc& want, const memory::desc& source);
+
+  int Remaining(ir::ValueId v) const {
+    auto it = remaining_.find(v);
+    return it == remaining_.end() ? 0 : it->second;
+  }
+
+  // True when `v` is read by nobody after the current node and can be
+  // overwritten in place.
+  bool Expiring(ir::ValueId v) const;
+
+  // Destination for an op whose output layout equals its input's: in place
+  // when the input dies here.
+  MemRef SameLayoutDst(ir::ValueId in, const memory::desc& md);
+
+  const ir::Value& Val(ir::ValueId v) const { return g_.value(v); }
+  memory::dims DimsOf(ir::ValueId v) const { return Dims(Val(v).shape, batch_); }
+  static bool Has(const ir::Node& n, size_t i) {
+    return n.inputs.size() > i && n.inputs[i] != ir::kNoValue;
+  }
+
+  // ---- lowering ------------------------------------------------------------
+
+  Status Lower(const ir::Node& n);  // plan_builder.cc
+
+  // ops/conv_dense.cc
+  Status LowerConv(const ir::Node& n);
+  Status LowerDense(const ir::Node& n);
+
+  // ops/pooling.cc
+  Status LowerPool(const ir::Node& n);
+  Status AddPooling(const ir::Node& n, const dnnl::pooling_forward::desc& d, const MemRef& src,
+                    const dnnl::primitive_attr& attr = UserScratchpad());
+  Status LowerGlobalMaxPool(const ir::Node& n);
+
+  // ops/elementwise.cc
+  Status LowerAdd(const ir::Node& n);
+  Status LowerActivation(const ir::Node& n);
+  Status LowerBatchNorm(const ir::Node& n);
+  Status LowerSoftmax(const ir::Node& n);
+  Status LowerBinary(const ir::Node& n);
+
+  // ops/shape.cc
+  Status LowerConcat(const ir::Node& n);
+  Status LowerFlatten(const ir::Node& n);
+  Status LowerPad(const ir::Node& n);
+  Status LowerReshape(const ir::Node& n);
+  Status LowerTranspose(const ir::Node& n);
+
+  Status BindOutputs();  // plan_builder.cc
+
+  // ---- concat in place (batch 1; the scheme is described in plan_builder.cc)
+
+  struct ConcatSlot {
+    ir::NodeId concat;
+    int64_t channel_offset;
+  };
+  struct ConcatBuffer {
+    int buffer = -1;
+    memory::format_tag tag = tag::undef;
+    bool failed = false;
+  };
+
+  void PlanConcatsInPlace(const std::vector<ir::NodeId>& order);
+
+  MemRef Slice(const ir::Node& concat, const ConcatBuffer& buf, size_t input) const;
+
+  // Where the producer of `v` should write, if `v` feeds a concat in place
+  // and `produced` (the layout the producer chose) fits the concat's buffer.
+  std::optional<MemRef> ConcatSliceFor(ir::ValueId v, const memory::desc& produced);
+
+  std::unordered_map<ir::ValueId, ConcatSlot> concat_slot_;
+  std::unordered_map<ir::NodeId, ConcatBuffer> concat_buffer_;
+
+  const CompiledModel& model_;
+  const ir::Graph& g_;
+  int64_t batch_;
+  std::shared_ptr<Plan> plan_;
+  std::unordered_map<ir::ValueId, MemRef> where_;
+  std::unordered_map<ir::ValueId, std::vector<MemRef>> converted_;
+  std::unordered_map<ir::ValueId, int> remaining_;
+};
+
+}  // namespace detail
+}  // namespace kamado::runtime
