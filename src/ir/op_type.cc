@@ -38,6 +38,11 @@ std::string_view ActivationKindName(ActivationKind kind) {
     case ActivationKind::kElu: return "elu";
     case ActivationKind::kHardSigmoid: return "hard_sigmoid";
     case ActivationKind::kHardSwish: return "hard_swish";
+    case ActivationKind::kExp: return "exp";
+    case ActivationKind::kReciprocal: return "reciprocal";
+    case ActivationKind::kNeg: return "neg";
+    case ActivationKind::kAbs: return "abs";
+    case ActivationKind::kSqrt: return "sqrt";
   }
   return "?";
 }
@@ -53,6 +58,11 @@ float Activation::Apply(float x) const {
     case ActivationKind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, alpha * x + beta));
     case ActivationKind::kHardSwish:
       return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+    case ActivationKind::kExp: return std::exp(x);
+    case ActivationKind::kReciprocal: return 1.0f / x;
+    case ActivationKind::kNeg: return -x;
+    case ActivationKind::kAbs: return std::abs(x);
+    case ActivationKind::kSqrt: return std::sqrt(x);
   }
   return x;
 }

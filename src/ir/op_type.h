@@ -50,6 +50,11 @@ enum class ActivationKind {
   kElu,          // x >= 0 ? x : alpha·(e^x − 1)
   kHardSigmoid,  // max(0, min(1, alpha·x + beta))
   kHardSwish,    // x · max(0, min(1, x/6 + 1/2))
+  kExp,          // e^x
+  kReciprocal,   // 1 / x
+  kNeg,          // −x
+  kAbs,          // |x|
+  kSqrt,         // √x
 };
 
 std::string_view ActivationKindName(ActivationKind kind);
@@ -109,7 +114,7 @@ struct PoolAttrs {
   bool count_include_pad = false;
   // Activations applied to the pooled value, in order (no kSum). Set by the
   // SinkAvgPool pass, which moves a 1x1 Conv's activations here.
-  std::vector<PostOp> post_ops;
+  std::vector<PostOp> post_ops = {};
 };
 
 struct ConcatAttrs {

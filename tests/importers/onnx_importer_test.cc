@@ -194,17 +194,18 @@ TEST_F(OnnxImporterTest, SubWithAConstantFirstOperandNegatesThenAdds) {
   EXPECT_EQ(g->value(g->node(1).inputs[1]).shape, (Shape{1, 3, 1, 1}));
 }
 
-TEST_F(OnnxImporterTest, DivWithAConstantFirstOperandIsUnsupported) {
+TEST_F(OnnxImporterTest, DivWithAConstantFirstOperandTakesTheReciprocalThenMultiplies) {
   AddInput("x", {1, 3, 4, 4});
-  AddInit("c", {1}, {1});
-  AddNode("Div", "recip", {"c", "x"}, {"y"});
+  AddInit("c", {3, 1, 1}, {1, 2, 3});
+  AddNode("Div", "div", {"c", "x"}, {"y"});
   AddOutput("y");
   auto g = Import();
-  ASSERT_FALSE(g.ok());
-  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(g.status().message().find("node 'recip' (Div): a constant first operand ('c')"),
-            std::string::npos)
-      << g.status().message();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kActivation, ir::OpType::kBinary}));
+  EXPECT_EQ(g->node(0).attr<ir::ActivationAttrs>().activation.kind,
+            ir::ActivationKind::kReciprocal);
+  EXPECT_EQ(g->node(1).attr<ir::BinaryAttrs>().kind, ir::BinaryKind::kMul);
+  EXPECT_EQ(g->value(g->node(1).inputs[1]).shape, (Shape{1, 3, 1, 1}));
 }
 
 TEST_F(OnnxImporterTest, GemmWithAMatrixBiasAddsItAfterTheDense) {

@@ -24,7 +24,7 @@ using ir::OpType;
 
 ir::Activation RandomActivation(std::mt19937& rng) {
   using K = ir::ActivationKind;
-  switch (Uniform(rng, 0, 7)) {
+  switch (Uniform(rng, 0, 10)) {
     case 0: return {K::kRelu};
     case 1: return {K::kClip, 0.0f, 6.0f};
     case 2: return {K::kLeakyRelu, 0.1f};
@@ -32,8 +32,21 @@ ir::Activation RandomActivation(std::mt19937& rng) {
     case 4: return {K::kTanh};
     case 5: return {K::kElu, 1.0f};
     case 6: return {K::kHardSigmoid, 0.2f, 0.5f};
+    case 7: return {K::kExp};
+    case 8: return {K::kNeg};
+    case 9: return {K::kAbs};
     default: return {K::kHardSwish};
   }
+}
+
+std::string PostOpNames(const std::vector<ir::PostOp>& post_ops) {
+  std::string names;
+  for (const ir::PostOp& p : post_ops) {
+    names += p.kind == ir::PostOp::Kind::kSum ? "sum"
+                                              : std::string(ir::ActivationKindName(p.activation.kind));
+    names += " ";
+  }
+  return names;
 }
 
 TEST(RuntimeOpsTest, ConvRandomShapes) {
@@ -85,7 +98,8 @@ TEST(RuntimeOpsTest, ConvRandomShapes) {
                            "trial " + std::to_string(trial) + ": c=" + std::to_string(c) +
                                " o=" + std::to_string(o) + " group=" + std::to_string(group) +
                                " k=" + std::to_string(a.kernel[0]) + "x" +
-                               std::to_string(a.kernel[1]) + " sum=" + std::to_string(sum));
+                               std::to_string(a.kernel[1]) + " sum=" + std::to_string(sum) +
+                               " post-ops " + PostOpNames(a.post_ops));
   }
 }
 
@@ -163,6 +177,69 @@ TEST(RuntimeOpsTest, SunkAvgPoolWithPostOpIntoConcat) {
     g.AddOutput(cat);
     ExpectMatchesReference(g, {Random({Uniform(rng, 1, 3), c, h, h}, rng)},
                            "trial " + std::to_string(trial));
+  }
+}
+
+// LeakyReLU then ReLU are both oneDNN eltwise_relu with different alphas,
+// which one oneDNN 2.6 primitive cannot fuse (see FusablePostOps); likewise
+// HardSigmoid (linear, clip) after Neg (linear). Plain and depthwise convs,
+// with and without a residual sum, and an average pool after them.
+TEST(RuntimeOpsTest, PostOpsRepeatingAnEltwiseAlgorithm) {
+  using K = ir::ActivationKind;
+  std::mt19937 rng(14);
+  const std::vector<std::vector<ir::Activation>> chains = {
+      {{K::kLeakyRelu, 0.1f}, {K::kRelu}},
+      {{K::kNeg}, {K::kHardSigmoid, 0.2f, 0.5f}},
+      {{K::kClip, -0.5f, 0.5f}, {K::kRelu}, {K::kClip, 0.0f, 0.25f}}};
+  for (size_t i = 0; i < chains.size(); ++i) {
+    for (const int group : {1, 8}) {
+      for (const bool sum : {false, true}) {
+        ir::ConvAttrs a;
+        a.kernel = {3, 3};
+        a.pads = {1, 1, 1, 1};
+        a.group = group;
+        if (sum) a.post_ops.push_back(ir::PostOp::Sum());
+        for (const ir::Activation& act : chains[i]) a.post_ops.push_back(ir::PostOp::Act(act));
+        ir::Graph g;
+        const auto x = g.AddValue("x", {-1, 8, 7, 7});
+        g.AddInput(x);
+        std::vector<ir::ValueId> in{x, g.AddConstant("w", Random({8, 8 / group, 3, 3}, rng)),
+                                    g.AddConstant("b", Random({8}, rng))};
+        if (sum) {
+          in.push_back(g.AddValue("r", {-1, 8, 7, 7}));
+          g.AddInput(in.back());
+        }
+        const auto y = g.AddValue("y");
+        g.AddNode("conv", OpType::kConv, in, {y}, a);
+        ir::PoolAttrs p{.kernel = {2, 2}, .strides = {2, 2}};
+        for (const ir::Activation& act : chains[i]) p.post_ops.push_back(ir::PostOp::Act(act));
+        const auto pooled = g.AddValue("pooled");
+        g.AddNode("pool", OpType::kAvgPool, {y}, {pooled}, p);
+        g.AddOutput(y);
+        g.AddOutput(pooled);
+        std::vector<Tensor> inputs{Random({2, 8, 7, 7}, rng)};
+        if (sum) inputs.push_back(Random({2, 8, 7, 7}, rng));
+        ExpectMatchesReference(g, inputs,
+                               "chain " + std::to_string(i) + " group " + std::to_string(group) +
+                                   (sum ? " with sum" : ""),
+                               /*run_passes=*/false);
+      }
+    }
+  }
+}
+
+// Reciprocal and Sqrt need inputs away from 0 and from negatives.
+TEST(RuntimeOpsTest, ReciprocalAndSqrtOnPositiveInputs) {
+  std::mt19937 rng(13);
+  for (const auto kind : {ir::ActivationKind::kReciprocal, ir::ActivationKind::kSqrt}) {
+    ir::Graph g;
+    const auto x = g.AddValue("x", {-1, 5, 4, 3});
+    g.AddInput(x);
+    const auto y = g.AddValue("y");
+    g.AddNode("act", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{{kind}});
+    g.AddOutput(y);
+    ExpectMatchesReference(g, {Random({2, 5, 4, 3}, rng, 0.25f, 4.0f)},
+                           std::string(ir::ActivationKindName(kind)));
   }
 }
 

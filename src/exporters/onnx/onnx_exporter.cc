@@ -195,6 +195,21 @@ class Exporter {
       case ir::ActivationKind::kElu:
         Attr(AddNode("Elu", out, {in}, {out}), "alpha", a.alpha);
         break;
+      case ir::ActivationKind::kExp:
+        AddNode("Exp", out, {in}, {out});
+        break;
+      case ir::ActivationKind::kReciprocal:
+        AddNode("Reciprocal", out, {in}, {out});
+        break;
+      case ir::ActivationKind::kNeg:
+        AddNode("Neg", out, {in}, {out});
+        break;
+      case ir::ActivationKind::kAbs:
+        AddNode("Abs", out, {in}, {out});
+        break;
+      case ir::ActivationKind::kSqrt:
+        AddNode("Sqrt", out, {in}, {out});
+        break;
       case ir::ActivationKind::kHardSigmoid: {
         auto* n = AddNode("HardSigmoid", out, {in}, {out});
         Attr(n, "alpha", a.alpha);

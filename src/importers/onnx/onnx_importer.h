@@ -3,7 +3,8 @@
 // Reads an ONNX ModelProto (default domain, opsets 7–17) of the ops image
 // classifiers use (older opsets load where the op did not change): Conv (groups, pads, strides, dilations, auto_pad),
 // BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid, Tanh, Elu, HardSigmoid,
-// HardSwish, Add/Sub/Mul/Div (Sub also with a constant first operand),
+// HardSwish, Exp, Reciprocal, Neg, Abs, Sqrt, Add/Sub/Mul/Div (Sub and Div
+// also with a constant first operand),
 // Concat, MaxPool and AveragePool (1-D and 2-D, ceil_mode), GlobalAveragePool,
 // GlobalMaxPool, ReduceMean/ReduceSum/ReduceSumSquare/ReduceMax/ReduceMin over
 // any axes but the batch, Gemm (C a scalar, [N], or [M, N] pinning the batch

@@ -51,6 +51,16 @@ Status NodeConverter::ActivationOp() {
     act = {K::kTanh};
   } else if (op == "HardSwish") {
     act = {K::kHardSwish};
+  } else if (op == "Exp") {
+    act = {K::kExp};
+  } else if (op == "Reciprocal") {
+    act = {K::kReciprocal};
+  } else if (op == "Neg") {
+    act = {K::kNeg};
+  } else if (op == "Abs") {
+    act = {K::kAbs};
+  } else if (op == "Sqrt") {
+    act = {K::kSqrt};
   } else if (op == "LeakyRelu") {
     ASSIGN_OR_RETURN(float alpha, Float("alpha", 0.01f));
     act = {K::kLeakyRelu, alpha};
@@ -100,13 +110,7 @@ Status NodeConverter::BinaryOp() {
   if (sa->constant && sb->constant) return FoldBinary(attrs, *sa->constant, *sb->constant);
   int xi = 0, yi = 1;
   ir::BinaryAttrs final_attrs = attrs;
-  if (sa->constant) {
-    if (attrs.kind == ir::BinaryKind::kDiv) {
-      return Unsupported(where_ + ": a constant first operand ('" + node_.input(0) +
-                         "') is not supported for " + node_.op_type());
-    }
-    std::swap(xi, yi);
-  }
+  if (sa->constant) std::swap(xi, yi);
   ASSIGN_OR_RETURN(ValueId x, Activation(xi));
   const Shape xs = ShapeOf(x);
   if (sa->constant && attrs.kind == ir::BinaryKind::kSub) {
@@ -116,6 +120,11 @@ Status NodeConverter::BinaryOp() {
     ASSIGN_OR_RETURN(
         x, Emit(OpType::kBinary, {x, minus_one}, ir::BinaryAttrs{ir::BinaryKind::kMul}, "negate"));
     final_attrs.kind = ir::BinaryKind::kAdd;
+  } else if (sa->constant && attrs.kind == ir::BinaryKind::kDiv) {
+    // c / x = (1/x) · c
+    ASSIGN_OR_RETURN(x, Emit(OpType::kActivation, {x},
+                             ir::ActivationAttrs{{ir::ActivationKind::kReciprocal}}, "reciprocal"));
+    final_attrs.kind = ir::BinaryKind::kMul;
   }
   ASSIGN_OR_RETURN(const Symbol* sy, Sym(yi));
   if (!sy->constant) {

@@ -36,12 +36,33 @@ std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& a) {
       // oneDNN 2.6 has no hardsigmoid: alpha·x + beta, then clip to [0, 1].
       return {{algorithm::eltwise_linear, a.alpha, a.beta}, {algorithm::eltwise_clip, 0.0f, 1.0f}};
     case ir::ActivationKind::kHardSwish: return {{algorithm::eltwise_hardswish, 0.0f, 0.0f}};
+    case ir::ActivationKind::kExp: return {{algorithm::eltwise_exp, 0.0f, 0.0f}};
+    // eltwise_pow is alpha · x^beta; eltwise_linear is alpha · x + beta.
+    case ir::ActivationKind::kReciprocal: return {{algorithm::eltwise_pow, 1.0f, -1.0f}};
+    case ir::ActivationKind::kNeg: return {{algorithm::eltwise_linear, -1.0f, 0.0f}};
+    case ir::ActivationKind::kAbs: return {{algorithm::eltwise_abs, 0.0f, 0.0f}};
+    case ir::ActivationKind::kSqrt: return {{algorithm::eltwise_sqrt, 0.0f, 0.0f}};
   }
   return {};
 }
 
-void AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops) {
-  for (const ir::PostOp& p : post_ops) {
+size_t FusablePostOps(const std::vector<ir::PostOp>& post_ops) {
+  std::vector<EltwiseSpec> seen;
+  for (size_t i = 0; i < post_ops.size(); ++i) {
+    if (post_ops[i].kind == ir::PostOp::Kind::kSum) continue;
+    for (const EltwiseSpec& e : EltwiseFor(post_ops[i].activation)) {
+      for (const EltwiseSpec& s : seen) {
+        if (s.algorithm == e.algorithm && (s.alpha != e.alpha || s.beta != e.beta)) return i;
+      }
+      seen.push_back(e);
+    }
+  }
+  return post_ops.size();
+}
+
+void AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops, size_t count) {
+  for (size_t i = 0; i < std::min(count, post_ops.size()); ++i) {
+    const ir::PostOp& p = post_ops[i];
     if (p.kind == ir::PostOp::Kind::kSum) {
       ops.append_sum(1.0f);
       continue;

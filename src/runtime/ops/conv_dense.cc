@@ -29,7 +29,8 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
 
   dnnl::primitive_attr attr = UserScratchpad();
   dnnl::post_ops ops;
-  AppendPostOps(a.post_ops, ops);
+  const size_t fused = FusablePostOps(a.post_ops);
+  AppendPostOps(a.post_ops, ops, fused);
   attr.set_post_ops(ops);
 
   auto make_pd = [&](const memory::desc& src_md) {
@@ -81,6 +82,7 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   s.flops = 2.0 * static_cast<double>(dst_dims[0] * dst_dims[1] * dst_dims[2] * dst_dims[3]) *
             static_cast<double>(ws[1] * ws[2] * ws[3]);
   AddStep(std::move(s), pd.scratchpad_desc());
+  RETURN_IF_ERROR(AddUnfusedPostOps(n, a.post_ops, fused, dst));
   where_[out] = dst;
   return Status::Ok();
 }
@@ -103,7 +105,8 @@ Status PlanBuilder::LowerDense(const ir::Node& n) {
       return Unsupported(ir::Describe(n) + ": sum post-op on Dense is not supported");
     }
   }
-  AppendPostOps(a.post_ops, ops);
+  const size_t fused = FusablePostOps(a.post_ops);
+  AppendPostOps(a.post_ops, ops, fused);
   attr.set_post_ops(ops);
   auto d = has_bias ? dnnl::inner_product_forward::desc(prop_kind::forward_inference,
                                                         Any(DimsOf(x)), Any(w_dims), bias_md,
@@ -123,6 +126,7 @@ Status PlanBuilder::LowerDense(const ir::Node& n) {
   }
   s.flops = 2.0 * static_cast<double>(dst_dims[0]) * static_cast<double>(NumElements(ws));
   AddStep(std::move(s), pd.scratchpad_desc());
+  RETURN_IF_ERROR(AddUnfusedPostOps(n, a.post_ops, fused, dst));
   where_[n.outputs[0]] = dst;
   return Status::Ok();
 }

@@ -23,11 +23,9 @@ Status PlanBuilder::LowerAdd(const ir::Node& n) {
   return Status::Ok();
 }
 
-Status PlanBuilder::LowerActivation(const ir::Node& n) {
-  const ir::ValueId x = n.inputs[0];
-  MemRef src = where_.at(x);
-  const MemRef dst = SameLayoutDst(x, src.desc);
-  for (const EltwiseSpec& e : EltwiseFor(n.attr<ir::ActivationAttrs>().activation)) {
+void PlanBuilder::AddActivationSteps(const ir::Node& n, MemRef src, const MemRef& dst,
+                                     const ir::Activation& activation) {
+  for (const EltwiseSpec& e : EltwiseFor(activation)) {
     dnnl::eltwise_forward::desc d(prop_kind::forward_inference, e.algorithm, src.desc, e.alpha,
                                   e.beta);
     dnnl::eltwise_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
@@ -36,6 +34,24 @@ Status PlanBuilder::LowerActivation(const ir::Node& n) {
     AddStep(std::move(s), pd.scratchpad_desc());
     src = dst;
   }
+}
+
+Status PlanBuilder::AddUnfusedPostOps(const ir::Node& n, const std::vector<ir::PostOp>& post_ops,
+                                      size_t fused, const MemRef& dst) {
+  for (size_t i = fused; i < post_ops.size(); ++i) {
+    if (post_ops[i].kind == ir::PostOp::Kind::kSum) {
+      return Unsupported(ir::Describe(n) + ": a sum post-op after an activation");
+    }
+    AddActivationSteps(n, dst, dst, post_ops[i].activation);
+  }
+  return Status::Ok();
+}
+
+Status PlanBuilder::LowerActivation(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const MemRef src = where_.at(x);
+  const MemRef dst = SameLayoutDst(x, src.desc);
+  AddActivationSteps(n, src, dst, n.attr<ir::ActivationAttrs>().activation);
   where_[n.outputs[0]] = dst;
   return Status::Ok();
 }

@@ -26,17 +26,18 @@ Status PlanBuilder::LowerPool(const ir::Node& n) {
   const MemRef& src = where_.at(x);
   dnnl::pooling_forward::desc d(prop_kind::forward_inference, alg, src.desc,
                                 Any(DimsOf(n.outputs[0])), strides, kernel, pad_l, pad_r);
-  dnnl::primitive_attr attr = UserScratchpad();
-  if (n.op != ir::OpType::kGlobalAvgPool) {
-    const auto& post = n.attr<ir::PoolAttrs>().post_ops;
-    if (ir::HasSumPostOp(post)) {
-      return Unsupported(ir::Describe(n) + ": sum post-op on pooling is not supported");
-    }
-    dnnl::post_ops ops;
-    AppendPostOps(post, ops);
-    attr.set_post_ops(ops);
+  if (n.op == ir::OpType::kGlobalAvgPool) return AddPooling(n, d, src);
+  const auto& post = n.attr<ir::PoolAttrs>().post_ops;
+  if (ir::HasSumPostOp(post)) {
+    return Unsupported(ir::Describe(n) + ": sum post-op on pooling is not supported");
   }
-  return AddPooling(n, d, src, attr);
+  dnnl::primitive_attr attr = UserScratchpad();
+  dnnl::post_ops ops;
+  const size_t fused = FusablePostOps(post);
+  AppendPostOps(post, ops, fused);
+  attr.set_post_ops(ops);
+  RETURN_IF_ERROR(AddPooling(n, d, src, attr));
+  return AddUnfusedPostOps(n, post, fused, where_.at(n.outputs[0]));
 }
 
 // The pooling step for `d`, written into its concat slice when it has one.
