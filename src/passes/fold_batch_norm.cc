@@ -1,7 +1,5 @@
 #include "passes/fold_batch_norm.h"
 
-#include <spdlog/spdlog.h>
-
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -95,16 +93,12 @@ void Rewrite(Graph& g, const Match& m) {
 }  // namespace
 
 Result<bool> FoldBatchNorm::Run(Graph& graph) const {
-  bool changed = false;
-  for (NodeId id = 0; id < graph.num_nodes(); ++id) {
-    const auto m = MatchAt(graph, id);
-    if (!m) continue;
-    spdlog::debug("FoldBatchNorm: folded {} into {}", ir::Describe(graph.node(m->bn)),
-                  ir::Describe(graph.node(m->producer)));
-    Rewrite(graph, *m);
-    changed = true;
-  }
-  return changed;
+  return SweepMatches(
+      graph, name(), MatchAt,
+      [](const Graph& g, const Match& m) {
+        return "folded " + ir::Describe(g.node(m.bn)) + " into " + ir::Describe(g.node(m.producer));
+      },
+      Rewrite);
 }
 
 }  // namespace kamado::passes

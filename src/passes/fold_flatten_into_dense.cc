@@ -1,7 +1,5 @@
 #include "passes/fold_flatten_into_dense.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <optional>
 
@@ -74,16 +72,13 @@ void Rewrite(Graph& g, const Match& m) {
 }  // namespace
 
 Result<bool> FoldFlattenIntoDense::Run(Graph& graph) const {
-  bool changed = false;
-  for (NodeId id = 0; id < graph.num_nodes(); ++id) {
-    const auto m = MatchAt(graph, id);
-    if (!m) continue;
-    spdlog::debug("FoldFlattenIntoDense: folded {} into {}", ir::Describe(graph.node(m->flatten)),
-                  ir::Describe(graph.node(m->dense)));
-    Rewrite(graph, *m);
-    changed = true;
-  }
-  return changed;
+  return SweepMatches(
+      graph, name(), MatchAt,
+      [](const Graph& g, const Match& m) {
+        return "folded " + ir::Describe(g.node(m.flatten)) + " into " +
+               ir::Describe(g.node(m.dense));
+      },
+      Rewrite);
 }
 
 }  // namespace kamado::passes

@@ -1,7 +1,10 @@
 // Helpers shared by the passes (not part of the public API of the layer).
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <string>
+#include <string_view>
 
 #include "ir/graph.h"
 
@@ -27,5 +30,26 @@ void TakeOverOutput(ir::Graph& graph, ir::NodeId producer, ir::NodeId absorbed);
 
 // Whether `v` is computed (transitively) from an output of `node`.
 bool DependsOn(const ir::Graph& graph, ir::ValueId v, ir::NodeId node);
+
+// The sweep most passes share: visits the node ids in order and, wherever
+// `match_at(graph, id)` returns a match, logs `describe(graph, match)` at
+// debug level under the pass's name and applies `rewrite(graph, match)`.
+// Returns whether anything was rewritten. A rewrite may only kill nodes and
+// add values, so the ids still to be visited stay valid.
+template <typename MatchAt, typename Describe, typename Rewrite>
+bool SweepMatches(ir::Graph& graph, std::string_view pass, MatchAt match_at, Describe describe,
+                  Rewrite rewrite) {
+  bool changed = false;
+  for (ir::NodeId id = 0; id < graph.num_nodes(); ++id) {
+    const auto m = match_at(graph, id);
+    if (!m) continue;
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("{}: {}", pass, describe(graph, *m));
+    }
+    rewrite(graph, *m);
+    changed = true;
+  }
+  return changed;
+}
 
 }  // namespace kamado::passes

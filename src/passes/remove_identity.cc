@@ -1,7 +1,5 @@
 #include "passes/remove_identity.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <optional>
 
@@ -54,15 +52,10 @@ void Rewrite(Graph& g, const Match& m) {
 }  // namespace
 
 Result<bool> RemoveIdentity::Run(Graph& graph) const {
-  bool changed = false;
-  for (NodeId id = 0; id < graph.num_nodes(); ++id) {
-    const auto m = MatchAt(graph, id);
-    if (!m) continue;
-    spdlog::debug("RemoveIdentity: removed {}", ir::Describe(graph.node(id)));
-    Rewrite(graph, *m);
-    changed = true;
-  }
-  return changed;
+  return SweepMatches(
+      graph, name(), MatchAt,
+      [](const Graph& g, const Match& m) { return "removed " + ir::Describe(g.node(m.identity)); },
+      Rewrite);
 }
 
 }  // namespace kamado::passes

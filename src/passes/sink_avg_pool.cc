@@ -1,7 +1,5 @@
 #include "passes/sink_avg_pool.h"
 
-#include <spdlog/spdlog.h>
-
 #include <array>
 #include <optional>
 #include <utility>
@@ -76,16 +74,12 @@ void Rewrite(Graph& g, const Match& m) {
 }  // namespace
 
 Result<bool> SinkAvgPool::Run(Graph& graph) const {
-  bool changed = false;
-  for (NodeId id = 0; id < graph.num_nodes(); ++id) {
-    const auto m = MatchAt(graph, id);
-    if (!m) continue;
-    spdlog::debug("SinkAvgPool: {} now runs after {}", ir::Describe(graph.node(m->pool)),
-                  ir::Describe(graph.node(m->conv)));
-    Rewrite(graph, *m);
-    changed = true;
-  }
-  return changed;
+  return SweepMatches(
+      graph, name(), MatchAt,
+      [](const Graph& g, const Match& m) {
+        return ir::Describe(g.node(m.pool)) + " now runs after " + ir::Describe(g.node(m.conv));
+      },
+      Rewrite);
 }
 
 }  // namespace kamado::passes
