@@ -112,7 +112,7 @@ class PlanBuilder {
   void AddActivationSteps(const ir::Node& n, MemRef src, const MemRef& dst,
                           const ir::Activation& activation);
   // The post-ops from index `fused` on, which `n`'s primitive could not fuse
-  // (FusablePostOps), as eltwise steps in place on `dst`.
+  // (see AppendPostOps), as eltwise steps in place on `dst`.
   Status AddUnfusedPostOps(const ir::Node& n, const std::vector<ir::PostOp>& post_ops,
                            size_t fused, const MemRef& dst);
   Status LowerActivation(const ir::Node& n);

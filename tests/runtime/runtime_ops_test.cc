@@ -181,7 +181,7 @@ TEST(RuntimeOpsTest, SunkAvgPoolWithPostOpIntoConcat) {
 }
 
 // LeakyReLU then ReLU are both oneDNN eltwise_relu with different alphas,
-// which one oneDNN 2.6 primitive cannot fuse (see FusablePostOps); likewise
+// which one oneDNN 2.6 primitive cannot fuse (see AppendPostOps); likewise
 // HardSigmoid (linear, clip) after Neg (linear). Plain and depthwise convs,
 // with and without a residual sum, and an average pool after them.
 TEST(RuntimeOpsTest, PostOpsRepeatingAnEltwiseAlgorithm) {

@@ -46,31 +46,26 @@ std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& a) {
   return {};
 }
 
-size_t FusablePostOps(const std::vector<ir::PostOp>& post_ops) {
-  std::vector<EltwiseSpec> seen;
+size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops) {
+  std::vector<EltwiseSpec> fused;
   for (size_t i = 0; i < post_ops.size(); ++i) {
-    if (post_ops[i].kind == ir::PostOp::Kind::kSum) continue;
-    for (const EltwiseSpec& e : EltwiseFor(post_ops[i].activation)) {
-      for (const EltwiseSpec& s : seen) {
-        if (s.algorithm == e.algorithm && (s.alpha != e.alpha || s.beta != e.beta)) return i;
-      }
-      seen.push_back(e);
-    }
-  }
-  return post_ops.size();
-}
-
-void AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops, size_t count) {
-  for (size_t i = 0; i < std::min(count, post_ops.size()); ++i) {
     const ir::PostOp& p = post_ops[i];
     if (p.kind == ir::PostOp::Kind::kSum) {
       ops.append_sum(1.0f);
       continue;
     }
-    for (const EltwiseSpec& e : EltwiseFor(p.activation)) {
+    const std::vector<EltwiseSpec> specs = EltwiseFor(p.activation);
+    for (const EltwiseSpec& e : specs) {
+      for (const EltwiseSpec& f : fused) {
+        if (f.algorithm == e.algorithm && (f.alpha != e.alpha || f.beta != e.beta)) return i;
+      }
+    }
+    for (const EltwiseSpec& e : specs) {
       ops.append_eltwise(1.0f, e.algorithm, e.alpha, e.beta);
+      fused.push_back(e);
     }
   }
+  return post_ops.size();
 }
 
 dnnl::memory::format_tag PlainTag(size_t rank) {

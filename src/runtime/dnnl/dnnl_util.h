@@ -4,7 +4,6 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,18 +27,14 @@ struct EltwiseSpec {
 // One IR activation may need several eltwise steps (HardSigmoid = linear, clip).
 std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& activation);
 
-// How many of `post_ops`, from the front, one primitive can fuse. oneDNN
-// 2.6's jit kernels keep one eltwise injector per algorithm, so two eltwise
-// post-ops of one algorithm with different alpha/beta (LeakyReLU then ReLU,
-// say: both eltwise_relu) compute wrong results; the chain is cut before the
-// first such repeat and the rest must run as separate eltwise steps. Fixed
-// upstream in the OpenVINO fork (openvinotoolkit/oneDNN#157).
-size_t FusablePostOps(const std::vector<ir::PostOp>& post_ops);
-
-// Appends the first `count` IR post-ops (all by default) to oneDNN post-ops
-// (sum → append_sum).
-void AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops,
-                   size_t count = SIZE_MAX);
+// Appends to `ops` the IR post-ops, from the front, that one primitive can
+// fuse (sum → append_sum) and returns how many that is; the caller runs the
+// rest as separate eltwise steps. oneDNN 2.6's jit kernels keep one eltwise
+// injector per algorithm, so two eltwise post-ops of one algorithm with
+// different alpha/beta (LeakyReLU then ReLU, say: both eltwise_relu) compute
+// wrong results; the chain is cut before the first such repeat. Fixed upstream
+// in the OpenVINO fork (openvinotoolkit/oneDNN#157).
+size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops);
 
 // Plain row-major tag for a tensor of `rank` dimensions (a, ab, abc, abcd, ...).
 dnnl::memory::format_tag PlainTag(size_t rank);

@@ -29,8 +29,7 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
 
   dnnl::primitive_attr attr = UserScratchpad();
   dnnl::post_ops ops;
-  const size_t fused = FusablePostOps(a.post_ops);
-  AppendPostOps(a.post_ops, ops, fused);
+  const size_t fused = AppendPostOps(a.post_ops, ops);
   attr.set_post_ops(ops);
 
   auto make_pd = [&](const memory::desc& src_md) {
@@ -100,13 +99,10 @@ Status PlanBuilder::LowerDense(const ir::Node& n) {
   const memory::desc bias_md({ws[0]}, dt::f32, tag::a);
   dnnl::primitive_attr attr = UserScratchpad();
   dnnl::post_ops ops;
-  for (const ir::PostOp& p : a.post_ops) {
-    if (p.kind == ir::PostOp::Kind::kSum) {
-      return Unsupported(ir::Describe(n) + ": sum post-op on Dense is not supported");
-    }
+  if (ir::HasSumPostOp(a.post_ops)) {
+    return Unsupported(ir::Describe(n) + ": sum post-op on Dense is not supported");
   }
-  const size_t fused = FusablePostOps(a.post_ops);
-  AppendPostOps(a.post_ops, ops, fused);
+  const size_t fused = AppendPostOps(a.post_ops, ops);
   attr.set_post_ops(ops);
   auto d = has_bias ? dnnl::inner_product_forward::desc(prop_kind::forward_inference,
                                                         Any(DimsOf(x)), Any(w_dims), bias_md,

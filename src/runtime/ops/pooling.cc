@@ -33,8 +33,7 @@ Status PlanBuilder::LowerPool(const ir::Node& n) {
   }
   dnnl::primitive_attr attr = UserScratchpad();
   dnnl::post_ops ops;
-  const size_t fused = FusablePostOps(post);
-  AppendPostOps(post, ops, fused);
+  const size_t fused = AppendPostOps(post, ops);
   attr.set_post_ops(ops);
   RETURN_IF_ERROR(AddPooling(n, d, src, attr));
   return AddUnfusedPostOps(n, post, fused, where_.at(n.outputs[0]));
