@@ -1,6 +1,7 @@
 // NodeConverter: Activations, Clip, Add/Sub/Mul/Div (broadcast constants, folding),
 // Sum/Mean and Softmax.
 #include <limits>
+#include <map>
 
 #include "importers/onnx/onnx_node_converter.h"
 
@@ -41,26 +42,17 @@ int64_t BroadcastIndex(int64_t i, const Shape& out, const std::vector<int64_t>& 
 Status NodeConverter::ActivationOp() {
   using K = ir::ActivationKind;
   ASSIGN_OR_RETURN(ValueId x, Activation(0));
+  // The activations without attributes.
+  static const std::map<std::string, K, std::less<>> kPlain = {
+      {"Relu", K::kRelu}, {"Sigmoid", K::kSigmoid},
+      {"Tanh", K::kTanh}, {"HardSwish", K::kHardSwish},
+      {"Exp", K::kExp},   {"Reciprocal", K::kReciprocal},
+      {"Neg", K::kNeg},   {"Abs", K::kAbs},
+      {"Sqrt", K::kSqrt}};
   const std::string& op = node_.op_type();
   ir::Activation act;
-  if (op == "Relu") {
-    act = {K::kRelu};
-  } else if (op == "Sigmoid") {
-    act = {K::kSigmoid};
-  } else if (op == "Tanh") {
-    act = {K::kTanh};
-  } else if (op == "HardSwish") {
-    act = {K::kHardSwish};
-  } else if (op == "Exp") {
-    act = {K::kExp};
-  } else if (op == "Reciprocal") {
-    act = {K::kReciprocal};
-  } else if (op == "Neg") {
-    act = {K::kNeg};
-  } else if (op == "Abs") {
-    act = {K::kAbs};
-  } else if (op == "Sqrt") {
-    act = {K::kSqrt};
+  if (auto plain = kPlain.find(op); plain != kPlain.end()) {
+    act = {plain->second};
   } else if (op == "LeakyRelu") {
     ASSIGN_OR_RETURN(float alpha, Float("alpha", 0.01f));
     act = {K::kLeakyRelu, alpha};
