@@ -38,7 +38,7 @@ std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   if ((pa.count_include_pad && !unpadded) || !pa.post_ops.empty()) return std::nullopt;
   const ValueId pooled = pool.outputs[0];
   const std::vector<NodeId> readers = g.Consumers(pooled);
-  if (readers.size() != 1 || !IsSoleConsumer(g, pooled, readers[0])) return std::nullopt;
+  if (readers.size() != 1 || g.IsGraphOutput(pooled)) return std::nullopt;
   const ir::Node& conv = g.node(readers[0]);
   if (conv.op != OpType::kConv || conv.inputs.empty() || conv.inputs[0] != pooled ||
       conv.outputs.size() != 1 || !IsPointwise(conv.attr<ir::ConvAttrs>()) ||
