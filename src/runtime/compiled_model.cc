@@ -92,7 +92,12 @@ Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
   const ir::Value& v = graph_.value(value);
   if (!v.is_constant() && !cached.empty()) {
     try {
-      dnnl::memory target(desc, CpuEngine());
+      void* storage = weights_.Allocate(desc.get_size());
+      if (storage == nullptr) {
+        return ResourceExhausted("cannot allocate " + std::to_string(desc.get_size()) +
+                                 " bytes for constant '" + v.name + "'");
+      }
+      dnnl::memory target(desc, CpuEngine(), storage);
       dnnl::stream stream(CpuEngine());
       dnnl::reorder(cached.front(), target).execute(stream, cached.front(), target);
       stream.wait();
@@ -111,7 +116,12 @@ Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
   try {
     const dnnl::engine& engine = CpuEngine();
     dnnl::memory source(source_desc, engine, const_cast<float*>(v.constant->data()));
-    dnnl::memory target(desc, engine);
+    void* storage = weights_.Allocate(desc.get_size());
+    if (storage == nullptr) {
+      return ResourceExhausted("cannot allocate " + std::to_string(desc.get_size()) +
+                               " bytes for constant '" + v.name + "'");
+    }
+    dnnl::memory target(desc, engine, storage);
     dnnl::stream stream(engine);
     dnnl::reorder(source, target).execute(stream, source, target);
     stream.wait();

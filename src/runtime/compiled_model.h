@@ -18,6 +18,7 @@
 #include "core/result.h"
 #include "ir/graph.h"
 #include "passes/pass_manager.h"
+#include "runtime/huge_pages.h"
 #include "runtime/plan.h"
 
 namespace kamado::runtime {
@@ -68,6 +69,10 @@ class CompiledModel {
   std::vector<TensorInfo> outputs_;
 
   mutable std::mutex mu_;
+  // Storage of the reordered weights (on huge pages where the kernel
+  // allows): the dnnl::memory objects in constants_ and in every plan only
+  // point into it, so it is declared first and destroyed last.
+  mutable ConstantArena weights_;
   mutable std::map<std::pair<int64_t, int>, std::shared_ptr<const Plan>> plans_;
   mutable std::map<ir::ValueId, std::vector<dnnl::memory>> constants_;
 };

@@ -7,22 +7,9 @@
 #include <cstring>
 
 #include "runtime/dnnl/dnnl_util.h"
+#include "runtime/huge_pages.h"
 
 namespace kamado::runtime {
-namespace {
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using AlignedBuffer = std::unique_ptr<char, FreeDeleter>;
-
-AlignedBuffer AllocateAligned(size_t bytes) {
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 4095) / 4096 * 4096;
-  return AlignedBuffer(static_cast<char*>(std::aligned_alloc(4096, rounded)));
-}
-
-}  // namespace
-
 // A plan bound to this session's memory: one dnnl::memory per argument.
 struct Session::Bound {
   std::shared_ptr<const Plan> plan;
