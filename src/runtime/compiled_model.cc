@@ -3,12 +3,35 @@
 #include <omp.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "ir/shape_inference.h"
 #include "runtime/dnnl/dnnl_util.h"
 #include "runtime/plan_builder.h"
 
 namespace kamado::runtime {
 namespace {
+
+bool IsBlocked(const dnnl::memory::desc& md) { return md.data.format_kind == dnnl_blocked; }
+
+// A copy of `from` in layout `desc`, stored in `arena`.
+Result<dnnl::memory> ReorderInto(ConstantArena& arena, dnnl::memory from,
+                                 const dnnl::memory::desc& desc, const std::string& name) {
+  void* storage = arena.Allocate(desc.get_size());
+  if (storage == nullptr) {
+    return ResourceExhausted("cannot allocate " + std::to_string(desc.get_size()) +
+                             " bytes for constant '" + name + "'");
+  }
+  try {
+    dnnl::memory target(desc, CpuEngine(), storage);
+    dnnl::stream stream(CpuEngine());
+    dnnl::reorder(from, target).execute(stream, from, target);
+    stream.wait();
+    return target;
+  } catch (const dnnl::error& e) {
+    return FromDnnlError(e, "reordering constant '" + name + "'");
+  }
+}
 
 // The batch size a Binary's second operand pins (its dimension 0 when fixed
 // and not 1), or 1.
@@ -43,15 +66,20 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
     model->outputs_.push_back({graph.value(v).name, s});
   }
   model->graph_ = std::move(graph);
+  model->winograd_ = options.winograd;
   // Build the batch-1 plan now so an unsupported op fails at load, not at
   // the first request (or the plan for the one batch size a constant with a
   // row per sample allows, e.g. Gemm's C of shape [M, N]).
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   RETURN_IF_ERROR(model->GetPlan(FixedBatch(model->graph_), threads).status());
   // Keep only the reordered weights: a later plan that wants another layout
-  // reorders from those.
+  // reorders from those (so the source stays where the only copy is in
+  // Winograd's format, which oneDNN cannot reorder from).
   for (const auto& [value, memories] : model->constants_) {
-    if (!memories.empty()) model->graph_.value(value).constant.reset();
+    if (std::any_of(memories.begin(), memories.end(),
+                    [](const dnnl::memory& m) { return IsBlocked(m.get_desc()); })) {
+      model->graph_.value(value).constant.reset();
+    }
   }
   return std::shared_ptr<const CompiledModel>(std::move(model));
 }
@@ -90,46 +118,33 @@ Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
     if (m.get_desc() == desc) return m;
   }
   const ir::Value& v = graph_.value(value);
-  if (!v.is_constant() && !cached.empty()) {
+  Result<dnnl::memory> target = Internal("value '" + v.name + "' is not a constant");
+  if (v.is_constant()) {
+    if (source_desc.get_size() != static_cast<size_t>(v.constant->size()) * sizeof(float)) {
+      return Internal("constant '" + v.name + "' has " + std::to_string(v.constant->size()) +
+                      " elements, the primitive expects " +
+                      std::to_string(source_desc.get_size() / sizeof(float)));
+    }
     try {
-      void* storage = weights_.Allocate(desc.get_size());
-      if (storage == nullptr) {
-        return ResourceExhausted("cannot allocate " + std::to_string(desc.get_size()) +
-                                 " bytes for constant '" + v.name + "'");
-      }
-      dnnl::memory target(desc, CpuEngine(), storage);
-      dnnl::stream stream(CpuEngine());
-      dnnl::reorder(cached.front(), target).execute(stream, cached.front(), target);
-      stream.wait();
-      cached.push_back(target);
-      return target;
+      target = ReorderInto(
+          weights_, dnnl::memory(source_desc, CpuEngine(), const_cast<float*>(v.constant->data())),
+          desc, v.name);
     } catch (const dnnl::error& e) {
       return FromDnnlError(e, "reordering constant '" + v.name + "'");
     }
-  }
-  if (!v.is_constant()) return Internal("value '" + v.name + "' is not a constant");
-  if (source_desc.get_size() != static_cast<size_t>(v.constant->size()) * sizeof(float)) {
-    return Internal("constant '" + v.name + "' has " + std::to_string(v.constant->size()) +
-                    " elements, the primitive expects " +
-                    std::to_string(source_desc.get_size() / sizeof(float)));
-  }
-  try {
-    const dnnl::engine& engine = CpuEngine();
-    dnnl::memory source(source_desc, engine, const_cast<float*>(v.constant->data()));
-    void* storage = weights_.Allocate(desc.get_size());
-    if (storage == nullptr) {
-      return ResourceExhausted("cannot allocate " + std::to_string(desc.get_size()) +
-                               " bytes for constant '" + v.name + "'");
+  } else {
+    // The source is released once a copy exists. oneDNN cannot reorder out
+    // of its opaque Winograd weight format, so a later layout comes from a
+    // copy in a blocked (or plain) one.
+    for (const dnnl::memory& m : cached) {
+      if (IsBlocked(m.get_desc())) {
+        target = ReorderInto(weights_, m, desc, v.name);
+        break;
+      }
     }
-    dnnl::memory target(desc, engine, storage);
-    dnnl::stream stream(engine);
-    dnnl::reorder(source, target).execute(stream, source, target);
-    stream.wait();
-    cached.push_back(target);
-    return target;
-  } catch (const dnnl::error& e) {
-    return FromDnnlError(e, "reordering constant '" + v.name + "'");
   }
+  if (target.ok()) cached.push_back(target.value());
+  return target;
 }
 
 }  // namespace kamado::runtime

@@ -98,6 +98,10 @@ class PlanBuilder {
 
   // ops/conv_dense.cc
   Status LowerConv(const ir::Node& n);
+  // Whether Conv `n` runs as a Winograd convolution (when oneDNN has one).
+  bool UseWinograd(const ir::Node& n) const;
+  // Whether every reader of `v` is a Winograd Conv taking it as its source.
+  bool FeedsOnlyWinograd(ir::ValueId v) const;
   Status LowerDense(const ir::Node& n);
 
   // ops/pooling.cc
