@@ -2,7 +2,7 @@
 // kernel allows it. Debian's default THP mode is "madvise": only ranges
 // marked MADV_HUGEPAGE get 2 MiB pages. InceptionV3 streams ~95 MB of
 // weights per image, and under a hypervisor every 4 KiB TLB miss is a
-// two-level page walk; 2 MiB pages took 3-4% off its latency here (see
+// two-level page walk; 2 MiB pages took 1-4% off its latency here (see
 // docs/PERFORMANCE.md). Where THP is "never" this is plain aligned memory.
 #pragma once
 
