@@ -17,6 +17,17 @@ namespace kamado::runtime::detail {
 // channels on maps of 35x35 and larger, and loses on 8x8 maps, on 32
 // output channels and on the 'valid' 80 -> 192 conv at 73x73. The rule
 // keeps to the measured winners; everything else stays direct.
+bool PlanBuilder::UseWinograd(const ir::Node& n) const {
+  if (!model_.winograd()) return false;
+  const auto& a = n.attr<ir::ConvAttrs>();
+  const Shape& ws = Val(n.inputs[1]).shape;  // [O, I, kH, kW]
+  const Shape& out = Val(n.outputs[0]).shape;
+  const bool same = a.pads[0] == 1 && a.pads[1] == 1 && a.pads[2] == 1 && a.pads[3] == 1;
+  return a.group == 1 && !a.HasSum() && ws[2] == 3 && ws[3] == 3 && a.strides[0] == 1 &&
+         a.strides[1] == 1 && a.dilations[0] == 1 && a.dilations[1] == 1 && same &&
+         ws[1] >= 32 && ws[0] >= 64 && out.size() == 4 && out[2] >= 35 && out[3] >= 35;
+}
+
 bool PlanBuilder::FeedsOnlyWinograd(ir::ValueId v) const {
   const auto consumers = g_.Consumers(v);
   if (consumers.empty() || g_.IsGraphOutput(v)) return false;
@@ -27,17 +38,6 @@ bool PlanBuilder::FeedsOnlyWinograd(ir::ValueId v) const {
     }
   }
   return true;
-}
-
-bool PlanBuilder::UseWinograd(const ir::Node& n) const {
-  if (!model_.winograd()) return false;
-  const auto& a = n.attr<ir::ConvAttrs>();
-  const Shape& ws = Val(n.inputs[1]).shape;  // [O, I, kH, kW]
-  const Shape& out = Val(n.outputs[0]).shape;
-  const bool same = a.pads[0] == 1 && a.pads[1] == 1 && a.pads[2] == 1 && a.pads[3] == 1;
-  return a.group == 1 && !a.HasSum() && ws[2] == 3 && ws[3] == 3 && a.strides[0] == 1 &&
-         a.strides[1] == 1 && a.dilations[0] == 1 && a.dilations[1] == 1 && same &&
-         ws[1] >= 32 && ws[0] >= 64 && out.size() == 4 && out[2] >= 35 && out[3] >= 35;
 }
 
 Status PlanBuilder::LowerConv(const ir::Node& n) {
@@ -125,7 +125,8 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   // Winograd writes its own layout; one reorder then puts the value where
   // and how the direct primitive would have (UseWinograd never picks a conv
   // with a residual sum, whose destination must already hold the residual).
-  const MemRef computed = wino && !(dst.desc == pd.dst_desc()) ? NewArena(pd.dst_desc()) : dst;
+  const bool relayout = wino && dst.desc != pd.dst_desc();
+  const MemRef computed = relayout ? NewArena(pd.dst_desc()) : dst;
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, computed}};
   if (has_bias) {
     ASSIGN_OR_RETURN(MemRef b, Constant(n.inputs[2], pd.bias_desc(), bias_md));
@@ -134,9 +135,7 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   s.flops = 2.0 * static_cast<double>(dst_dims[0] * dst_dims[1] * dst_dims[2] * dst_dims[3]) *
             static_cast<double>(ws[1] * ws[2] * ws[3]);
   AddStep(std::move(s), pd.scratchpad_desc());
-  if (computed.index != dst.index || computed.offset != dst.offset) {
-    AddReorder(n.name + "/winograd", computed, dst);
-  }
+  if (relayout) AddReorder(n.name + "/winograd", computed, dst);
   RETURN_IF_ERROR(AddUnfusedPostOps(n, a.post_ops, fused, dst));
   where_[out] = dst;
   return Status::Ok();
