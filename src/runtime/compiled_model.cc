@@ -118,7 +118,10 @@ Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
     if (m.get_desc() == desc) return m;
   }
   const ir::Value& v = graph_.value(value);
-  Result<dnnl::memory> target = Internal("value '" + v.name + "' is not a constant");
+  auto keep = [&cached](Result<dnnl::memory> m) {
+    if (m.ok()) cached.push_back(m.value());
+    return m;
+  };
   if (v.is_constant()) {
     if (source_desc.get_size() != static_cast<size_t>(v.constant->size()) * sizeof(float)) {
       return Internal("constant '" + v.name + "' has " + std::to_string(v.constant->size()) +
@@ -126,25 +129,20 @@ Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
                       std::to_string(source_desc.get_size() / sizeof(float)));
     }
     try {
-      target = ReorderInto(
+      return keep(ReorderInto(
           weights_, dnnl::memory(source_desc, CpuEngine(), const_cast<float*>(v.constant->data())),
-          desc, v.name);
+          desc, v.name));
     } catch (const dnnl::error& e) {
       return FromDnnlError(e, "reordering constant '" + v.name + "'");
     }
-  } else {
-    // The source is released once a copy exists. oneDNN cannot reorder out
-    // of its opaque Winograd weight format, so a later layout comes from a
-    // copy in a blocked (or plain) one.
-    for (const dnnl::memory& m : cached) {
-      if (IsBlocked(m.get_desc())) {
-        target = ReorderInto(weights_, m, desc, v.name);
-        break;
-      }
-    }
   }
-  if (target.ok()) cached.push_back(target.value());
-  return target;
+  // The source is released once a copy exists. oneDNN cannot reorder out of
+  // its opaque Winograd weight format, so a later layout comes from a copy
+  // in a blocked (or plain) one.
+  for (const dnnl::memory& m : cached) {
+    if (IsBlocked(m.get_desc())) return keep(ReorderInto(weights_, m, desc, v.name));
+  }
+  return Internal("value '" + v.name + "' is not a constant");
 }
 
 }  // namespace kamado::runtime

@@ -27,17 +27,17 @@ inline int Uniform(std::mt19937& rng, int lo, int hi) {
   return std::uniform_int_distribution<int>(lo, hi)(rng);
 }
 
-// Runs `graph` both ways on `inputs` and compares the outputs.
+// Runs `graph` both ways on `inputs` (compiled with `options`, run with
+// their thread count) and compares the outputs.
 inline void ExpectMatchesReference(const ir::Graph& graph, const std::vector<Tensor>& inputs,
-                            const std::string& what, bool run_passes = true, float tol = 2e-4f) {
+                                   const std::string& what, const CompileOptions& options,
+                                   float tol = 2e-4f) {
   SCOPED_TRACE(what);
   auto want = reference::RunReference(graph, inputs);
   ASSERT_TRUE(want.ok()) << want.status().ToString();
-  CompileOptions options;
-  options.run_passes = run_passes;
   auto model = CompiledModel::Compile(graph, options);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  Session session(*model);
+  Session session(*model, {.threads = options.threads});
   auto got = session.Run(inputs);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_EQ(got->size(), want->size());
@@ -55,6 +55,14 @@ inline void ExpectMatchesReference(const ir::Graph& graph, const std::vector<Ten
   for (size_t o = 0; o < got->size(); ++o) {
     for (int64_t i = 0; i < (*got)[o].size(); ++i) ASSERT_EQ((*again)[o][i], (*got)[o][i]);
   }
+}
+
+inline void ExpectMatchesReference(const ir::Graph& graph, const std::vector<Tensor>& inputs,
+                                   const std::string& what, bool run_passes = true,
+                                   float tol = 2e-4f) {
+  CompileOptions options;
+  options.run_passes = run_passes;
+  ExpectMatchesReference(graph, inputs, what, options, tol);
 }
 
 }  // namespace kamado::runtime::testing
