@@ -53,19 +53,19 @@ const Bytes& Jpeg(int w, int h) {
 void BM_JpegToTensor(benchmark::State& state) {
   const Bytes& jpeg = Jpeg(int(state.range(0)), int(state.range(1)));
   const int side = int(state.range(2));
-  kamado::DecodeOptions decode;
+  kamado::image::DecodeOptions decode;
   if (state.range(3)) decode.min_width = decode.min_height = side;
-  kamado::PreprocessOptions pre{.height = side, .width = side};
+  kamado::image::PreprocessOptions pre{.height = side, .width = side};
   std::vector<float> dst(size_t(side) * side * 3);
   int decoded_w = 0, decoded_h = 0;
   for (auto _ : state) {
-    auto image = kamado::DecodeImage(jpeg, decode);
+    auto image = kamado::image::DecodeImage(jpeg, decode);
     if (!image.ok()) {
       state.SkipWithError(image.status().ToString().c_str());
       return;
     }
     decoded_w = image->width, decoded_h = image->height;
-    if (!kamado::PreprocessInto(*image, pre, dst.data()).ok()) state.SkipWithError("preprocess");
+    if (!kamado::image::PreprocessInto(*image, pre, dst.data()).ok()) state.SkipWithError("preprocess");
     benchmark::DoNotOptimize(dst.data());
   }
   state.counters["decoded_w"] = decoded_w;

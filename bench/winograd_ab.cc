@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "runtime/model_loader.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
 
 namespace {
@@ -33,7 +33,7 @@ std::shared_ptr<const runtime::CompiledModel> Load(const char* dir, int threads,
   runtime::CompileOptions options;
   options.threads = threads;
   options.winograd = winograd;
-  auto loaded = runtime::LoadModel(dir, options);
+  auto loaded = model::LoadModel(dir, options);
   if (!loaded.ok()) {
     std::fprintf(stderr, "%s\n", loaded.status().message().c_str());
     std::exit(1);

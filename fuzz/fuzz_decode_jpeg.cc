@@ -3,5 +3,5 @@
 #include "fuzz_decoder.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return kamado::fuzz::FuzzDecoder(kamado::DecodeJpeg, data, size);
+  return kamado::fuzz::FuzzDecoder(kamado::image::DecodeJpeg, data, size);
 }

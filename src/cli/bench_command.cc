@@ -17,11 +17,12 @@
 #include "bench/proc_stats.h"
 #include "bench/progress.h"
 #include "bench/report.h"
-#include "cli/common.h"
+#include "cli/image_files.h"
 #include "core/file_util.h"
 #include "image/decode.h"
-#include "image/model_preprocess.h"
-#include "runtime/model_loader.h"
+#include "image/preprocess.h"
+#include "model/image_options.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
 
 namespace kamado::cli {
@@ -125,12 +126,12 @@ struct RunTimes {
 // set, round robin from `next`), or infer only on the prepared random tensor.
 class Runner {
  public:
-  Runner(const runtime::LoadedModel& model, runtime::Session& session,
+  Runner(const model::LoadedModel& model, runtime::Session& session,
          std::vector<EncodedImage> images, int batch, bool exact_resize)
       : session_(session),
         images_(std::move(images)),
-        decode_(DecodeOptionsFor(model.config, exact_resize)),
-        pre_(PreprocessOptionsFor(model.config)) {
+        decode_(model::DecodeOptionsFor(model.config, exact_resize)),
+        pre_(model::PreprocessOptionsFor(model.config)) {
     Shape shape = model.compiled->inputs().front().shape;
     shape[0] = batch;
     input_ = Tensor(shape);
@@ -150,11 +151,11 @@ class Runner {
       for (int b = 0; b < batch; ++b) {
         const EncodedImage& img = images_[next_++ % images_.size()];
         const auto t0 = Clock::now();
-        auto decoded = DecodeImage(
+        auto decoded = image::DecodeImage(
             {reinterpret_cast<const uint8_t*>(img.bytes.data()), img.bytes.size()}, decode_);
         if (!decoded.ok()) return Status(decoded.status().code(), img.path + ": " + decoded.status().message());
         const auto t1 = Clock::now();
-        Status s = PreprocessInto(*decoded, pre_, input_.data() + b * per_image);
+        Status s = image::PreprocessInto(*decoded, pre_, input_.data() + b * per_image);
         if (!s.ok()) return Status(s.code(), img.path + ": " + s.message());
         t.decode_ms += MsBetween(t0, t1);
         t.preprocess_ms += MsBetween(t1, Clock::now());
@@ -172,8 +173,8 @@ class Runner {
  private:
   runtime::Session& session_;
   std::vector<EncodedImage> images_;
-  DecodeOptions decode_;
-  PreprocessOptions pre_;
+  image::DecodeOptions decode_;
+  image::PreprocessOptions pre_;
   Tensor input_;
   size_t next_ = 0;
 };
@@ -195,7 +196,7 @@ int RunBench(const BenchArgs& args) {
   runtime::CompileOptions compile;
   compile.threads = args.threads;
   const auto load_start = Clock::now();
-  auto loaded = runtime::LoadModel(args.model, compile);
+  auto loaded = model::LoadModel(args.model, compile);
   if (!loaded.ok()) {
     std::cerr << "kamado bench: " << loaded.status().ToString() << "\n";
     return 2;

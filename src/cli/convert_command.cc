@@ -1,14 +1,12 @@
 #include "cli/convert_command.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "exporters/onnx/onnx_exporter.h"
 #include "ir/shape_inference.h"
-#include "runtime/model_loader.h"
+#include "model/model_loader.h"
 
 namespace kamado::cli {
 namespace {
@@ -21,31 +19,27 @@ struct ConvertArgs {
   std::string layout;  // empty = the model's own
 };
 
-// OUT_DIR/kamado.yaml: the source's config (every field kept) pointing at model.onnx.
-Status WriteConfig(const runtime::ModelConfig& config, ir::Layout layout, const fs::path& dir) {
-  try {
-    YAML::Node root = YAML::LoadFile((config.dir / "kamado.yaml").string());
-    root["format"] = "onnx";
-    root["file"] = "model.onnx";
-    root["input"]["layout"] = layout == ir::Layout::kNHWC ? "NHWC" : "NCHW";
-    root["converted_from"] = fs::absolute(config.dir).lexically_normal().string();
-    std::ofstream out(dir / "kamado.yaml");
-    out << root << "\n";
-    if (!out) return Internal("cannot write '" + (dir / "kamado.yaml").string() + "'");
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(std::string("kamado.yaml: ") + e.what());
-  }
+// OUT_DIR/kamado.yaml: the source's config (every key kept) pointing at model.onnx.
+Status WriteConfig(model::ModelConfig config, Layout layout, const fs::path& dir) {
+  config.format = model::ModelFormat::kOnnx;
+  config.file = "model.onnx";
+  config.layout = layout;
+  config.converted_from = fs::absolute(config.dir).lexically_normal().string();
+  const fs::path path = dir / "kamado.yaml";
+  std::ofstream out(path);
+  out << model::FormatModelConfig(config);
+  if (!out) return Internal("cannot write '" + path.string() + "'");
   return Status::Ok();
 }
 
 Status Convert(const ConvertArgs& args) {
-  ASSIGN_OR_RETURN(runtime::ModelConfig config, runtime::LoadModelConfig(args.model));
-  ASSIGN_OR_RETURN(ir::Graph graph, runtime::ImportModel(config));
+  ASSIGN_OR_RETURN(model::ModelConfig config, model::LoadModelConfig(args.model));
+  ASSIGN_OR_RETURN(ir::Graph graph, model::ImportModel(config));
   RETURN_IF_ERROR(ir::InferShapes(graph));
   exporters::OnnxExportOptions options;
   options.input_layout = config.layout;
-  if (args.layout == "NHWC") options.input_layout = ir::Layout::kNHWC;
-  if (args.layout == "NCHW") options.input_layout = ir::Layout::kNCHW;
+  if (args.layout == "NHWC") options.input_layout = Layout::kNHWC;
+  if (args.layout == "NCHW") options.input_layout = Layout::kNCHW;
 
   const fs::path out = args.output;
   if (out.extension() == ".onnx") {

@@ -4,12 +4,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cli/common.h"
 #include "image/decode.h"
-#include "image/model_preprocess.h"
-#include "runtime/model_loader.h"
+#include "model/classification.h"
+#include "model/image_options.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
-#include "serving/classification.h"
 
 namespace kamado::cli {
 namespace {
@@ -30,28 +29,28 @@ double MsSince(std::chrono::steady_clock::time_point t) {
 int RunInfer(const InferArgs& args) {
   runtime::CompileOptions compile;
   compile.threads = args.threads;
-  auto loaded = runtime::LoadModel(args.model, compile);
+  auto loaded = model::LoadModel(args.model, compile);
   if (!loaded.ok()) {
     std::cerr << "kamado infer: " << loaded.status().ToString() << "\n";
     return 2;
   }
-  const runtime::ModelConfig& config = loaded->config;
+  const model::ModelConfig& config = loaded->config;
   runtime::Session session(loaded->compiled, {.threads = args.threads});
-  const PreprocessOptions pre = PreprocessOptionsFor(config);
-  const DecodeOptions decode = DecodeOptionsFor(config, args.exact_resize);
+  const image::PreprocessOptions pre = model::PreprocessOptionsFor(config);
+  const image::DecodeOptions decode = model::DecodeOptionsFor(config, args.exact_resize);
   int failures = 0;
   for (const std::string& path : args.images) {
     using Clock = std::chrono::steady_clock;
     auto t0 = Clock::now();
-    auto image = DecodeImageFile(path, decode);
+    auto decoded = image::DecodeImageFile(path, decode);
     const double decode_ms = MsSince(t0);
-    if (!image.ok()) {
-      std::cerr << "kamado infer: " << image.status().ToString() << "\n";
+    if (!decoded.ok()) {
+      std::cerr << "kamado infer: " << decoded.status().ToString() << "\n";
       ++failures;
       continue;
     }
     t0 = Clock::now();
-    auto tensor = Preprocess(*image, pre);
+    auto tensor = image::Preprocess(*decoded, pre);
     const double preprocess_ms = MsSince(t0);
     if (!tensor.ok()) {
       std::cerr << "kamado infer: " << path << ": " << tensor.status().ToString() << "\n";
@@ -67,26 +66,28 @@ int RunInfer(const InferArgs& args) {
       continue;
     }
     const Tensor& probs = outputs->front();
-    const int n = static_cast<int>(probs.shape().back());
-    const std::vector<int> top = TopK(probs.data(), n, args.top_k);
+    const std::span<const float> p = probs.span();
+    const std::vector<model::ScoredClass> top = model::TopClasses(config, p, args.top_k);
+    const std::optional<model::Verdict> verdict = model::Decide(config, p);
     if (args.json) {
       nlohmann::json j;
       j["image"] = path;
       j["top"] = nlohmann::json::array();
-      for (int i : top) {
-        j["top"].push_back({{"label", LabelOf(config, i)}, {"index", i}, {"score", probs[i]}});
+      for (const auto& c : top) {
+        j["top"].push_back({{"label", c.label}, {"index", c.index}, {"score", c.score}});
       }
-      j["probabilities"] = std::vector<float>(probs.data(), probs.data() + n);
+      j["probabilities"] = std::vector<float>(p.begin(), p.end());
       j["latency_ms"] = {{"decode", decode_ms}, {"preprocess", preprocess_ms}, {"infer", infer_ms}};
-      if (auto v = serving::Decide(config, {probs.data(), static_cast<size_t>(n)})) {
-        j["verdict"] = {{"name", v->name}, {"value", v->value}, {"score", v->score}};
+      if (verdict) {
+        j["verdict"] = {{"name", verdict->name}, {"value", verdict->value}, {"score", verdict->score}};
       }
       std::cout << j.dump() << "\n";
     } else {
       std::cout << path << ":";
-      for (int i : top) std::cout << " " << LabelOf(config, i) << "=" << probs[i];
-      if (auto v = serving::Decide(config, {probs.data(), static_cast<size_t>(n)})) {
-        std::cout << "  " << v->name << "=" << (v->value ? "true" : "false") << " (" << v->score << ")";
+      for (const auto& c : top) std::cout << " " << c.label << "=" << c.score;
+      if (verdict) {
+        std::cout << "  " << verdict->name << "=" << (verdict->value ? "true" : "false") << " ("
+                  << verdict->score << ")";
       }
       std::cout << "  (decode " << decode_ms << " ms, preprocess " << preprocess_ms
                 << " ms, infer " << infer_ms << " ms)\n";

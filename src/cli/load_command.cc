@@ -16,7 +16,7 @@
 #include "bench/monitor.h"
 #include "bench/progress.h"
 #include "bench/report.h"
-#include "cli/common.h"
+#include "cli/image_files.h"
 #include "core/file_util.h"
 #include "serving/http_client.h"
 

@@ -7,7 +7,7 @@
 #include "core/file_util.h"
 #include "image/decode_internal.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 bool StartsWith(std::span<const uint8_t> bytes, size_t offset, std::string_view magic) {
@@ -39,7 +39,7 @@ std::string HexPrefix(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-namespace image_internal {
+namespace internal {
 
 Status CheckImageSize(std::string_view format, uint64_t width, uint64_t height,
                       const DecodeOptions& options) {
@@ -92,7 +92,7 @@ void ReduceAlpha(uint8_t* rgba, size_t n_pixels, const DecodeOptions& options, b
   }
 }
 
-}  // namespace image_internal
+}  // namespace internal
 
 ImageFormat SniffImageFormat(std::span<const uint8_t> bytes) {
   if (StartsWith(bytes, 0, "\xFF\xD8\xFF")) return ImageFormat::kJpeg;
@@ -171,4 +171,4 @@ Result<Image> DecodeImageFile(const std::filesystem::path& path, const DecodeOpt
   return image;
 }
 
-}  // namespace kamado
+}  // namespace kamado::image

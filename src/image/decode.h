@@ -34,7 +34,7 @@
 #include "core/result.h"
 #include "image/image.h"
 
-namespace kamado {
+namespace kamado::image {
 
 enum class AlphaMode {
   kDrop,       // ignore alpha, keep the stored colour (pngjs / TF.js reference)
@@ -101,4 +101,4 @@ Result<Image> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOptions& op
 // Reads `path` (core ReadFile) and decodes it; error messages start with the path.
 Result<Image> DecodeImageFile(const std::filesystem::path& path, const DecodeOptions& options = {});
 
-}  // namespace kamado
+}  // namespace kamado::image

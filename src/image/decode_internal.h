@@ -9,7 +9,7 @@
 #include "image/decode.h"
 #include "image/image.h"
 
-namespace kamado::image_internal {
+namespace kamado::image::internal {
 
 // Checks header dimensions against `options` before any pixel memory is
 // allocated: zero sizes, max_dimension, max_pixels. Messages name the format
@@ -42,4 +42,4 @@ int ExifOrientation(std::span<const uint8_t> app1_payload);
 // orientation describes. Orientations 5-8 swap width and height.
 void ApplyOrientation(Image& image, int orientation);
 
-}  // namespace kamado::image_internal
+}  // namespace kamado::image::internal

@@ -8,7 +8,7 @@
 #include "image/decode.h"
 #include "image/decode_internal.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 struct TjHandleDeleter {
@@ -49,15 +49,15 @@ Result<Image> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOptions& op
     return InvalidArgument("invalid JPEG header: no frame size (truncated before SOF, or " +
                            std::to_string(width) + "x" + std::to_string(height) + ")");
   }
-  RETURN_IF_ERROR(image_internal::CheckImageSize("JPEG", static_cast<uint64_t>(width),
+  RETURN_IF_ERROR(internal::CheckImageSize("JPEG", static_cast<uint64_t>(width),
                                                  static_cast<uint64_t>(height), options));
-  const image_internal::JpegMarkers markers = image_internal::ReadJpegMarkers(bytes);
+  const internal::JpegMarkers markers = internal::ReadJpegMarkers(bytes);
   const int orientation = options.apply_exif_orientation ? markers.orientation : 1;
 
   // The minimum size is given upright; orientations 5-8 swap the stored axes.
   int min_w = options.min_width, min_h = options.min_height;
   if (orientation >= 5) std::swap(min_w, min_h);
-  const int n = image_internal::ScaleEighths(width, height, min_w, min_h);
+  const int n = internal::ScaleEighths(width, height, min_w, min_h);
   const tjscalingfactor factor{n, 8};
   const int out_w = TJSCALED(width, factor), out_h = TJSCALED(height, factor);
 
@@ -84,8 +84,8 @@ Result<Image> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOptions& op
     }
   }
   if (cmyk) CmykToRgb(cmyk_buf, markers.adobe, image.rgb.data(), n_pixels);
-  image_internal::ApplyOrientation(image, orientation);
+  internal::ApplyOrientation(image, orientation);
   return image;
 }
 
-}  // namespace kamado
+}  // namespace kamado::image

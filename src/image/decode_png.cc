@@ -20,7 +20,7 @@
 #include "image/decode.h"
 #include "image/decode_internal.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 struct SpngCtxDeleter {
@@ -65,7 +65,7 @@ Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& opt
   spng_ihdr ihdr{};
   err = spng_get_ihdr(ctx.get(), &ihdr);
   if (err != 0) return SpngError("IHDR", err, options);
-  RETURN_IF_ERROR(image_internal::CheckImageSize("PNG", ihdr.width, ihdr.height, options));
+  RETURN_IF_ERROR(internal::CheckImageSize("PNG", ihdr.width, ihdr.height, options));
 
   // Only gray/RGB images can carry a colour key; for them alpha comes from
   // tRNS alone, so alpha == 0 <=> the pixel matched the key.
@@ -90,7 +90,7 @@ Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& opt
       // == floor(v * 255 / 65535 + 0.5), pngjs's rescale.
       image.rgb[i] = static_cast<uint8_t>((uint32_t{rgba16[i]} * 255 + 32767) / 65535);
     }
-    image_internal::ReduceAlpha(image.rgb.data(), n_pixels, options, colour_key);
+    internal::ReduceAlpha(image.rgb.data(), n_pixels, options, colour_key);
     image.rgb.resize(n_pixels * 3);
     return image;
   }
@@ -106,9 +106,9 @@ Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& opt
   image.rgb.resize(len);
   err = spng_decode_image(ctx.get(), image.rgb.data(), len, SPNG_FMT_RGBA8, SPNG_DECODE_TRNS);
   if (err != 0) return SpngError("image data", err, options);
-  image_internal::ReduceAlpha(image.rgb.data(), n_pixels, options, colour_key);
+  internal::ReduceAlpha(image.rgb.data(), n_pixels, options, colour_key);
   image.rgb.resize(n_pixels * 3);
   return image;
 }
 
-}  // namespace kamado
+}  // namespace kamado::image

@@ -6,7 +6,7 @@
 #include "image/decode.h"
 #include "image/decode_internal.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 std::string_view StatusName(VP8StatusCode status) {
@@ -51,10 +51,10 @@ Result<Image> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOptions& op
     return Unsupported("unsupported image format animated WebP (only still WebP is decoded)");
   }
   const int width = config.input.width, height = config.input.height;
-  RETURN_IF_ERROR(image_internal::CheckImageSize("WebP", static_cast<uint64_t>(width),
+  RETURN_IF_ERROR(internal::CheckImageSize("WebP", static_cast<uint64_t>(width),
                                                  static_cast<uint64_t>(height), options));
 
-  const int n = image_internal::ScaleEighths(width, height, options.min_width, options.min_height);
+  const int n = internal::ScaleEighths(width, height, options.min_width, options.min_height);
   const int out_w = (width * n + 7) / 8, out_h = (height * n + 7) / 8;
   if (n < 8) {
     config.options.use_scaling = 1;
@@ -78,10 +78,10 @@ Result<Image> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOptions& op
     return InvalidArgument("invalid WebP data: " + std::string(StatusName(status)));
   }
   if (alpha) {
-    image_internal::ReduceAlpha(image.rgb.data(), n_pixels, options, /*keyed_black=*/false);
+    internal::ReduceAlpha(image.rgb.data(), n_pixels, options, /*keyed_black=*/false);
     image.rgb.resize(n_pixels * 3);
   }
   return image;
 }
 
-}  // namespace kamado
+}  // namespace kamado::image

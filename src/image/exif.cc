@@ -8,7 +8,7 @@
 
 #include "image/decode_internal.h"
 
-namespace kamado::image_internal {
+namespace kamado::image::internal {
 namespace {
 
 struct ExifDataDeleter {
@@ -97,4 +97,4 @@ void ApplyOrientation(Image& image, int orientation) {
   image.height = oh;
 }
 
-}  // namespace kamado::image_internal
+}  // namespace kamado::image::internal

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace kamado {
+namespace kamado::image {
 
 // Row-major, no padding: pixel (x, y) channel c is rgb[(y * width + x) * 3 + c].
 // A valid Image has width, height > 0 and rgb.size() == width * height * 3.
@@ -14,4 +14,4 @@ struct Image {
   std::vector<uint8_t> rgb;
 };
 
-}  // namespace kamado
+}  // namespace kamado::image

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 struct Taps {
@@ -23,8 +23,8 @@ struct Taps {
   std::vector<double> frac;
 };
 
-Taps ComputeTaps(int in, int out, PreprocessOptions::Resize resize, int stride) {
-  const bool half_pixel = resize == PreprocessOptions::Resize::kBilinearHalfPixel;
+Taps ComputeTaps(int in, int out, Resize resize, int stride) {
+  const bool half_pixel = resize == Resize::kBilinearHalfPixel;
   const double ratio = (!half_pixel && out > 1) ? static_cast<double>(in - 1) / (out - 1)
                                                 : static_cast<double>(in) / out;
   Taps taps;
@@ -80,7 +80,7 @@ Status PreprocessInto(const Image& image, const PreprocessOptions& options, floa
   for (int p = 0; p < 256; ++p) lut[p] = static_cast<float>(p * options.scale);
 
   const int out_h = options.height, out_w = options.width;
-  const bool nchw = options.layout == ir::Layout::kNCHW;
+  const bool nchw = options.layout == Layout::kNCHW;
   const size_t plane = size_t(out_h) * size_t(out_w);
   const size_t in_row = size_t(image.width) * 3;
   const uint8_t* src = image.rgb.data();
@@ -129,9 +129,15 @@ Status PreprocessInto(const Image& image, const PreprocessOptions& options, floa
 Result<Tensor> Preprocess(const Image& image, const PreprocessOptions& options) {
   RETURN_IF_ERROR(Validate(image, options));
   const int64_t h = options.height, w = options.width;
-  Tensor tensor(options.layout == ir::Layout::kNCHW ? Shape{1, 3, h, w} : Shape{1, h, w, 3});
+  Tensor tensor(options.layout == Layout::kNCHW ? Shape{1, 3, h, w} : Shape{1, h, w, 3});
   RETURN_IF_ERROR(PreprocessInto(image, options, tensor.data()));
   return tensor;
 }
 
-}  // namespace kamado
+Result<Tensor> DecodeToTensor(std::span<const uint8_t> bytes, const DecodeOptions& decode,
+                              const PreprocessOptions& preprocess) {
+  ASSIGN_OR_RETURN(const Image image, DecodeImage(bytes, decode));
+  return Preprocess(image, preprocess);
+}
+
+}  // namespace kamado::image

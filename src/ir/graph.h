@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/layout.h"
 #include "core/result.h"
 #include "core/tensor.h"
 #include "ir/op_type.h"
@@ -22,9 +23,6 @@ using ValueId = int32_t;
 using NodeId = int32_t;
 inline constexpr ValueId kNoValue = -1;
 inline constexpr NodeId kNoNode = -1;
-
-// Physical layout of a 4-D graph input or output as the user supplies/reads it.
-enum class Layout { kNCHW, kNHWC };
 
 struct Value {
   std::string name;

@@ -55,13 +55,13 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
   std::shared_ptr<CompiledModel> model(new CompiledModel());
   for (ir::ValueId v : graph.inputs()) {
     Shape s = graph.value(v).shape;
-    if (s.size() == 4 && graph.input_layout == ir::Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+    if (s.size() == 4 && graph.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
     s[0] = -1;
     model->inputs_.push_back({graph.value(v).name, s});
   }
   for (ir::ValueId v : graph.outputs()) {
     Shape s = graph.value(v).shape;
-    if (s.size() == 4 && graph.input_layout == ir::Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+    if (s.size() == 4 && graph.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
     s[0] = -1;
     model->outputs_.push_back({graph.value(v).name, s});
   }

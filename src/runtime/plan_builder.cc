@@ -44,7 +44,7 @@ Result<std::shared_ptr<Plan>> PlanBuilder::Build() {
     const ir::ValueId v = g_.inputs()[i];
     const memory::dims dims = Dims(g_.value(v).shape, batch_);
     memory::desc md = Plain(dims);
-    if (dims.size() == 4 && g_.input_layout == ir::Layout::kNHWC) md = {dims, dt::f32, tag::nhwc};
+    if (dims.size() == 4 && g_.input_layout == Layout::kNHWC) md = {dims, dt::f32, tag::nhwc};
     MemRef ref{MemRef::Kind::kInput, static_cast<int>(i), md};
     where_[v] = ref;
     plan_->inputs.push_back(ref);
@@ -179,7 +179,7 @@ Status PlanBuilder::BindOutputs() {
     const memory::dims dims = DimsOf(v);
     memory::desc want = Plain(dims);
     Shape shape(dims.begin(), dims.end());
-    if (dims.size() == 4 && g_.input_layout == ir::Layout::kNHWC) {
+    if (dims.size() == 4 && g_.input_layout == Layout::kNHWC) {
       want = memory::desc(dims, dt::f32, tag::nhwc);
       shape = {dims[0], dims[2], dims[3], dims[1]};
     }

@@ -4,8 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "image/model_preprocess.h"
-#include "runtime/model_loader.h"
+#include "model/image_options.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
 #include "serving/cpu_quota.h"
 
@@ -36,7 +36,7 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
   for (const auto& dir : model_dirs) {
     runtime::CompileOptions compile;
     compile.threads = p.threads;
-    ASSIGN_OR_RETURN(runtime::LoadedModel loaded, runtime::LoadModel(dir, compile));
+    ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(dir, compile));
     if (service->models_.count(loaded.config.name)) {
       return InvalidArgument(dir.string() + ": a model named '" + loaded.config.name +
                              "' is already loaded");
@@ -47,11 +47,9 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     auto m = std::make_unique<ServedModel>();
     m->config_ = std::move(loaded.config);
     m->compiled_ = std::move(loaded.compiled);
-    m->preprocess_ = PreprocessOptionsFor(m->config_);
-    m->decode_ = DecodeOptionsFor(m->config_);
-    m->item_shape_ = m->config_.layout == ir::Layout::kNHWC
-                         ? Shape{1, m->config_.height, m->config_.width, 3}
-                         : Shape{1, 3, m->config_.height, m->config_.width};
+    m->preprocess_ = model::PreprocessOptionsFor(m->config_);
+    m->decode_ = model::DecodeOptionsFor(m->config_);
+    m->item_shape_ = m->config_.InputShape(1);
     SchedulerOptions so;
     so.workers = p.sessions;
     so.max_batch = std::max(1, options.max_batch);
@@ -116,7 +114,7 @@ Result<Tensor> InferenceService::PrepareImage(const ServedModel& model,
                                               std::span<const uint8_t> bytes,
                                               PrepareTiming* timing) const {
   const Clock::time_point t0 = Clock::now();
-  ASSIGN_OR_RETURN(Tensor item, DecodeToTensor(bytes, model.decode(), model.preprocess()));
+  ASSIGN_OR_RETURN(Tensor item, image::DecodeToTensor(bytes, model.decode(), model.preprocess()));
   const double ms = MsSince(t0);
   if (timing) timing->decode_ms = ms;
   if (metrics_) metrics_->ObserveDecode(model.name(), ms / 1000.0);
@@ -125,11 +123,9 @@ Result<Tensor> InferenceService::PrepareImage(const ServedModel& model,
 
 Status InferenceService::CheckItem(const ServedModel& model, const Tensor& item) const {
   if (item.shape() != model.item_shape()) {
-    std::string want, got;
-    for (int64_t d : model.item_shape()) want += (want.empty() ? "" : ",") + std::to_string(d);
-    for (int64_t d : item.shape()) got += (got.empty() ? "" : ",") + std::to_string(d);
-    return InvalidArgument("model '" + model.name() + "' takes items of shape [" + want +
-                           "], got [" + got + "]");
+    return InvalidArgument("model '" + model.name() + "' takes items of shape " +
+                           ShapeToString(model.item_shape()) + ", got " +
+                           ShapeToString(item.shape()));
   }
   return Status::Ok();
 }

@@ -29,7 +29,7 @@
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "runtime/compiled_model.h"
-#include "runtime/model_config.h"
+#include "model/model_config.h"
 #include "serving/metrics.h"
 #include "serving/scheduler.h"
 
@@ -46,24 +46,24 @@ struct ServiceOptions {
 
 class ServedModel {
  public:
-  const runtime::ModelConfig& config() const { return config_; }
+  const model::ModelConfig& config() const { return config_; }
   const std::string& name() const { return config_.name; }
   const runtime::CompiledModel& compiled() const { return *compiled_; }
   const std::shared_ptr<const runtime::CompiledModel>& shared_compiled() const { return compiled_; }
   // The shape of one item in the model's layout, batch 1: [1, H, W, 3] or [1, 3, H, W].
   const Shape& item_shape() const { return item_shape_; }
-  const PreprocessOptions& preprocess() const { return preprocess_; }
+  const image::PreprocessOptions& preprocess() const { return preprocess_; }
   // As `kamado infer` decodes for this model (DecodeOptionsFor).
-  const DecodeOptions& decode() const { return decode_; }
+  const image::DecodeOptions& decode() const { return decode_; }
   Scheduler& scheduler() const { return *scheduler_; }
 
  private:
   friend class InferenceService;
-  runtime::ModelConfig config_;
+  model::ModelConfig config_;
   std::shared_ptr<const runtime::CompiledModel> compiled_;
   Shape item_shape_;
-  PreprocessOptions preprocess_;
-  DecodeOptions decode_;
+  image::PreprocessOptions preprocess_;
+  image::DecodeOptions decode_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 

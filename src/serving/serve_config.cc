@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/file_util.h"
+#include "model/yaml_errors.h"
 
 namespace kamado::serving {
 namespace {
@@ -77,42 +78,10 @@ std::string FlagForKey(std::string_view key) {
   return flag;
 }
 
-// "FILE:LINE:COLUMN: message" (yaml-cpp marks count from 0).
-Status ErrorAt(std::string_view file, const YAML::Mark& mark, const std::string& message) {
-  std::string where(file);
-  if (!mark.is_null()) {
-    where.append(":").append(std::to_string(mark.line + 1));
-    where.append(":").append(std::to_string(mark.column + 1));
-  }
-  return InvalidArgument(where + ": " + message);
-}
-
-// The value's own mark; its key's for an empty value (yaml-cpp marks an empty
-// value where the next token starts, often on a later line).
-YAML::Mark MarkOf(const YAML::Node& value, const YAML::Node& key) {
-  const YAML::Mark m = value.Mark();
-  return m.is_null() || value.IsNull() ? key.Mark() : m;
-}
-
-std::string Describe(const YAML::Node& v) {
-  switch (v.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return "nothing";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return "'" + v.Scalar() + "'";
-  }
-  return "?";
-}
-
 Result<std::string> ParsePath(const YAML::Node& v, std::string_view file, const YAML::Mark& mark,
                               const std::string& what) {
   if (!v.IsScalar() || v.Scalar().empty()) {
-    return ErrorAt(file, mark, what + " must be a model directory, got " + Describe(v));
+    return model::YamlError(file, mark, what + " must be a model directory, got " + model::DescribeYaml(v));
   }
   return v.Scalar();
 }
@@ -121,17 +90,17 @@ Result<std::string> ParsePath(const YAML::Node& v, std::string_view file, const 
 Status ParseModels(const YAML::Node& v, std::string_view file, const YAML::Mark& mark,
                    std::vector<std::string>& out) {
   if (!v.IsSequence() || v.size() == 0) {
-    return ErrorAt(file, mark,
+    return model::YamlError(file, mark,
                    "key 'models' must be a non-empty list of model directories "
                    "(\"- models/mobilenet_v2\" or \"- path: models/mobilenet_v2\"), got " +
-                       Describe(v));
+                       model::DescribeYaml(v));
   }
   std::vector<std::string> models;
   for (size_t i = 0; i < v.size(); ++i) {
     const YAML::Node e = v[i];
     const std::string what = "key 'models[" + std::to_string(i) + "]";
     if (!e.IsMap()) {
-      ASSIGN_OR_RETURN(std::string path, ParsePath(e, file, MarkOf(e, v), what + "'"));
+      ASSIGN_OR_RETURN(std::string path, ParsePath(e, file, model::ValueMark(e, v), what + "'"));
       models.push_back(std::move(path));
       continue;
     }
@@ -140,19 +109,19 @@ Status ParseModels(const YAML::Node& v, std::string_view file, const YAML::Mark&
       const std::string name = kv.first.Scalar();
       if (name == "path") {
         ASSIGN_OR_RETURN(path,
-                         ParsePath(kv.second, file, MarkOf(kv.second, kv.first), what + ".path'"));
+                         ParsePath(kv.second, file, model::ValueMark(kv.second, kv.first), what + ".path'"));
       } else if (IsServiceKey(name)) {
-        return ErrorAt(file, kv.first.Mark(),
+        return model::YamlError(file, kv.first.Mark(),
                        what + "." + name + "': '" + name +
                            "' is server-wide (one setting for every model); set it at the top "
                            "level, not per model");
       } else {
-        return ErrorAt(
+        return model::YamlError(
             file, kv.first.Mark(),
             "unknown key '" + name + "' in " + what + "' (a model entry has only 'path')");
       }
     }
-    if (path.empty()) return ErrorAt(file, e.Mark(), what + "' has no 'path'");
+    if (path.empty()) return model::YamlError(file, e.Mark(), what + "' has no 'path'");
     models.push_back(std::move(path));
   }
   out = std::move(models);
@@ -174,12 +143,12 @@ Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_v
                   ServeConfig& config) {
   const std::string name = key_node.Scalar();
   const Key* key = FindKey(name);
-  if (!key) return ErrorAt(file, key_node.Mark(), UnknownKeyMessage(name));
-  const YAML::Mark mark = MarkOf(v, key_node);
+  if (!key) return model::YamlError(file, key_node.Mark(), UnknownKeyMessage(name));
+  const YAML::Mark mark = model::ValueMark(v, key_node);
   switch (key->kind) {
     case Kind::kString:
       if (!v.IsScalar() || v.Scalar().empty()) {
-        return ErrorAt(file, mark, "key '" + name + "' must be a string, got " + Describe(v));
+        return model::YamlError(file, mark, "key '" + name + "' must be a string, got " + model::DescribeYaml(v));
       }
       config.host = v.Scalar();
       return Status::Ok();
@@ -197,9 +166,9 @@ Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_v
       ok = false;
     }
   }
-  if (!ok) return ErrorAt(file, mark, "key '" + name + "' must be an integer, got " + Describe(v));
+  if (!ok) return model::YamlError(file, mark, "key '" + name + "' must be an integer, got " + model::DescribeYaml(v));
   if (value < key->min || value > key->max) {
-    return ErrorAt(file, mark,
+    return model::YamlError(file, mark,
                    "key '" + name + "' must be in " + std::to_string(key->min) + ".." +
                        std::to_string(key->max) + ", got " + std::to_string(value));
   }
@@ -231,28 +200,28 @@ Status ParseServeConfig(std::string_view yaml, std::string_view file, ServeConfi
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (root.IsNull()) return Status::Ok();  // empty, or only comments
     if (!root.IsMap()) {
-      return ErrorAt(
+      return model::YamlError(
           file, root.Mark(),
-          "the document must be a mapping of settings (key: value), got " + Describe(root));
+          "the document must be a mapping of settings (key: value), got " + model::DescribeYaml(root));
     }
     std::map<std::string, int> seen;  // key → line
     for (const auto& kv : root) {
       if (!kv.first.IsScalar()) {
-        return ErrorAt(file, kv.first.Mark(), "a key must be a name, got " + Describe(kv.first));
+        return model::YamlError(file, kv.first.Mark(), "a key must be a name, got " + model::DescribeYaml(kv.first));
       }
       const std::string name = kv.first.Scalar();
       const int line = kv.first.Mark().line + 1;
       if (auto [it, inserted] = seen.emplace(name, line); !inserted) {
-        return ErrorAt(
+        return model::YamlError(
             file, kv.first.Mark(),
             "key '" + name + "' is repeated (first on line " + std::to_string(it->second) + ")");
       }
       RETURN_IF_ERROR(ParseEntry(kv.first, kv.second, file, config));
     }
   } catch (const YAML::ParserException& e) {
-    return ErrorAt(file, e.mark, "not valid YAML: " + e.msg);
+    return model::YamlError(file, e.mark, "not valid YAML: " + e.msg);
   } catch (const YAML::Exception& e) {
-    return ErrorAt(file, e.mark, e.msg);
+    return model::YamlError(file, e.mark, e.msg);
   }
   return Status::Ok();
 }

@@ -14,7 +14,7 @@
 #include "core/file_util.h"
 #include "exporters/onnx/onnx_exporter.h"
 #include "ir/shape_inference.h"
-#include "runtime/model_loader.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
 #include "testutil/test_data.h"
 
@@ -25,11 +25,11 @@ namespace fs = std::filesystem;
 
 struct Case {
   std::string model;
-  ir::Layout layout;
+  Layout layout;
 };
 
 std::string Name(const ::testing::TestParamInfo<Case>& info) {
-  return info.param.model + (info.param.layout == ir::Layout::kNHWC ? "_NHWC" : "_NCHW");
+  return info.param.model + (info.param.layout == Layout::kNHWC ? "_NHWC" : "_NCHW");
 }
 
 class OnnxRoundTrip : public ::testing::TestWithParam<Case> {};
@@ -52,9 +52,9 @@ TEST_P(OnnxRoundTrip, ExportedModelGivesTheOriginalAnswers) {
   KAMADO_REQUIRE_DATA(tensors);
 
   // Export the imported graph, as `kamado convert` does.
-  auto config = runtime::LoadModelConfig(src);
+  auto config = model::LoadModelConfig(src);
   ASSERT_TRUE(config.ok()) << config.status().ToString();
-  auto graph = runtime::ImportModel(*config);
+  auto graph = model::ImportModel(*config);
   ASSERT_TRUE(graph.ok()) << graph.status().ToString();
   ASSERT_TRUE(ir::InferShapes(*graph).ok());
   const fs::path dir = fs::temp_directory_path() /
@@ -64,11 +64,11 @@ TEST_P(OnnxRoundTrip, ExportedModelGivesTheOriginalAnswers) {
   const int size = config->height;
   std::ofstream(dir / "kamado.yaml")
       << "name: " << c.model << "_onnx\nformat: onnx\nfile: model.onnx\n"
-      << "input: {layout: " << (c.layout == ir::Layout::kNHWC ? "NHWC" : "NCHW")
+      << "input: {layout: " << (c.layout == Layout::kNHWC ? "NHWC" : "NCHW")
       << ", height: " << size << ", width: " << size << "}\n"
       << "labels: [Drawing, Hentai, Neutral, Porn, Sexy]\n";
 
-  auto loaded = runtime::LoadModel(dir);
+  auto loaded = model::LoadModel(dir);
   fs::remove_all(dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   runtime::Session session(loaded->compiled);
@@ -84,7 +84,7 @@ TEST_P(OnnxRoundTrip, ExportedModelGivesTheOriginalAnswers) {
     Tensor input({1, size, size, 3});
     ASSERT_EQ(bytes->size(), static_cast<size_t>(input.size()) * sizeof(float));
     std::memcpy(input.data(), bytes->data(), bytes->size());
-    if (c.layout == ir::Layout::kNCHW) input = ToNchw(input);
+    if (c.layout == Layout::kNCHW) input = ToNchw(input);
     auto out = session.Run({input});
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     const auto want = entry["probs"].get<std::vector<float>>();
@@ -104,10 +104,10 @@ TEST_P(OnnxRoundTrip, ExportedModelGivesTheOriginalAnswers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DefaultModels, OnnxRoundTrip,
-                         ::testing::Values(Case{"inception_v3", ir::Layout::kNCHW},
-                                           Case{"inception_v3", ir::Layout::kNHWC},
-                                           Case{"mobilenet_v2", ir::Layout::kNCHW},
-                                           Case{"mobilenet_v2", ir::Layout::kNHWC}),
+                         ::testing::Values(Case{"inception_v3", Layout::kNCHW},
+                                           Case{"inception_v3", Layout::kNHWC},
+                                           Case{"mobilenet_v2", Layout::kNCHW},
+                                           Case{"mobilenet_v2", Layout::kNHWC}),
                          Name);
 
 }  // namespace

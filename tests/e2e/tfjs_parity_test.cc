@@ -19,8 +19,8 @@
 
 #include "core/file_util.h"
 #include "image/decode.h"
-#include "image/model_preprocess.h"
-#include "runtime/model_loader.h"
+#include "model/image_options.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
 #include "testutil/sha256.h"
 #include "testutil/test_data.h"
@@ -31,7 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Loaded {
-  runtime::LoadedModel model;
+  model::LoadedModel model;
   nlohmann::json reference;
 };
 
@@ -41,7 +41,7 @@ const Loaded& Get(const std::string& name) {
   auto it = cache.find(name);
   if (it != cache.end()) return it->second;
   Loaded l;
-  auto m = runtime::LoadModel(fs::path("models") / name);
+  auto m = model::LoadModel(fs::path("models") / name);
   EXPECT_TRUE(m.ok()) << m.status().ToString();
   if (m.ok()) l.model = std::move(m).value();
   auto text = ReadFile(fs::path("tests/data/reference") / (name + ".json"));
@@ -145,7 +145,7 @@ TEST_P(TfjsParity, EndToEndFromPng) {
   KAMADO_REQUIRE_DATA(fs::path("data/images"));
   const Loaded& l = Get(GetParam());
   ASSERT_TRUE(l.model.compiled);
-  const PreprocessOptions pre = PreprocessOptionsFor(l.model.config);
+  const image::PreprocessOptions pre = model::PreprocessOptionsFor(l.model.config);
   double worst = 0;
   int n = 0;
   for (const auto& [sha, entry] : l.reference["images"].items()) {
@@ -154,9 +154,9 @@ TEST_P(TfjsParity, EndToEndFromPng) {
     ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
     const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
     ASSERT_EQ(testing::Sha256Hex({data, bytes->size()}), sha) << f << " is not the reference's file";
-    auto image = DecodeImage({data, bytes->size()});
+    auto image = image::DecodeImage({data, bytes->size()});
     ASSERT_TRUE(image.ok()) << image.status().ToString();
-    auto input = Preprocess(*image, pre);
+    auto input = image::Preprocess(*image, pre);
     ASSERT_TRUE(input.ok()) << input.status().ToString();
     const double d = Compare(l, *input, entry["probs"].get<std::vector<float>>(), f.string());
     EXPECT_LE(d, 1e-3) << f;

@@ -12,7 +12,7 @@
 #include "core/file_util.h"
 #include "image/decode.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -75,4 +75,4 @@ TEST(BadCorpus, EveryFileGivesItsExpectedError) {
 }
 
 }  // namespace
-}  // namespace kamado
+}  // namespace kamado::image

@@ -16,13 +16,13 @@
 
 #include "core/file_util.h"
 #include "image/decode.h"
-#include "image/model_preprocess.h"
-#include "runtime/model_loader.h"
+#include "model/image_options.h"
+#include "model/model_loader.h"
 #include "runtime/session.h"
 #include "testutil/test_data.h"
 #include "tests/image/test_images.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -266,10 +266,10 @@ TEST(ScaledDecodeAccuracy, TopOneAgreesAndProbabilitiesStayClose) {
   ASSERT_GE(jpegs.size(), 10u);
   for (const std::string model : {"mobilenet_v2", "inception_v3"}) {
     KAMADO_REQUIRE_DATA(fs::path("models") / model / "kamado.yaml");
-    auto loaded = runtime::LoadModel(fs::path("models") / model);
+    auto loaded = model::LoadModel(fs::path("models") / model);
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
     runtime::Session session(loaded->compiled);
-    const PreprocessOptions pre = PreprocessOptionsFor(loaded->config);
+    const PreprocessOptions pre = model::PreprocessOptionsFor(loaded->config);
     auto run = [&](const Bytes& bytes, const DecodeOptions& decode, int* w) {
       auto image = DecodeImage(bytes, decode);
       EXPECT_TRUE(image.ok()) << image.status().ToString();
@@ -283,8 +283,8 @@ TEST(ScaledDecodeAccuracy, TopOneAgreesAndProbabilitiesStayClose) {
     int agree = 0, scaled_count = 0;
     for (const auto& [name, bytes] : jpegs) {
       int full_w = 0, fast_w = 0;
-      const auto full = run(bytes, DecodeOptionsFor(loaded->config, /*exact_resize=*/true), &full_w);
-      const auto fast = run(bytes, DecodeOptionsFor(loaded->config), &fast_w);
+      const auto full = run(bytes, model::DecodeOptionsFor(loaded->config, /*exact_resize=*/true), &full_w);
+      const auto fast = run(bytes, model::DecodeOptionsFor(loaded->config), &fast_w);
       double d = 0;
       for (size_t i = 0; i < full.size(); ++i) d = std::max(d, double(std::abs(full[i] - fast[i])));
       const auto top = [](const std::vector<float>& p) { return std::max_element(p.begin(), p.end()) - p.begin(); };
@@ -307,4 +307,4 @@ TEST(ScaledDecodeAccuracy, TopOneAgreesAndProbabilitiesStayClose) {
 }
 
 }  // namespace
-}  // namespace kamado
+}  // namespace kamado::image

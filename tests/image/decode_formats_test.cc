@@ -12,7 +12,7 @@
 #include "image/decode_internal.h"
 #include "tests/image/test_images.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 using testimg::Bytes;
@@ -76,7 +76,7 @@ TEST(DecodeJpegFormats, AdobeCmykAndYcckConvertToRgb) {
     cmyk[i * 4 + 3] = uint8_t(k);
   }
   const Bytes jpeg = testimg::EncodeJpeg(cmyk, w, h, TJPF_CMYK, TJSAMP_444);
-  ASSERT_TRUE(image_internal::ReadJpegMarkers(jpeg).adobe);
+  ASSERT_TRUE(internal::ReadJpegMarkers(jpeg).adobe);
   const Image image = MustDecode(jpeg);
   ASSERT_EQ(image.width, w);
   EXPECT_LE(testimg::MaxAbsDiff(image.rgb, rgb), 8);
@@ -93,7 +93,7 @@ TEST(DecodeJpegFormats, AllEightExifOrientationsGiveTheUprightPicture) {
       const Image stored = testimg::StoredFor(upright, o);
       const Bytes jpeg = testimg::WithExif(
           testimg::EncodeJpeg(stored.rgb, stored.width, stored.height), o, big_endian);
-      EXPECT_EQ(image_internal::ReadJpegMarkers(jpeg).orientation, o);
+      EXPECT_EQ(internal::ReadJpegMarkers(jpeg).orientation, o);
       const Image got = MustDecode(jpeg);
       ASSERT_EQ(got.width, w);
       ASSERT_EQ(got.height, h);
@@ -113,8 +113,8 @@ TEST(DecodeJpegFormats, OrientationByHand) {
   Image img{3, 2, {}};
   for (uint8_t v : {1, 2, 3, 4, 5, 6}) img.rgb.insert(img.rgb.end(), {v, v, v});
   Image six = img, eight = img;
-  image_internal::ApplyOrientation(six, 6);
-  image_internal::ApplyOrientation(eight, 8);
+  internal::ApplyOrientation(six, 6);
+  internal::ApplyOrientation(eight, 8);
   ASSERT_EQ(six.width, 2);
   ASSERT_EQ(six.height, 3);
   const uint8_t want6[] = {4, 1, 5, 2, 6, 3}, want8[] = {3, 6, 2, 5, 1, 4};
@@ -131,11 +131,11 @@ TEST(DecodeJpegFormats, GarbageExifIsIgnored) {
   const Image image = MustDecode(jpeg);
   EXPECT_EQ(image.width, 16);
   Bytes bad_value = testimg::WithExif(testimg::EncodeJpeg(rgb, 16, 16), 9);
-  EXPECT_EQ(image_internal::ReadJpegMarkers(bad_value).orientation, 1);
+  EXPECT_EQ(internal::ReadJpegMarkers(bad_value).orientation, 1);
 }
 
 TEST(ScaledDecode, PicksTheSmallestEighthStillCoveringTheMinimum) {
-  using image_internal::ScaleEighths;
+  using internal::ScaleEighths;
   EXPECT_EQ(ScaleEighths(4000, 3000, 299, 299), 1);  // 500x375
   EXPECT_EQ(ScaleEighths(1920, 1080, 299, 299), 3);  // 720x405 (1/4 gives 480x270)
   EXPECT_EQ(ScaleEighths(800, 600, 299, 299), 4);    // 400x300
@@ -297,4 +297,4 @@ TEST(Limits, PngBombRefusedByMaxPixels) {
 }
 
 }  // namespace
-}  // namespace kamado
+}  // namespace kamado::image

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
@@ -344,4 +344,4 @@ TEST(DecodeImageFile, RoundTripThroughAFile) {
 }
 
 }  // namespace
-}  // namespace kamado
+}  // namespace kamado::image

@@ -7,10 +7,10 @@
 #include <random>
 #include <vector>
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
-using Resize = PreprocessOptions::Resize;
+
 
 Image MakeImage(int w, int h, std::vector<uint8_t> rgb) { return Image{w, h, std::move(rgb)}; }
 
@@ -52,7 +52,7 @@ std::vector<float> ReferencePreprocess(const Image& image, const PreprocessOptio
           const double bottom = at(y1, x0, c) + (at(y1, x1, c) - at(y1, x0, c)) * fx;
           v = static_cast<float>(top + (bottom - top) * fy);
         }
-        const size_t idx = o.layout == ir::Layout::kNCHW ? (size_t(c) * oh + y) * ow + x
+        const size_t idx = o.layout == Layout::kNCHW ? (size_t(c) * oh + y) * ow + x
                                                          : (size_t(y) * ow + x) * 3 + c;
         out[idx] = (v - o.mean[c]) / o.std[c];
       }
@@ -129,7 +129,7 @@ TEST(Preprocess, MatchesPlainReferenceOnRandomSizes) {
     o.height = 1 + int(rng() % 50);
     if (trial % 7 == 0) o.width = iw;  // same size on one axis only
     o.resize = trial % 2 ? Resize::kBilinearHalfPixel : Resize::kBilinearAlignCorners;
-    o.layout = trial % 3 ? ir::Layout::kNHWC : ir::Layout::kNCHW;
+    o.layout = trial % 3 ? Layout::kNHWC : Layout::kNCHW;
     if (trial % 4 == 1) {
       o.scale = 2.0 / 255.0;
       o.mean = {0.485f, 0.456f, 0.406f};
@@ -139,7 +139,7 @@ TEST(Preprocess, MatchesPlainReferenceOnRandomSizes) {
                  << iw << "x" << ih << " -> " << o.width << "x" << o.height << " trial " << trial);
     auto t = Preprocess(image, o);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
-    const Shape want_shape = o.layout == ir::Layout::kNCHW ? Shape{1, 3, o.height, o.width}
+    const Shape want_shape = o.layout == Layout::kNCHW ? Shape{1, 3, o.height, o.width}
                                                            : Shape{1, o.height, o.width, 3};
     ASSERT_EQ(t->shape(), want_shape);
     ExpectBitwiseEqual(t->span(), ReferencePreprocess(image, o));
@@ -151,7 +151,7 @@ TEST(Preprocess, NchwIsPlanarNhwc) {
   const Image image = RandomImage(31, 17, rng);
   PreprocessOptions o{.height = 12, .width = 9};
   auto nhwc = Preprocess(image, o);
-  o.layout = ir::Layout::kNCHW;
+  o.layout = Layout::kNCHW;
   auto nchw = Preprocess(image, o);
   ASSERT_TRUE(nhwc.ok() && nchw.ok());
   for (int y = 0; y < 12; ++y)
@@ -204,4 +204,4 @@ TEST(Preprocess, RejectsBadInputNamingTheField) {
 }
 
 }  // namespace
-}  // namespace kamado
+}  // namespace kamado::image

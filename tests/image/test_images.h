@@ -16,7 +16,7 @@
 
 #include "image/image.h"
 
-namespace kamado::testimg {
+namespace kamado::image::testimg {
 
 using Bytes = std::vector<uint8_t>;
 
@@ -223,4 +223,4 @@ inline double MeanAbsDiff(const Bytes& a, const Bytes& b) {
   return a.empty() ? 0 : sum / double(a.size());
 }
 
-}  // namespace kamado::testimg
+}  // namespace kamado::image::testimg

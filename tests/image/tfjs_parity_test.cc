@@ -17,7 +17,7 @@
 #include "testutil/sha256.h"
 #include "testutil/test_data.h"
 
-namespace kamado {
+namespace kamado::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -104,4 +104,4 @@ TEST(TfjsParity, PreprocessedPngsMatchTfjsExactly) {
 }
 
 }  // namespace
-}  // namespace kamado
+}  // namespace kamado::image

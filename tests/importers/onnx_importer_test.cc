@@ -110,7 +110,7 @@ TEST_F(OnnxImporterTest, ImportsAClassifier) {
   BuildClassifier();
   auto g = Import();
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_EQ(g->input_layout, ir::Layout::kNCHW);
+  EXPECT_EQ(g->input_layout, Layout::kNCHW);
   EXPECT_EQ(g->CountOps(ir::OpType::kConv), 1);
   EXPECT_EQ(g->CountOps(ir::OpType::kActivation), 1);
   EXPECT_EQ(g->CountOps(ir::OpType::kDense), 1);
@@ -144,7 +144,7 @@ TEST_F(OnnxImporterTest, AbsorbsALeadingNhwcTranspose) {
   AddOutput("y");
   auto g = Import();
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_EQ(g->input_layout, ir::Layout::kNHWC);
+  EXPECT_EQ(g->input_layout, Layout::kNHWC);
   EXPECT_EQ(g->value(g->inputs()[0]).shape, (Shape{-1, 3, 8, 8}));
   EXPECT_EQ(g->CountOps(ir::OpType::kTranspose), 0);
 }

@@ -51,7 +51,7 @@ TEST(TfjsImporterTest, Conv2DTransposesKernelAndSplitsActivation) {
   b.Float32("conv2d_1/bias", {kOut}, {10, 11, 12, 13});
   const ir::Graph g = ImportOrDie(b);
 
-  EXPECT_EQ(g.input_layout, ir::Layout::kNHWC);
+  EXPECT_EQ(g.input_layout, Layout::kNHWC);
   ASSERT_EQ(g.inputs().size(), 1u);
   EXPECT_EQ(g.value(g.inputs()[0]).shape, (Shape{-1, kIn, 5, 6}));
   EXPECT_EQ(g.CountOps(ir::OpType::kConv), 1);

@@ -21,7 +21,7 @@ Result<ir::Graph> ImportFetched(const std::string& model) {
 
 void ExpectFiveClassOutput(const ir::Graph& g) {
   ASSERT_EQ(g.inputs().size(), 1u);
-  EXPECT_EQ(g.input_layout, ir::Layout::kNHWC);
+  EXPECT_EQ(g.input_layout, Layout::kNHWC);
   ASSERT_EQ(g.outputs().size(), 1u);
   EXPECT_EQ(g.value(g.outputs()[0]).shape, (Shape{-1, 5}));
   EXPECT_EQ(g.node(g.value(g.outputs()[0]).producer).op, OpType::kSoftmax);

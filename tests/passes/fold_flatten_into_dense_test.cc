@@ -36,7 +36,7 @@ INSTANTIATE_TEST_SUITE_P(ChannelsLast, FoldFlattenIntoDenseOrder, ::testing::Boo
 TEST(FoldFlattenIntoDense, NhwcGraphInputChannelsLast) {
   // A TF.js model: NHWC input, Keras flatten order (h, w, c).
   GraphBuilder b;
-  b.graph().input_layout = ir::Layout::kNHWC;
+  b.graph().input_layout = Layout::kNHWC;
   const auto x = b.Input({2, 2, 3, 3});
   b.Output(b.Dense(b.Flatten(x, /*channels_last=*/true), 4, /*bias=*/false));
   const ir::Graph after = RunPass(FoldFlattenIntoDense(), b.graph());

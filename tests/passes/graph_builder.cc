@@ -94,7 +94,7 @@ std::vector<Tensor> GraphBuilder::RandomInputs() {
   for (ValueId v : graph_.inputs()) {
     Shape s = graph_.value(v).shape;
     if (!s.empty() && s[0] < 0) s[0] = 2;
-    if (graph_.input_layout == ir::Layout::kNHWC && s.size() == 4) s = {s[0], s[2], s[3], s[1]};
+    if (graph_.input_layout == Layout::kNHWC && s.size() == 4) s = {s[0], s[2], s[3], s[1]};
     inputs.push_back(Random(s));
   }
   return inputs;

@@ -14,7 +14,7 @@ using testing::GraphBuilder;
 // A small ResNet-like model covering every pass:
 // pad → conv → bn → relu → [conv → bn → add(skip) → relu] → identity →
 // flatten → dense → bn → softmax.
-void BuildModel(GraphBuilder& b, ir::Layout layout, bool channels_last) {
+void BuildModel(GraphBuilder& b, Layout layout, bool channels_last) {
   b.graph().input_layout = layout;
   const auto x = b.Input({-1, 3, 8, 8});
   const auto stem =
@@ -26,9 +26,9 @@ void BuildModel(GraphBuilder& b, ir::Layout layout, bool channels_last) {
 }
 
 TEST(RunDefaultPasses, FusesSmallModel) {
-  for (auto layout : {ir::Layout::kNCHW, ir::Layout::kNHWC}) {
+  for (auto layout : {Layout::kNCHW, Layout::kNHWC}) {
     for (bool channels_last : {false, true}) {
-      SCOPED_TRACE(::testing::Message() << "nhwc=" << (layout == ir::Layout::kNHWC)
+      SCOPED_TRACE(::testing::Message() << "nhwc=" << (layout == Layout::kNHWC)
                                         << " channels_last=" << channels_last);
       GraphBuilder b;
       BuildModel(b, layout, channels_last);
@@ -46,7 +46,7 @@ TEST(RunDefaultPasses, FusesSmallModel) {
 
 TEST(RunDefaultPasses, OptionsTurnPassesOff) {
   GraphBuilder b;
-  BuildModel(b, ir::Layout::kNCHW, false);
+  BuildModel(b, Layout::kNCHW, false);
   const int nodes = b.graph().CountLiveNodes();
 
   ir::Graph none = b.graph();

@@ -47,7 +47,7 @@ TEST(RemoveIdentity, GraphInputPassedThrough) {
   const auto x = b.Input({-1, 3, 4, 4});
   const std::string x_name = b.graph().value(x).name;
   b.Output(b.Identity(x));
-  b.graph().input_layout = ir::Layout::kNHWC;
+  b.graph().input_layout = Layout::kNHWC;
   const ir::Graph after = RunPass(RemoveIdentity(), b.graph());
   EXPECT_EQ(after.CountLiveNodes(), 0);
   EXPECT_EQ(after.outputs()[0], x);

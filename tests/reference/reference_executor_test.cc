@@ -23,7 +23,7 @@ using testing::Ok;
 Graph ClassifierGraph() {
   Graph g;
   g.name = "tiny_classifier";
-  g.input_layout = ir::Layout::kNHWC;
+  g.input_layout = Layout::kNHWC;
   const ValueId x = g.AddValue("image", {-1, 2, 3, 3});
   g.AddInput(x);
   // o0 = 2·x0, o1 = x0 − x1 + 5.

@@ -71,11 +71,11 @@ TEST(RuntimeOpsTest, ConvRandomShapes) {
     }
 
     ir::Graph g;
-    g.input_layout = trial % 2 ? ir::Layout::kNHWC : ir::Layout::kNCHW;
+    g.input_layout = trial % 2 ? Layout::kNHWC : Layout::kNCHW;
     const auto x = g.AddValue("x", {-1, c, h, w});
     g.AddInput(x);
     std::vector<Tensor> inputs;
-    inputs.push_back(g.input_layout == ir::Layout::kNHWC ? Random({n, h, w, c}, rng)
+    inputs.push_back(g.input_layout == Layout::kNHWC ? Random({n, h, w, c}, rng)
                                                          : Random({n, c, h, w}, rng));
     std::vector<ir::ValueId> in{x, g.AddConstant("w", Random({o, c / group, a.kernel[0],
                                                               a.kernel[1]}, rng)),
@@ -88,7 +88,7 @@ TEST(RuntimeOpsTest, ConvRandomShapes) {
       const auto r = g.AddValue("r", {-1, o, oh, ow});
       g.AddInput(r);
       in.push_back(r);
-      inputs.push_back(g.input_layout == ir::Layout::kNHWC ? Random({n, oh, ow, o}, rng)
+      inputs.push_back(g.input_layout == Layout::kNHWC ? Random({n, oh, ow, o}, rng)
                                                            : Random({n, o, oh, ow}, rng));
     }
     const auto y = g.AddValue("y");

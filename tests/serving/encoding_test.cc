@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "serving/classification.h"
 #include "serving/http/encoding.h"
 #include "serving/http/oip_codec.h"
 
@@ -69,25 +68,6 @@ TEST(OipCodec, BytesInputsAreBase64InJson) {
                              std::nullopt);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->inputs[0].bytes, (std::vector<std::string>{"hello", "a"}));
-}
-
-TEST(Classification, TopClassesAndVerdict) {
-  runtime::ModelConfig config;
-  config.labels = {"Drawing", "Hentai", "Neutral", "Porn", "Sexy"};
-  config.decision = runtime::DecisionConfig{"safe", {"Neutral", "Drawing"}, {2, 0}, 0.5};
-  const std::vector<float> p = {0.2f, 0.1f, 0.25f, 0.4f, 0.05f};
-  auto top = TopClasses(config, p, 2);
-  ASSERT_EQ(top.size(), 2u);
-  EXPECT_EQ(top[0].label, "Porn");
-  EXPECT_EQ(top[1].index, 2);
-  auto v = Decide(config, p);
-  ASSERT_TRUE(v.has_value());
-  EXPECT_NEAR(v->score, 0.45, 1e-6);
-  EXPECT_FALSE(v->value);
-  config.decision->threshold = 0.45;
-  EXPECT_TRUE(Decide(config, p)->value);
-  config.decision.reset();
-  EXPECT_FALSE(Decide(config, p).has_value());
 }
 
 }  // namespace

@@ -179,15 +179,15 @@ TEST_F(HttpServerTest, ClassifyAcceptsWebp) {
   for (const auto& [path, quality] : {std::pair<std::string, float>{kImages[0], -1.0f},
                                       std::pair<std::string, float>{kImages[2], 90.0f}}) {
     const std::string png = FileBytes(path);
-    auto decoded = DecodeImage({reinterpret_cast<const uint8_t*>(png.data()), png.size()});
+    auto decoded = image::DecodeImage({reinterpret_cast<const uint8_t*>(png.data()), png.size()});
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-    const testimg::Bytes webp =
-        testimg::EncodeWebp(decoded->rgb, decoded->width, decoded->height, 3, quality);
-    ASSERT_EQ(SniffImageFormat(webp), ImageFormat::kWebp);
+    const image::testimg::Bytes webp =
+        image::testimg::EncodeWebp(decoded->rgb, decoded->width, decoded->height, 3, quality);
+    ASSERT_EQ(image::SniffImageFormat(webp), image::ImageFormat::kWebp);
 
-    auto image = DecodeImage(webp, model.decode());
+    auto image = image::DecodeImage(webp, model.decode());
     ASSERT_TRUE(image.ok()) << image.status().ToString();
-    auto item = Preprocess(*image, model.preprocess());
+    auto item = image::Preprocess(*image, model.preprocess());
     ASSERT_TRUE(item.ok()) << item.status().ToString();
     auto out = session.Run({*item});
     ASSERT_TRUE(out.ok()) << out.status().ToString();

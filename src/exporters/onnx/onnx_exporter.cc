@@ -141,7 +141,7 @@ class Exporter {
     const ir::ValueId v = g_.inputs()[i];
     const Shape& s = g_.value(v).shape;
     const std::string name = Unique(i == 0 ? "input" : "input_" + std::to_string(i));
-    if (s.size() == 4 && options_.input_layout == ir::Layout::kNHWC) {
+    if (s.size() == 4 && options_.input_layout == Layout::kNHWC) {
       SetValueInfo(graph_->add_input(), name, {s[0], s[2], s[3], s[1]});
       const std::string nchw = Fresh(name + "_nchw");
       Ints(AddNode("Transpose", name + "_to_nchw", {name}, {nchw}), "perm",
@@ -159,7 +159,7 @@ class Exporter {
     ASSIGN_OR_RETURN(std::string inner, Name(v));
     const Shape& s = g_.value(v).shape;
     const std::string name = Unique(i == 0 ? "output" : "output_" + std::to_string(i));
-    if (s.size() == 4 && options_.input_layout == ir::Layout::kNHWC) {
+    if (s.size() == 4 && options_.input_layout == Layout::kNHWC) {
       Ints(AddNode("Transpose", name + "_to_nhwc", {inner}, {name}), "perm",
            std::vector<int64_t>{0, 2, 3, 1});
       SetValueInfo(graph_->add_output(), name, {s[0], s[2], s[3], s[1]});

@@ -18,7 +18,7 @@
 namespace kamado::exporters {
 
 struct OnnxExportOptions {
-  ir::Layout input_layout = ir::Layout::kNCHW;
+  Layout input_layout = Layout::kNCHW;
   std::string producer_name = "kamado";
 };
 

@@ -132,7 +132,7 @@ Result<ir::Graph> Import(const std::filesystem::path& path, const OnnxImportOpti
     g.AddInput(v);
     ctx.symbols[name] = Symbol{v, std::nullopt};
     if (absorbed != nullptr) {
-      g.input_layout = ir::Layout::kNHWC;
+      g.input_layout = Layout::kNHWC;
       ctx.symbols[absorbed->output(0)] = Symbol{v, std::nullopt};
     }
   }

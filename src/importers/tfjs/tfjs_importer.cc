@@ -57,7 +57,7 @@ Result<ValueId> AddInputValue(const KerasLayer& layer, const std::string& value_
   Shape shape = nhwc;
   if (nhwc.size() == 4) {
     shape = {nhwc[0], nhwc[3], nhwc[1], nhwc[2]};
-    graph.input_layout = ir::Layout::kNHWC;
+    graph.input_layout = Layout::kNHWC;
   }
   return graph.AddValue(value_name, std::move(shape));
 }

@@ -18,7 +18,7 @@ using ir::ValueId;
 using Values = std::vector<std::optional<Tensor>>;
 
 bool IsNhwc4D(const Graph& graph, const Shape& shape) {
-  return graph.input_layout == ir::Layout::kNHWC && shape.size() == 4;
+  return graph.input_layout == Layout::kNHWC && shape.size() == 4;
 }
 
 Status CheckInput(const Graph& graph, ValueId id, const Tensor& t) {

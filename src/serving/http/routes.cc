@@ -3,7 +3,7 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 
-#include "serving/classification.h"
+#include "model/classification.h"
 #include "serving/http/encoding.h"
 #include "serving/http/oip_codec.h"
 
@@ -164,7 +164,7 @@ void Router::ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model)
   };
   json j{{"name", model.name()},
          {"versions", {"1"}},
-         {"platform", "kamado_" + model.config().format},
+         {"platform", "kamado_" + std::string(model::ModelFormatName(model.config().format))},
          {"inputs", tensors(compiled.inputs())},
          {"outputs", tensors(compiled.outputs())},
          {"labels", model.config().labels}};
@@ -212,21 +212,21 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
   auto item = service_.PrepareImage(model, Bytes(image), &timing);
   if (!item.ok()) return call->Error(item.status());
 
-  const runtime::ModelConfig* config = &model.config();
+  const model::ModelConfig* config = &model.config();
   const double decode_ms = timing.decode_ms;
   Status s = service_.Submit(model, std::move(item).value(),
                              [call, config, decode_ms, top_k](Result<JobOutput> r) {
     if (!r.ok()) return call->Error(r.status());
     const Tensor& probs = r->outputs.front();
     const std::span<const float> p = probs.span();
-    const auto top = TopClasses(*config, p, top_k);
+    const auto top = model::TopClasses(*config, p, top_k);
     json j{{"model_name", config->name}};
     j["label"] = top.empty() ? "" : top.front().label;
     j["score"] = top.empty() ? 0.0f : top.front().score;
     j["top"] = json::array();
     for (const auto& c : top) j["top"].push_back({{"label", c.label}, {"score", c.score}});
     j["probabilities"] = std::vector<float>(p.begin(), p.end());
-    if (auto v = Decide(*config, p)) {
+    if (auto v = model::Decide(*config, p)) {
       j["verdict"] = {{"name", v->name}, {"value", v->value}, {"score", v->score}};
     }
     j["timing_ms"] = {{"queue", r->queue_ms},
@@ -329,7 +329,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
   const int n = static_cast<int>(items.size());
   join->items.resize(items.size());
   join->remaining.store(n);
-  const runtime::ModelConfig* config = &model.config();
+  const model::ModelConfig* config = &model.config();
   const std::string id = oip.id;
   auto finish = [call, join, config, wanted, id, n] {
     if (!join->error.ok()) return call->Error(join->error);
@@ -344,7 +344,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
         const int k = std::min<int>(w.classification, static_cast<int>(classes));
         o.shape = {n, k};
         for (const auto& item : join->items) {
-          for (const auto& c : TopClasses(*config, item.front().span(), k)) {
+          for (const auto& c : model::TopClasses(*config, item.front().span(), k)) {
             char score[32];
             std::snprintf(score, sizeof(score), "%f", c.score);
             o.bytes.push_back(std::string(score) + ":" + std::to_string(c.index) + ":" + c.label);

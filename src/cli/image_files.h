@@ -1,21 +1,13 @@
-// Pieces the subcommands share.
+// The image files `bench --images` and `load --images` read.
 #pragma once
 
 #include <filesystem>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/result.h"
-#include "runtime/model_config.h"
 
 namespace kamado::cli {
-
-// Indices of the k largest scores, largest first (ties: lower index first).
-std::vector<int> TopK(const float* scores, int n, int k);
-
-// The label for class `index`, or "class_<index>" when the config has none.
-std::string LabelOf(const runtime::ModelConfig& config, int index);
 
 // "image/jpeg", "image/png" or "image/webp" by the file's extension (any
 // case), or "" when it is not one of the image types kamado decodes.

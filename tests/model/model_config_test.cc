@@ -1,11 +1,11 @@
-#include "runtime/model_config.h"
+#include "model/model_config.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-namespace kamado::runtime {
+namespace kamado::model {
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,7 +33,11 @@ source: nsfwjs@4.3.0
   auto c = LoadModelConfig(dir_);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->name, "inception_v3");
-  EXPECT_EQ(c->layout, ir::Layout::kNHWC);
+  EXPECT_EQ(c->layout, Layout::kNHWC);
+  EXPECT_EQ(c->format, ModelFormat::kTfjs);
+  EXPECT_EQ(c->preprocess.resize, image::Resize::kBilinearAlignCorners);
+  EXPECT_EQ(c->source, "nsfwjs@4.3.0");
+  EXPECT_EQ(c->InputShape(4), (Shape{4, 299, 299, 3}));
   EXPECT_EQ(c->height, 299);
   EXPECT_DOUBLE_EQ(c->preprocess.scale, 1.0 / 255.0);
   EXPECT_EQ(c->labels.size(), 5u);
@@ -98,6 +102,80 @@ TEST_F(ModelConfigTest, ParsesAndValidatesTheDecisionBlock) {
   }
 }
 
+// Every error starts "FILE:LINE:COLUMN:" and names the key, as serve.yaml's do.
+TEST_F(ModelConfigTest, ErrorsNameFileLineAndKey) {
+  struct Case {
+    std::string yaml;
+    std::string where;  // ":LINE:COLUMN:" after the file name
+    std::string key;
+    StatusCode code;
+  };
+  const std::string base = "name: m\nformat: tfjs\nfile: m.json\n";
+  const Case cases[] = {
+      {base + "input: {layout: NHWC, height: 2, width: 2}\npreprocess: {resize: nearest}\n",
+       ":5:22:", "preprocess.resize", StatusCode::kUnsupported},
+      {base + "input: {layout: NHWC, height: 2, width: 2}\npreprocess:\n  scael: 1\n", ":6:3:",
+       "preprocess.scael", StatusCode::kInvalidArgument},
+      {base + "input: {layout: NHWC, height: 2, width: 2}\nlabelz: [a]\n", ":5:1:", "labelz",
+       StatusCode::kInvalidArgument},
+      {base + "input: {layout: NHWC, height: 0, width: 2}\n", ":4:31:", "input.height",
+       StatusCode::kInvalidArgument},
+      {base + "input: {layout: NHWC, height: 2, width: 2}\nname: again\n", ":5:1:", "name",
+       StatusCode::kInvalidArgument},
+      {base + "input: {layout: NHWC, height: 2, width: 2}\npreprocess: {alpha: premultiply}\n",
+       ":5:21:", "preprocess.alpha", StatusCode::kUnsupported},
+      {base + "input: {layout: NHWC, height: 2, width: 2}\ndecode: {max_pixels: -5}\n",
+       ":5:22:", "decode.max_pixels", StatusCode::kInvalidArgument},
+      {base + "input: {layout: NHWC, height: 2, width: 2}\nlabels: [a, [b]]\n", ":5:13:",
+       "labels[1]", StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    Write(c.yaml);
+    auto r = LoadModelConfig(dir_);
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    const std::string& m = r.status().message();
+    EXPECT_EQ(r.status().code(), c.code) << m;
+    EXPECT_EQ(m.rfind((dir_ / "kamado.yaml").string() + c.where, 0), 0u) << m;
+    EXPECT_NE(m.find("'" + c.key + "'"), std::string::npos) << m;
+  }
+}
+
+TEST_F(ModelConfigTest, FormatThenParseGivesTheConfigBack) {
+  ModelConfig c;
+  c.dir = dir_;
+  c.name = "m";
+  c.format = ModelFormat::kOnnx;
+  c.file = "model.onnx";
+  c.layout = Layout::kNCHW;
+  c.height = 224;
+  c.width = 192;
+  c.preprocess.scale = 1.0 / 127.5;
+  c.preprocess.mean = {0.485f, 0.456f, 0.406f};
+  c.preprocess.std = {0.229f, 0.224f, 0.225f};
+  c.preprocess.resize = image::Resize::kBilinearHalfPixel;
+  c.preprocess.exact_resize = true;
+  c.preprocess.alpha = image::AlphaMode::kComposite;
+  c.preprocess.background = {1, 2, 3};
+  c.decode = {1000, 2000, 300};
+  c.labels = {"cat", "dog: a good one", "yes"};
+  c.decision = DecisionConfig{"pet", {"dog: a good one"}, {1}, 0.3};
+  c.source = "somewhere";
+  c.converted_from = "/tmp/x";
+  const std::string text = FormatModelConfig(c);
+  auto back = ParseModelConfig(text, "formatted", dir_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << text;
+  EXPECT_EQ(*back, c) << text;
+
+  ModelConfig minimal;
+  minimal.dir = dir_;
+  minimal.name = "n";
+  minimal.file = "model.json";
+  minimal.height = minimal.width = 1;
+  back = ParseModelConfig(FormatModelConfig(minimal), "formatted", dir_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, minimal);
+}
+
 TEST_F(ModelConfigTest, MissingFileIsNotFound) {
   auto r = LoadModelConfig(dir_ / "nope");
   ASSERT_FALSE(r.ok());
@@ -105,4 +183,4 @@ TEST_F(ModelConfigTest, MissingFileIsNotFound) {
 }
 
 }  // namespace
-}  // namespace kamado::runtime
+}  // namespace kamado::model

@@ -1,11 +1,21 @@
-#include "serving/classification.h"
+#include "model/classification.h"
 
 #include <algorithm>
 #include <numeric>
 
-namespace kamado::serving {
+namespace kamado::model {
+namespace {
 
-std::vector<ScoredClass> TopClasses(const runtime::ModelConfig& config, std::span<const float> probs,
+std::string LabelOf(const ModelConfig& config, int index) {
+  if (index >= 0 && index < static_cast<int>(config.labels.size())) {
+    return config.labels[static_cast<size_t>(index)];
+  }
+  return "class_" + std::to_string(index);
+}
+
+}  // namespace
+
+std::vector<ScoredClass> TopClasses(const ModelConfig& config, std::span<const float> probs,
                                     int k) {
   std::vector<int> idx(probs.size());
   std::iota(idx.begin(), idx.end(), 0);
@@ -16,15 +26,12 @@ std::vector<ScoredClass> TopClasses(const runtime::ModelConfig& config, std::spa
   std::vector<ScoredClass> out;
   for (int i = 0; i < k; ++i) {
     const int c = idx[static_cast<size_t>(i)];
-    std::string label = c < static_cast<int>(config.labels.size())
-                            ? config.labels[static_cast<size_t>(c)]
-                            : "class_" + std::to_string(c);
-    out.push_back({c, std::move(label), probs[static_cast<size_t>(c)]});
+    out.push_back({c, LabelOf(config, c), probs[static_cast<size_t>(c)]});
   }
   return out;
 }
 
-std::optional<Verdict> Decide(const runtime::ModelConfig& config, std::span<const float> probs) {
+std::optional<Verdict> Decide(const ModelConfig& config, std::span<const float> probs) {
   if (!config.decision) return std::nullopt;
   Verdict v;
   v.name = config.decision->name;
@@ -35,4 +42,4 @@ std::optional<Verdict> Decide(const runtime::ModelConfig& config, std::span<cons
   return v;
 }
 
-}  // namespace kamado::serving
+}  // namespace kamado::model

@@ -1,15 +1,14 @@
-#include "runtime/model_loader.h"
+#include "model/model_loader.h"
 
 #include "importers/onnx/onnx_importer.h"
 #include "importers/tfjs/tfjs_importer.h"
 
-namespace kamado::runtime {
+namespace kamado::model {
 
 Result<ir::Graph> ImportModel(const ModelConfig& config) {
-  Result<ir::Graph> imported = Unsupported("model format '" + config.format +
-                                           "' is not supported (tfjs, onnx)");
-  if (config.format == "tfjs") imported = importers::ImportTfjsModel(config.model_path());
-  if (config.format == "onnx") imported = importers::ImportOnnxModel(config.model_path());
+  Result<ir::Graph> imported = config.format == ModelFormat::kTfjs
+                                   ? importers::ImportTfjsModel(config.model_path())
+                                   : importers::ImportOnnxModel(config.model_path());
   ASSIGN_OR_RETURN(ir::Graph graph, std::move(imported));
   if (graph.name.empty()) graph.name = config.name;
   if (graph.inputs().size() != 1) {
@@ -17,7 +16,7 @@ Result<ir::Graph> ImportModel(const ModelConfig& config) {
                        " inputs; image classifiers with one input are supported");
   }
   if (graph.input_layout != config.layout) {
-    return InvalidArgument("kamado.yaml field 'input.layout' does not match the model's layout");
+    return InvalidArgument("kamado.yaml key 'input.layout' does not match the model's layout");
   }
   const Shape& s = graph.value(graph.inputs()[0]).shape;  // logical [N, C, H, W]
   if (s.size() != 4 || s[1] != 3 || s[2] != config.height || s[3] != config.width) {
@@ -28,13 +27,14 @@ Result<ir::Graph> ImportModel(const ModelConfig& config) {
   return graph;
 }
 
-Result<LoadedModel> LoadModel(const std::filesystem::path& dir, const CompileOptions& options) {
+Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
+                              const runtime::CompileOptions& options) {
   LoadedModel loaded;
   ASSIGN_OR_RETURN(loaded.config, LoadModelConfig(dir));
   auto graph = ImportModel(loaded.config);
   if (!graph.ok()) return graph.status().WithPrefix("model '" + dir.string() + "'");
   graph->name = loaded.config.name;
-  auto compiled = CompiledModel::Compile(std::move(graph).value(), options);
+  auto compiled = runtime::CompiledModel::Compile(std::move(graph).value(), options);
   if (!compiled.ok()) return compiled.status().WithPrefix("model '" + dir.string() + "'");
   loaded.compiled = std::move(compiled).value();
   const auto& out = loaded.compiled->outputs();
@@ -49,4 +49,4 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir, const CompileOpt
   return loaded;
 }
 
-}  // namespace kamado::runtime
+}  // namespace kamado::model

@@ -1,0 +1,28 @@
+// Error messages for the YAML files kamado reads (kamado.yaml here, and
+// serve.yaml in serving): every one starts "FILE:LINE:COLUMN: " so an
+// operator can jump to the mistake. Pure functions; never throw.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace kamado::model {
+
+// "FILE:LINE:COLUMN: message" (yaml-cpp counts from 0, this from 1); just
+// "FILE: message" when the mark is null.
+Status YamlError(std::string_view file, const YAML::Mark& mark, const std::string& message,
+                 StatusCode code = StatusCode::kInvalidArgument);
+
+// Where to point for a value: its own mark, or its key's when the value is
+// empty (yaml-cpp marks an empty value where the next token starts, often on
+// a later line).
+YAML::Mark ValueMark(const YAML::Node& value, const YAML::Node& key);
+
+// The value as a message shows it: "'abc'", "a list", "a mapping", "nothing".
+std::string DescribeYaml(const YAML::Node& value);
+
+}  // namespace kamado::model
