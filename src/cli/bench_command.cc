@@ -1,7 +1,6 @@
 #include "cli/bench_command.h"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,13 +11,14 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "bench/latency_stats.h"
-#include "bench/monitor.h"
-#include "bench/proc_stats.h"
-#include "bench/progress.h"
-#include "bench/report.h"
+#include "perf/latency_stats.h"
+#include "perf/monitor.h"
+#include "perf/proc_stats.h"
+#include "perf/progress.h"
+#include "perf/report.h"
 #include "cli/image_files.h"
 #include "core/file_util.h"
+#include "core/process_usage.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "model/image_options.h"
@@ -102,19 +102,11 @@ Result<std::vector<EncodedImage>> ReadImages(const std::vector<std::string>& arg
   return images;
 }
 
-// Process CPU seconds (user + system) so far.
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](timeval t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
 // Peak resident set (VmHWM) of this process in MiB; 0 when unreadable.
 double PeakRssMb() {
-  auto status = bench::ReadProcFile("/proc/self/status");
+  auto status = perf::ReadProcFile("/proc/self/status");
   if (!status.ok()) return 0;
-  auto kb = bench::ParseVmHwmKb(*status, "/proc/self/status");
+  auto kb = perf::ParseVmHwmKb(*status, "/proc/self/status");
   return kb.ok() ? static_cast<double>(*kb) / 1024.0 : 0;
 }
 
@@ -179,7 +171,7 @@ class Runner {
   size_t next_ = 0;
 };
 
-nlohmann::json StageJson(const bench::LatencyStats& s) {
+nlohmann::json StageJson(const perf::LatencyStats& s) {
   return {{"mean_ms", s.mean_ms}, {"p50_ms", s.p50_ms}, {"p99_ms", s.p99_ms}};
 }
 
@@ -206,7 +198,7 @@ int RunBench(const BenchArgs& args) {
   const size_t image_count = images.size();
   Runner runner(*loaded, session, std::move(images), args.batch, args.exact_resize);
 
-  bench::Progress progress("bench " + loaded->config.name, args.warmup + args.iterations);
+  perf::Progress progress("bench " + loaded->config.name, args.warmup + args.iterations);
   for (int i = 0; i < args.warmup; ++i) {
     auto r = runner.Run();
     if (!r.ok()) {
@@ -216,9 +208,9 @@ int RunBench(const BenchArgs& args) {
     }
     progress.Update(i + 1, "warm-up");
   }
-  bench::Monitor monitor({getpid()}, std::chrono::milliseconds(200));
+  perf::Monitor monitor({getpid()}, std::chrono::milliseconds(200));
   const bool monitoring = monitor.Start().ok();
-  const double cpu_start = CpuSeconds();
+  const double cpu_start = ProcessCpuSeconds();
   const auto run_start = Clock::now();
   std::vector<double> total, decode, preprocess, infer;
   for (int i = 0; i < args.iterations; ++i) {
@@ -235,20 +227,20 @@ int RunBench(const BenchArgs& args) {
     progress.Update(args.warmup + i + 1, fmt::format("{:.1f} ms", r->total_ms));
   }
   const double wall_s = MsBetween(run_start, Clock::now()) / 1000.0;
-  const double cpu_avg = wall_s > 0 ? 100.0 * (CpuSeconds() - cpu_start) / wall_s : 0.0;
-  std::vector<bench::Sample> samples = monitoring ? monitor.Stop() : std::vector<bench::Sample>{};
+  const double cpu_avg = wall_s > 0 ? 100.0 * (ProcessCpuSeconds() - cpu_start) / wall_s : 0.0;
+  std::vector<perf::Sample> samples = monitoring ? monitor.Stop() : std::vector<perf::Sample>{};
   progress.Finish();
-  const bench::MonitorSummary mon = bench::Summarize(samples);
+  const perf::MonitorSummary mon = perf::SummarizeSamples(samples);
   const double cpu_peak = std::max(cpu_avg, mon.process_cpu_peak_pct);
   // System memory used % (sar's %memused); a run shorter than one sampling
   // interval reads it once now.
   double mem_avg = mon.mem_avg_pct, mem_peak = mon.mem_peak_pct;
   if (mon.samples == 0) {
-    if (auto snap = bench::ProcReader().ReadSystem(); snap.ok()) mem_avg = mem_peak = snap->mem.UsedPct();
+    if (auto snap = perf::ProcReader().ReadSystem(); snap.ok()) mem_avg = mem_peak = snap->mem.UsedPct();
   }
   const double rss_peak = PeakRssMb();
 
-  const bench::LatencyStats s = bench::Summarize(total);
+  const perf::LatencyStats s = perf::Summarize(total);
   const double throughput = s.mean_ms > 0 ? 1000.0 * args.batch / s.mean_ms : 0.0;
   const std::string source =
       image_count ? fmt::format("{} images", image_count) : std::string("random tensors");
@@ -263,13 +255,13 @@ int RunBench(const BenchArgs& args) {
   } else {
     std::cout << fmt::format("  mean response time: {:.4f} s/image\n", s.mean_ms / 1000);
   }
-  std::vector<std::pair<std::string, bench::LatencyStats>> stages;
+  std::vector<std::pair<std::string, perf::LatencyStats>> stages;
   if (image_count) {
-    stages = {{"decode", bench::Summarize(decode)},
-              {"preprocess", bench::Summarize(preprocess)},
-              {"infer", bench::Summarize(infer)}};
+    stages = {{"decode", perf::Summarize(decode)},
+              {"preprocess", perf::Summarize(preprocess)},
+              {"infer", perf::Summarize(infer)}};
   } else {
-    stages = {{"infer", bench::Summarize(infer)}};
+    stages = {{"infer", perf::Summarize(infer)}};
   }
   for (const auto& [name, st] : stages) {
     std::cout << fmt::format("  {:<10} mean {:8.3f} ms  p50 {:8.3f}  p99 {:8.3f}  ({:4.1f}%)\n", name,
@@ -283,7 +275,7 @@ int RunBench(const BenchArgs& args) {
   if (args.profile) PrintProfile(session, std::cout);
 
   if (!args.report.empty()) {
-    bench::Report report;
+    perf::Report report;
     report.title = fmt::format("kamado bench: {}", loaded->config.name);
     report.command = args.command_line;
     report.summary = {
@@ -301,16 +293,16 @@ int RunBench(const BenchArgs& args) {
         {"load + compile", fmt::format("{:.0f} ms", load_ms)},
     };
     for (const auto& [name, st] : stages) report.stages.push_back({name, st.mean_ms, st.p50_ms, st.p99_ms});
-    bench::LatencySeries series{"per run", {}};
+    perf::LatencySeries series{"per run", {}};
     for (double v : total) series.values.emplace_back(v, 1);
     report.latencies.push_back(std::move(series));
     report.monitor = std::move(samples);
-    Status w = bench::WriteHtmlReport(report, args.report);
+    Status w = perf::WriteHtmlReport(report, args.report);
     if (!w.ok()) {
       std::cerr << "kamado bench: " << w.ToString() << "\n";
       return 1;
     }
-    std::cout << bench::RenderMarkdown(report);
+    std::cout << perf::RenderMarkdown(report);
     std::cerr << "report written to " << args.report << "\n";
   }
   if (args.json) {

@@ -12,13 +12,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "bench/load_generator.h"
-#include "bench/monitor.h"
-#include "bench/progress.h"
-#include "bench/report.h"
+#include "perf/load_generator.h"
+#include "perf/monitor.h"
+#include "perf/progress.h"
+#include "perf/report.h"
 #include "cli/image_files.h"
 #include "core/file_util.h"
-#include "serving/http_client.h"
+#include "serving/http/http_client.h"
 
 namespace kamado::cli {
 namespace {
@@ -89,14 +89,14 @@ Result<Endpoint> ParseUrl(const std::string& url) {
 }
 
 // The images of `dir` (not recursive), sorted by name, at most kMaxImages.
-Result<std::vector<bench::Payload>> ReadImages(const std::string& dir) {
+Result<std::vector<perf::Payload>> ReadImages(const std::string& dir) {
   ASSIGN_OR_RETURN(std::vector<fs::path> files, ListImages(dir));
   if (files.size() > kMaxImages) {
     std::cerr << "kamado load: using the first " << kMaxImages << " of " << files.size()
               << " images in '" << dir << "'\n";
     files.resize(kMaxImages);
   }
-  std::vector<bench::Payload> payloads;
+  std::vector<perf::Payload> payloads;
   for (const fs::path& f : files) {
     ASSIGN_OR_RETURN(std::string body, ReadFile(f, size_t{64} << 20));
     payloads.push_back({f.filename().string(), ImageContentType(f), std::move(body)});
@@ -106,7 +106,7 @@ Result<std::vector<bench::Payload>> ReadImages(const std::string& dir) {
 
 // One keep-alive connection per worker. Open() connects by asking for the
 // model's readiness, so connection set-up stays out of the measurement.
-class HttpSender : public bench::Sender {
+class HttpSender : public perf::Sender {
  public:
   HttpSender(const Endpoint& e, const std::string& model, std::chrono::milliseconds timeout)
       : client_(e.host, e.port, timeout),
@@ -120,18 +120,18 @@ class HttpSender : public bench::Sender {
     return Status::Ok();
   }
 
-  int Send(const bench::Payload& p) override {
+  int Send(const perf::Payload& p) override {
     auto r = client_.Post(classify_, p.body, p.content_type);
     return r.ok() ? r->status : 0;
   }
 
  private:
-  serving::HttpClient client_;
+  serving::http::HttpClient client_;
   std::string ready_, classify_;
 };
 
 Status CheckReady(const Endpoint& e, const std::string& url, const std::string& model) {
-  serving::HttpClient client(e.host, e.port, std::chrono::seconds(10));
+  serving::http::HttpClient client(e.host, e.port, std::chrono::seconds(10));
   auto r = client.Get("/v2/models/" + model + "/ready");
   if (!r.ok()) return Unavailable("cannot reach " + url + ": " + r.status().message());
   if (r->status == 404) return NotFound("model '" + model + "' is not served at " + url);
@@ -142,14 +142,14 @@ Status CheckReady(const Endpoint& e, const std::string& url, const std::string& 
   return Status::Ok();
 }
 
-std::string LevelLabel(const bench::LevelResult& l) {
-  return l.mode == bench::LoadMode::kClosedLoop ? fmt::format("c={:g}", l.offered)
+std::string LevelLabel(const perf::LevelResult& l) {
+  return l.mode == perf::LoadMode::kClosedLoop ? fmt::format("c={:g}", l.offered)
                                                 : fmt::format("rate={:g}/s", l.offered);
 }
 
 std::string StatusName(int status) { return status == 0 ? "no response" : std::to_string(status); }
 
-std::string ErrorsText(const bench::LevelResult& l) {
+std::string ErrorsText(const perf::LevelResult& l) {
   std::string s;
   for (const auto& [status, n] : l.errors_by_status) {
     s += fmt::format("{}{} × {}", s.empty() ? "" : ", ", StatusName(status), n);
@@ -163,16 +163,16 @@ std::string TableHeader() {
                      "requests", "errors", "stable");
 }
 
-std::string TableRow(const bench::LevelResult& l, const std::string& suffix = "") {
+std::string TableRow(const perf::LevelResult& l, const std::string& suffix = "") {
   return fmt::format(
       "{:<14} {:>5} {:>9.1f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.2f} {:>9.2f} {:>9} {:>7} {:>6}{}\n",
       LevelLabel(l), l.connections, l.throughput_rps, l.p50_ms, l.p90_ms, l.p95_ms, l.p99_ms,
       l.p999_ms, l.requests, l.errors, l.stable ? "yes" : "NO", suffix);
 }
 
-json LevelJson(const bench::LevelResult& l) {
+json LevelJson(const perf::LevelResult& l) {
   json j;
-  if (l.mode == bench::LoadMode::kClosedLoop) {
+  if (l.mode == perf::LoadMode::kClosedLoop) {
     j["concurrency"] = static_cast<int>(l.offered);
   } else {
     j["rate"] = l.offered;
@@ -201,9 +201,9 @@ json LevelJson(const bench::LevelResult& l) {
   return j;
 }
 
-bench::ReportLevel ReportLevelOf(const bench::LevelResult& l) {
-  bench::ReportLevel r;
-  r.label = l.mode == bench::LoadMode::kClosedLoop ? fmt::format("concurrency {:g}", l.offered)
+perf::ReportLevel ReportLevelOf(const perf::LevelResult& l) {
+  perf::ReportLevel r;
+  r.label = l.mode == perf::LoadMode::kClosedLoop ? fmt::format("concurrency {:g}", l.offered)
                                                    : fmt::format("rate {:g}/s", l.offered);
   r.offered = l.offered;
   r.throughput_rps = l.throughput_rps;
@@ -218,8 +218,8 @@ bench::ReportLevel ReportLevelOf(const bench::LevelResult& l) {
   return r;
 }
 
-bench::LatencySeries SeriesOf(const bench::LevelResult& l) {
-  bench::LatencySeries s;
+perf::LatencySeries SeriesOf(const perf::LevelResult& l) {
+  perf::LatencySeries s;
   s.label = LevelLabel(l);
   for (const auto& b : l.histogram.Buckets()) s.values.emplace_back(b.mid_us / 1e3, b.count);
   return s;
@@ -240,23 +240,23 @@ std::string CommandLine(const LoadArgs& a) {
 // Runs the levels with a progress line and prints each table row as it ends.
 class LevelRunner {
  public:
-  LevelRunner(const bench::SenderFactory& factory, const std::vector<bench::Payload>& payloads,
-              const bench::LoadOptions& options)
+  LevelRunner(const perf::SenderFactory& factory, const std::vector<perf::Payload>& payloads,
+              const perf::LoadOptions& options)
       : factory_(factory), payloads_(payloads), options_(options) {}
 
-  Result<bench::LevelResult> Closed(int concurrency) {
+  Result<perf::LevelResult> Closed(int concurrency) {
     StartLine(fmt::format("load c={}", concurrency));
-    return Finish(bench::RunClosedLoop(factory_, payloads_, concurrency, options_, Draw()));
+    return Finish(perf::RunClosedLoop(factory_, payloads_, concurrency, options_, Draw()));
   }
-  Result<bench::LevelResult> Open(double rate) {
+  Result<perf::LevelResult> Open(double rate) {
     StartLine(fmt::format("load rate={:g}/s", rate));
-    return Finish(bench::RunOpenLoop(factory_, payloads_, rate, options_, Draw()));
+    return Finish(perf::RunOpenLoop(factory_, payloads_, rate, options_, Draw()));
   }
   // Prints every probe with pass/fail once the search is over.
-  Result<bench::MaxRateResult> Search(const bench::MaxRateOptions& search) {
+  Result<perf::MaxRateResult> Search(const perf::MaxRateOptions& search) {
     std::cout << fmt::format("searching the highest rate with p99 ≤ {:g} ms, from {:.1f}/s:\n",
                              search.p99_ms, search.initial_rate);
-    auto r = bench::FindMaxRate(
+    auto r = perf::FindMaxRate(
         factory_, payloads_, search, options_,
         [this](double rate) { StartLine(fmt::format("search rate={:.1f}/s", rate)); }, Draw());
     progress_.reset();
@@ -272,47 +272,47 @@ class LevelRunner {
 
  private:
   void StartLine(std::string label) {
-    progress_ = std::make_unique<bench::Progress>(std::move(label),
+    progress_ = std::make_unique<perf::Progress>(std::move(label),
                                                   options_.warmup_s + options_.duration_s);
   }
-  bench::ProgressCallback Draw() {
-    return [this](const bench::LoadProgress& p) {
+  perf::ProgressCallback Draw() {
+    return [this](const perf::LoadProgress& p) {
       if (!progress_) return;
       progress_->Update(std::round(std::min(p.elapsed_s, p.total_s) * 10) / 10,  // seconds
                         fmt::format("{} done, {} errors{}", p.completed, p.errors,
                                     p.warming_up ? "  (warm-up)" : ""));
     };
   }
-  Result<bench::LevelResult> Finish(Result<bench::LevelResult> r) {
+  Result<perf::LevelResult> Finish(Result<perf::LevelResult> r) {
     progress_.reset();  // clears the line
     if (r.ok()) std::cout << TableRow(*r) << std::flush;
     return r;
   }
 
-  const bench::SenderFactory& factory_;
-  const std::vector<bench::Payload>& payloads_;
-  const bench::LoadOptions& options_;
-  std::unique_ptr<bench::Progress> progress_;  // the live line of the running level
+  const perf::SenderFactory& factory_;
+  const std::vector<perf::Payload>& payloads_;
+  const perf::LoadOptions& options_;
+  std::unique_ptr<perf::Progress> progress_;  // the live line of the running level
 };
 
 // Everything measured, for the footer, the report and the JSON line.
 struct Outcome {
   std::string mode;  // "closed", "open" or "search"
   size_t images = 0;
-  std::vector<bench::LevelResult> levels;
-  std::optional<bench::MaxRateResult> search;
-  std::vector<bench::Sample> samples;
-  bench::MonitorSummary monitor;
+  std::vector<perf::LevelResult> levels;
+  std::optional<perf::MaxRateResult> search;
+  std::vector<perf::Sample> samples;
+  perf::MonitorSummary monitor;
   std::vector<std::string> notes;
 };
 
-std::vector<std::string> NotesOf(const std::vector<bench::LevelResult>& levels) {
+std::vector<std::string> NotesOf(const std::vector<perf::LevelResult>& levels) {
   std::vector<std::string> notes;
   for (const auto& l : levels) {
     if (!l.stable) notes.push_back(LevelLabel(l) + " did not stabilise: " + l.stability_note);
     if (l.errors) notes.push_back(LevelLabel(l) + " errors: " + ErrorsText(l));
     // Sends that left late mean the generator, not the server, was queueing.
-    if (l.mode == bench::LoadMode::kOpenLoop && l.send_lag_p99_ms > 0.1 * std::max(1.0, l.p99_ms)) {
+    if (l.mode == perf::LoadMode::kOpenLoop && l.send_lag_p99_ms > 0.1 * std::max(1.0, l.p99_ms)) {
       notes.push_back(
           fmt::format("{}: requests went out up to {:.1f} ms (p99) after their "
                       "intended time; all connections were busy (raise --connections?)",
@@ -324,7 +324,7 @@ std::vector<std::string> NotesOf(const std::vector<bench::LevelResult>& levels) 
 
 void PrintFooter(const LoadArgs& args, const Outcome& out) {
   for (const std::string& n : out.notes) std::cout << "note: " << n << "\n";
-  const bench::MonitorSummary& mon = out.monitor;
+  const perf::MonitorSummary& mon = out.monitor;
   std::cout << fmt::format(
       "cpu (system-wide, this tool included): avg {:.1f}%, peak {:.1f}%; "
       "memory: avg {:.1f}%, peak {:.1f}%\n",
@@ -336,9 +336,9 @@ void PrintFooter(const LoadArgs& args, const Outcome& out) {
   }
 }
 
-bench::Report ReportOf(const LoadArgs& args, const Outcome& out) {
-  const bench::MonitorSummary& mon = out.monitor;
-  bench::Report report;
+perf::Report ReportOf(const LoadArgs& args, const Outcome& out) {
+  const perf::MonitorSummary& mon = out.monitor;
+  perf::Report report;
   report.title = "kamado load: " + args.model;
   report.command = CommandLine(args);
   report.summary = {
@@ -350,14 +350,14 @@ bench::Report ReportOf(const LoadArgs& args, const Outcome& out) {
                                   args.duration_s, args.windows)},
       {"cpu avg / peak", fmt::format("{:.1f}% / {:.1f}%", mon.cpu_avg_pct, mon.cpu_peak_pct)},
       {"memory avg / peak", fmt::format("{:.1f}% / {:.1f}%", mon.mem_avg_pct, mon.mem_peak_pct)}};
-  std::vector<const bench::LevelResult*> all;
+  std::vector<const perf::LevelResult*> all;
   for (const auto& l : out.levels) all.push_back(&l);
   if (out.search) {
     report.summary.emplace_back(fmt::format("max rate (p99 ≤ {:g} ms)", args.p99_ms),
                                 fmt::format("{:.1f} req/s", out.search->max_rate));
     for (const auto& p : out.search->probes) all.push_back(&p.level);
   }
-  for (const bench::LevelResult* l : all) {
+  for (const perf::LevelResult* l : all) {
     report.levels.push_back(ReportLevelOf(*l));
     report.latencies.push_back(SeriesOf(*l));
   }
@@ -367,7 +367,7 @@ bench::Report ReportOf(const LoadArgs& args, const Outcome& out) {
 }
 
 json JsonOf(const LoadArgs& args, const Outcome& out) {
-  const bench::MonitorSummary& mon = out.monitor;
+  const perf::MonitorSummary& mon = out.monitor;
   json j = {{"url", args.url},           {"model", args.model},
             {"mode", out.mode},          {"duration_s", args.duration_s},
             {"warmup_s", args.warmup_s}, {"levels", json::array()}};
@@ -393,15 +393,15 @@ json JsonOf(const LoadArgs& args, const Outcome& out) {
   return j;
 }
 
-bench::LoadOptions LoadOptionsOf(const LoadArgs& args) {
-  bench::LoadOptions options;
+perf::LoadOptions LoadOptionsOf(const LoadArgs& args) {
+  perf::LoadOptions options;
   options.warmup_s = args.warmup_s;
   options.duration_s = args.duration_s;
   options.windows = args.windows;
   options.stability_pct = args.stability_pct;
   options.connections = args.connections;
   options.arrivals =
-      args.distribution == "constant" ? bench::Arrivals::kConstant : bench::Arrivals::kPoisson;
+      args.distribution == "constant" ? perf::Arrivals::kConstant : perf::Arrivals::kPoisson;
   options.seed = args.seed;
   options.drain_timeout_s = std::max(1.0, args.timeout_ms / 1000.0);
   return options;
@@ -424,15 +424,15 @@ int RunLoad(const LoadArgs& args) {
   if (!payloads.ok()) return fail(payloads.status(), 2);
   if (Status s = CheckReady(*endpoint, args.url, args.model); !s.ok()) return fail(s, 2);
 
-  const bench::LoadOptions options = LoadOptionsOf(args);
+  const perf::LoadOptions options = LoadOptionsOf(args);
   const Endpoint e = *endpoint;
   const auto timeout = std::chrono::milliseconds(args.timeout_ms);
-  const bench::SenderFactory factory = [e, model = args.model, timeout] {
+  const perf::SenderFactory factory = [e, model = args.model, timeout] {
     return std::make_unique<HttpSender>(e, model, timeout);
   };
   std::vector<int> pids;
   if (args.server_pid > 0) pids.push_back(args.server_pid);
-  bench::Monitor monitor(pids, std::chrono::milliseconds(500));
+  perf::Monitor monitor(pids, std::chrono::milliseconds(500));
   if (Status s = monitor.Start(); !s.ok()) return fail(s, 2);
 
   Outcome out;
@@ -462,7 +462,7 @@ int RunLoad(const LoadArgs& args) {
     }
     double best = 0;
     for (const auto& l : out.levels) best = std::max(best, l.throughput_rps);
-    bench::MaxRateOptions search;
+    perf::MaxRateOptions search;
     search.p99_ms = args.p99_ms;
     search.initial_rate = std::max(1.0, 0.8 * best);
     search.max_probes = args.max_probes;
@@ -471,13 +471,13 @@ int RunLoad(const LoadArgs& args) {
     out.search = std::move(r).value();
   }
   out.samples = monitor.Stop();
-  out.monitor = bench::Summarize(out.samples);
+  out.monitor = perf::SummarizeSamples(out.samples);
   out.notes = NotesOf(out.levels);
   PrintFooter(args, out);
   if (!args.report.empty()) {
-    bench::Report report = ReportOf(args, out);
-    if (Status s = bench::WriteHtmlReport(report, args.report); !s.ok()) return fail(s, 1);
-    std::cout << bench::RenderMarkdown(report) << "report: " << args.report << "\n";
+    perf::Report report = ReportOf(args, out);
+    if (Status s = perf::WriteHtmlReport(report, args.report); !s.ok()) return fail(s, 1);
+    std::cout << perf::RenderMarkdown(report) << "report: " << args.report << "\n";
   }
   if (args.json) std::cout << JsonOf(args, out).dump() << "\n";
   std::cout << std::flush;

@@ -9,7 +9,7 @@
 #include <iostream>
 #include <thread>
 
-#include "bench/monitor.h"
+#include "perf/monitor.h"
 
 namespace kamado::cli {
 namespace {
@@ -25,7 +25,7 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void OnSigint(int) { g_interrupted.store(true); }
 
 int RunMonitor(const MonitorArgs& args) {
-  const bench::ProcReader reader;
+  const perf::ProcReader reader;
   for (int pid : args.pids) {
     auto p = reader.ReadProcess(pid);
     if (!p.ok()) {
@@ -48,8 +48,8 @@ int RunMonitor(const MonitorArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                     std::chrono::duration<double>(args.duration_s));
-  if (!args.json) std::cout << bench::FormatHeaderText() << std::flush;
-  bench::Snapshot prev = std::move(*first);
+  if (!args.json) std::cout << perf::FormatHeaderText() << std::flush;
+  perf::Snapshot prev = std::move(*first);
   for (auto next = start + interval; !g_interrupted; next += interval) {
     if (args.duration_s > 0 && next > deadline + interval / 2) break;
     // Sleep in short steps so Ctrl-C ends the run promptly.
@@ -63,8 +63,8 @@ int RunMonitor(const MonitorArgs& args) {
       std::cerr << "kamado monitor: " << cur.status().ToString() << "\n";
       return 1;
     }
-    const bench::Sample s = bench::ComputeSample(prev, *cur, clk_tck);
-    std::cout << (args.json ? bench::FormatSampleJson(s) + "\n" : bench::FormatSampleText(s))
+    const perf::Sample s = perf::ComputeSample(prev, *cur, clk_tck);
+    std::cout << (args.json ? perf::FormatSampleJson(s) + "\n" : perf::FormatSampleText(s))
               << std::flush;
     // Exited pids are reported once, then no longer read.
     std::erase_if(pids, [&](int pid) {

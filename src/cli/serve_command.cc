@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "core/logging.h"
-#include "serving/http/routes.h"
-#include "serving/http/server.h"
+#include "serving/http/router.h"
+#include "serving/http/http_server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
 #include "serving/serve_config.h"

@@ -8,6 +8,17 @@ int64_t NumElements(const Shape& shape) {
   return n;
 }
 
+Result<int64_t> CheckedNumElements(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) return InvalidArgument("shape " + ShapeToString(shape) + " has a negative dimension");
+    if (__builtin_mul_overflow(n, d, &n)) {
+      return InvalidArgument("shape " + ShapeToString(shape) + " has more elements than fit in 64 bits");
+    }
+  }
+  return n;
+}
+
 std::string ShapeToString(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -18,7 +18,7 @@
 #include "core/result.h"
 #include "ir/graph.h"
 #include "passes/pass_manager.h"
-#include "runtime/huge_pages.h"
+#include "runtime/constant_arena.h"
 #include "runtime/plan.h"
 
 namespace kamado::runtime {

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "runtime/dnnl/dnnl_util.h"
-#include "runtime/huge_pages.h"
+#include "runtime/constant_arena.h"
 
 namespace kamado::runtime {
 // A plan bound to this session's memory: one dnnl::memory per argument.

@@ -7,7 +7,7 @@
 #include "model/image_options.h"
 #include "model/model_loader.h"
 #include "runtime/session.h"
-#include "serving/cpu_quota.h"
+#include "serving/cpu_budget.h"
 
 namespace kamado::serving {
 namespace {

@@ -1,10 +1,8 @@
 #include "serving/metrics.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <cstdio>
-#include <fstream>
+
+#include "core/process_usage.h"
 
 namespace kamado::serving {
 namespace {
@@ -37,10 +35,10 @@ std::string ModelLabel(const std::string& model) { return "model=\"" + Escape(mo
 
 }  // namespace
 
-Histogram::Histogram(std::vector<double> bounds)
+PrometheusHistogram::PrometheusHistogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
 
-void Histogram::Observe(double v) {
+void PrometheusHistogram::Observe(double v) {
   size_t i = 0;
   while (i < bounds_.size() && v > bounds_[i]) ++i;
   ++counts_[i];
@@ -48,7 +46,7 @@ void Histogram::Observe(double v) {
   ++count_;
 }
 
-void Histogram::Render(const std::string& name, const std::string& labels, std::string& out) const {
+void PrometheusHistogram::Render(const std::string& name, const std::string& labels, std::string& out) const {
   const std::string sep = labels.empty() ? "" : ",";
   uint64_t cumulative = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
@@ -63,10 +61,10 @@ void Histogram::Render(const std::string& name, const std::string& labels, std::
 
 Metrics::Metrics() = default;
 
-Histogram& Metrics::Series(std::map<std::string, Histogram>& family, const std::string& model,
+PrometheusHistogram& Metrics::Series(std::map<std::string, PrometheusHistogram>& family, const std::string& model,
                            const std::vector<double>& bounds) {
   auto it = family.find(model);
-  if (it == family.end()) it = family.emplace(model, Histogram(bounds)).first;
+  if (it == family.end()) it = family.emplace(model, PrometheusHistogram(bounds)).first;
   return it->second;
 }
 
@@ -110,7 +108,7 @@ std::string Metrics::Render() const {
     out += "kamado_requests_total{" + ModelLabel(key.first) + ",code=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   }
-  const std::pair<const char*, const std::map<std::string, Histogram>*> families[] = {
+  const std::pair<const char*, const std::map<std::string, PrometheusHistogram>*> families[] = {
       {"kamado_request_duration_seconds", &request_seconds_},
       {"kamado_queue_duration_seconds", &queue_seconds_},
       {"kamado_decode_duration_seconds", &decode_seconds_},
@@ -139,20 +137,6 @@ std::string Metrics::Render() const {
   out += "# TYPE process_resident_memory_bytes gauge\n";
   out += "process_resident_memory_bytes " + Num(ProcessResidentBytes()) + "\n";
   return out;
-}
-
-double ProcessCpuSeconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-double ProcessResidentBytes() {
-  std::ifstream in("/proc/self/statm");
-  long pages = 0, resident = 0;
-  if (!(in >> pages >> resident)) return 0;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace kamado::serving

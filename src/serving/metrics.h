@@ -16,9 +16,9 @@
 
 namespace kamado::serving {
 
-class Histogram {
+class PrometheusHistogram {
  public:
-  explicit Histogram(std::vector<double> bounds);
+  explicit PrometheusHistogram(std::vector<double> bounds);
   void Observe(double v);
   // Appends `name`_bucket/_sum/_count lines with `labels` (`k="v",...` or "").
   void Render(const std::string& name, const std::string& labels, std::string& out) const;
@@ -50,19 +50,15 @@ class Metrics {
   std::string Render() const;
 
  private:
-  Histogram& Series(std::map<std::string, Histogram>& family, const std::string& model,
+  PrometheusHistogram& Series(std::map<std::string, PrometheusHistogram>& family, const std::string& model,
                     const std::vector<double>& bounds);  // `mu_` must be held
 
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
-  std::map<std::string, Histogram> request_seconds_, queue_seconds_, decode_seconds_,
+  std::map<std::string, PrometheusHistogram> request_seconds_, queue_seconds_, decode_seconds_,
       infer_seconds_, batch_size_;
   std::vector<std::pair<std::string, std::function<double()>>> queue_depth_;
   std::atomic<int> in_flight_{0};
 };
-
-// Process CPU time (user + system) in seconds and resident set size in bytes.
-double ProcessCpuSeconds();
-double ProcessResidentBytes();
 
 }  // namespace kamado::serving

@@ -17,9 +17,9 @@
 #include "image/preprocess.h"
 #include "runtime/session.h"
 #include "serving/http/encoding.h"
-#include "serving/http/routes.h"
-#include "serving/http/server.h"
-#include "serving/http_client.h"
+#include "serving/http/router.h"
+#include "serving/http/http_server.h"
+#include "serving/http/http_client.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
 #include "serving/serving_test_util.h"
@@ -61,7 +61,7 @@ void ExpectClose(const json& got, const std::vector<float>& want, double tol, co
   }
 }
 
-std::string ErrorOf(const HttpResponse& r) {
+std::string ErrorOf(const http::HttpResponse& r) {
   try {
     return json::parse(r.body).value("error", "");
   } catch (...) {
@@ -99,7 +99,7 @@ class HttpServerTest : public ::testing::Test {
 TestServer* HttpServerTest::server_ = nullptr;
 
 TEST_F(HttpServerTest, HealthAndMetadata) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   auto r = c.Get("/v2");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 200);
@@ -118,7 +118,7 @@ TEST_F(HttpServerTest, HealthAndMetadata) {
 }
 
 TEST_F(HttpServerTest, NotFoundAndWrongMethod) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   auto r = c.Get("/v2/models/resnet");
   EXPECT_EQ(r->status, 404);
   EXPECT_NE(ErrorOf(*r).find("resnet"), std::string::npos) << r->body;
@@ -132,7 +132,7 @@ TEST_F(HttpServerTest, NotFoundAndWrongMethod) {
 }
 
 TEST_F(HttpServerTest, ClassifyMatchesTheInProcessSession) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   for (const std::string& path : kImages) {
     const std::vector<float> want = Expected(*server_->service, path);
     const std::string type = path.ends_with(".png") ? "image/png" : "image/jpeg";
@@ -153,7 +153,7 @@ TEST_F(HttpServerTest, ClassifyMatchesTheInProcessSession) {
 }
 
 TEST_F(HttpServerTest, ClassifyAcceptsMultipartAndOctetStream) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   const std::string image = FileBytes(kImages[0]);
   const std::vector<float> want = Expected(*server_->service, kImages[0]);
   const std::string body = "--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; "
@@ -173,7 +173,7 @@ TEST_F(HttpServerTest, ClassifyAcceptsMultipartAndOctetStream) {
 // gives for the same bytes. Lossless from chelsea.png, lossy from astronaut.png
 // (512×512: decoded through libwebp's scaler, as the model's options ask).
 TEST_F(HttpServerTest, ClassifyAcceptsWebp) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   const ServedModel& model = **server_->service->Find("mobilenet_v2");
   runtime::Session session(model.shared_compiled(), runtime::SessionOptions{.threads = 1});
   for (const auto& [path, quality] : {std::pair<std::string, float>{kImages[0], -1.0f},
@@ -210,7 +210,7 @@ TEST_F(HttpServerTest, ClassifyAcceptsWebp) {
 }
 
 TEST_F(HttpServerTest, ClassifyErrors) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   // Not an image at all.
   auto r = c.Post("/v2/models/mobilenet_v2/classify", "hello, this is text", "application/octet-stream");
   EXPECT_EQ(r->status, 400);
@@ -240,7 +240,7 @@ TEST_F(HttpServerTest, ClassifyErrors) {
 }
 
 TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   auto r = c.Post("/v2/models/mobilenet_v2/classify", std::string(9 << 20, 'x'), "image/png");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 413);
@@ -259,7 +259,7 @@ Tensor Preprocessed(const InferenceService& service, const std::string& path) {
 }
 
 TEST_F(HttpServerTest, InferWithJsonTensor) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   const ServedModel& model = **server_->service->Find("mobilenet_v2");
   const std::string input = model.compiled().inputs().front().name;
   const std::string output = model.compiled().outputs().front().name;
@@ -290,7 +290,7 @@ TEST_F(HttpServerTest, InferWithJsonTensor) {
 }
 
 TEST_F(HttpServerTest, InferWithBinaryTensorsAndEncodedImages) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   const ServedModel& model = **server_->service->Find("mobilenet_v2");
   const std::string input = model.compiled().inputs().front().name;
   const std::string output = model.compiled().outputs().front().name;
@@ -343,7 +343,7 @@ TEST_F(HttpServerTest, InferWithBinaryTensorsAndEncodedImages) {
 }
 
 TEST_F(HttpServerTest, InferErrors) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   const std::string input = (*server_->service->Find("mobilenet_v2"))->compiled().inputs().front().name;
   auto post = [&](const std::string& body) { return c.Post("/v2/models/mobilenet_v2/infer", body, "application/json"); };
   auto r = post("{not json");
@@ -364,7 +364,7 @@ TEST_F(HttpServerTest, InferErrors) {
 }
 
 TEST_F(HttpServerTest, MetricsExport) {
-  HttpClient c = server_->Client();
+  http::HttpClient c = server_->Client();
   ASSERT_EQ(c.Post("/v2/models/mobilenet_v2/classify", FileBytes(kImages[0]), "image/png")->status, 200);
   auto r = c.Get("/metrics");
   ASSERT_EQ(r->status, 200);
@@ -385,7 +385,7 @@ TEST_F(HttpServerTest, MetricsExport) {
 TEST_F(HttpServerTest, ConcurrentLoadFormsBatchesAndRoutesResults) {
   std::vector<std::vector<float>> want;
   for (const auto& path : kImages) want.push_back(Expected(*server_->service, path));
-  HttpClient probe = server_->Client();
+  http::HttpClient probe = server_->Client();
   const std::string before = probe.Get("/metrics")->body;
   const std::string count = "kamado_batch_size_count{model=\"mobilenet_v2\"}";
   const std::string ones = "kamado_batch_size_bucket{model=\"mobilenet_v2\",le=\"1\"}";
@@ -395,7 +395,7 @@ TEST_F(HttpServerTest, ConcurrentLoadFormsBatchesAndRoutesResults) {
   std::atomic<int> ok{0};
   for (int t = 0; t < kClients; ++t) {
     threads.emplace_back([&, t] {
-      HttpClient c = server_->Client();
+      http::HttpClient c = server_->Client();
       for (int k = 0; k < kEach; ++k) {
         const size_t img = static_cast<size_t>(t + k) % kImages.size();
         auto r = c.Post("/v2/models/mobilenet_v2/classify", FileBytes(kImages[img]),
@@ -454,7 +454,7 @@ TEST(HttpServerLimits, SlowHeaderIsCutOffAndDeadlinesGive504) {
   h.header_timeout = std::chrono::milliseconds(300);
   TestServer s(o, h);
   ASSERT_NE(s.server, nullptr);
-  HttpClient c = s.Client();
+  http::HttpClient c = s.Client();
   auto r = c.Post("/v2/models/mobilenet_v2/classify", FileBytes(kImages[0]), "image/png");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 504) << r->body;
@@ -490,7 +490,7 @@ TEST(HttpServerLimits, OverloadGivesOnly200And503) {
   std::atomic<bool> done{false};
   std::atomic<double> max_depth{0};
   std::thread scraper([&] {
-    HttpClient c = s.Client();
+    http::HttpClient c = s.Client();
     while (!done.load()) {
       auto r = c.Get("/metrics");
       if (r.ok()) {
@@ -505,7 +505,7 @@ TEST(HttpServerLimits, OverloadGivesOnly200And503) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kClients; ++t) {
     threads.emplace_back([&] {
-      HttpClient c = s.Client();
+      http::HttpClient c = s.Client();
       for (int k = 0; k < kEach; ++k) {
         auto r = c.Post("/v2/models/mobilenet_v2/classify", image, "image/png");
         std::lock_guard<std::mutex> lock(mu);

@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "core/file_util.h"
-#include "serving/http_client.h"
+#include "serving/http/http_client.h"
 #include "serving/serving_test_util.h"
 #include "testutil/test_data.h"
 
@@ -87,7 +87,7 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
-      HttpClient client("127.0.0.1", port);
+      http::HttpClient client("127.0.0.1", port);
       auto r = client.Post("/v2/models/mobilenet_v2/classify", *image, "image/png");
       codes[static_cast<size_t>(i)] = r.ok() ? r->status : -1;
       answered_at[static_cast<size_t>(i)] = Clock::now();
@@ -95,7 +95,7 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
     });
   }
   // Wait until every request sits in the queue, then ask the server to stop.
-  HttpClient probe("127.0.0.1", port);
+  http::HttpClient probe("127.0.0.1", port);
   for (int tries = 0; tries < 2000; ++tries) {
     auto m = probe.Get("/metrics");
     ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -119,7 +119,7 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   EXPECT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
   // No new connections once it has stopped.
-  HttpClient late("127.0.0.1", port);
+  http::HttpClient late("127.0.0.1", port);
   EXPECT_FALSE(late.Get("/v2/health/live").ok());
   fclose(c.out);
 }
@@ -155,7 +155,7 @@ TEST(ServeConfigFile, SetsTheServerAndFlagsOverrideIt) {
   EXPECT_NE(log.find("1 sessions × 1 threads"), std::string::npos) << log;
   EXPECT_NE(log.find("max batch 3, delay 0 µs, queue 7"), std::string::npos) << log;
 
-  HttpClient client("127.0.0.1", port);
+  http::HttpClient client("127.0.0.1", port);
   auto image = ReadFile("data/images/chelsea.png");
   ASSERT_TRUE(image.ok());
   auto r = client.Post("/v2/models/mobilenet_v2/classify", *image, "image/png");

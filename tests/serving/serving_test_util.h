@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/file_util.h"
-#include "serving/http/routes.h"
-#include "serving/http/server.h"
-#include "serving/http_client.h"
+#include "serving/http/router.h"
+#include "serving/http/http_server.h"
+#include "serving/http/http_client.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
 
@@ -61,7 +61,7 @@ struct TestServer {
     service->Shutdown();
   }
   uint16_t port() const { return server->port(); }
-  HttpClient Client() const { return HttpClient("127.0.0.1", port()); }
+  http::HttpClient Client() const { return http::HttpClient("127.0.0.1", port()); }
 };
 
 inline std::string FileBytes(const std::filesystem::path& path) {

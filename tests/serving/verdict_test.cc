@@ -113,7 +113,7 @@ TEST_F(VerdictTest, ClassifyAndInferReportTheDecision) {
   o.batch_delay_us = 0;
   TestServer server(o, {}, {safe_, unsafe_});
   ASSERT_NE(server.server, nullptr);
-  HttpClient c = server.Client();
+  http::HttpClient c = server.Client();
 
   // The metadata describes the decision.
   auto meta = c.Get("/v2/models/nsfw_safe");

@@ -10,12 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-int64_t Elements(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-
 // OIP allows `data` flat or nested in row-major order.
 Status FlattenFp32(const json& data, std::vector<float>& out, int depth = 0) {
   if (depth > 8) return InvalidArgument("'data' is nested too deeply");
@@ -98,6 +92,9 @@ Result<OipRequest> Parse(const json& header, std::string_view binary) {
       }
       input.shape.push_back(d.get<int64_t>());
     }
+    auto checked = CheckedNumElements(input.shape);
+    if (!checked.ok()) return checked.status().WithPrefix(where + ": 'shape'");
+    const int64_t elements = *checked;
     std::optional<size_t> binary_size;
     if (in.contains("parameters") && in["parameters"].contains("binary_data_size")) {
       const json& b = in["parameters"]["binary_data_size"];
@@ -131,8 +128,8 @@ Result<OipRequest> Parse(const json& header, std::string_view binary) {
     }
     const int64_t count = input.datatype == "FP32" ? static_cast<int64_t>(input.fp32.size())
                                                    : static_cast<int64_t>(input.bytes.size());
-    if (count != Elements(input.shape)) {
-      return InvalidArgument(where + ": 'shape' has " + std::to_string(Elements(input.shape)) +
+    if (count != elements) {
+      return InvalidArgument(where + ": 'shape' has " + std::to_string(elements) +
                              " elements but the data has " + std::to_string(count));
     }
     req.inputs.push_back(std::move(input));

@@ -1,0 +1,389 @@
+#include "serving/http/router.h"
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+#include "model/classification.h"
+#include "serving/http/encoding.h"
+#include "serving/http/oip_codec.h"
+
+namespace kamado::serving::http {
+
+namespace bhttp = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string_view::npos) next = path.size();
+    if (next > pos) parts.emplace_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return parts;
+}
+
+// The value of query parameter `name` ("" when absent).
+std::string QueryParam(std::string_view query, std::string_view name) {
+  size_t pos = 0;
+  while (pos < query.size()) {
+    size_t next = query.find('&', pos);
+    if (next == std::string_view::npos) next = query.size();
+    std::string_view kv = query.substr(pos, next - pos);
+    const size_t eq = kv.find('=');
+    if (kv.substr(0, eq) == name) return eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
+    pos = next + 1;
+  }
+  return "";
+}
+
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+// One request being answered: owns the request, answers exactly once and
+// records the request metrics when it does.
+class Router::Call {
+ public:
+  Call(Request&& req, Responder respond, Metrics& metrics)
+      : req_(std::move(req)), respond_(std::move(respond)), metrics_(metrics), start_(Clock::now()) {
+    metrics_.in_flight().fetch_add(1);
+  }
+  ~Call() {
+    if (!answered_.load()) Error(Internal("the request was dropped without an answer"));
+  }
+
+  const Request& req() const { return req_; }
+  Clock::time_point start() const { return start_; }
+  void set_model(std::string m) { model_ = std::move(m); }
+
+  void Reply(int status, std::string body, std::string content_type = "application/json",
+             std::optional<size_t> header_length = std::nullopt) {
+    if (answered_.exchange(true)) return;
+    Response res = MakeResponse(status, std::move(body), std::move(content_type));
+    if (header_length) res.set("Inference-Header-Content-Length", std::to_string(*header_length));
+    if (status == 503) res.set(bhttp::field::retry_after, "1");
+    metrics_.CountRequest(model_, status, MsSince(start_) / 1000.0);
+    metrics_.in_flight().fetch_sub(1);
+    respond_(std::move(res));
+  }
+  void Json(int status, const json& j) { Reply(status, j.dump()); }
+  void Error(const Status& s) { Error(HttpStatusOf(s.code()), s.message()); }
+  void Error(int status, const std::string& message) { Json(status, json{{"error", message}}); }
+
+ private:
+  Request req_;
+  Responder respond_;
+  Metrics& metrics_;
+  Clock::time_point start_;
+  std::string model_;
+  std::atomic<bool> answered_{false};
+};
+
+void Router::Handle(Request&& req, Responder respond) {
+  auto call = std::make_shared<Call>(std::move(req), std::move(respond), metrics_);
+  const std::string target(call->req().target());
+  const std::string path = target.substr(0, target.find('?'));
+  const std::vector<std::string> p = Split(path);
+  const bhttp::verb method = call->req().method();
+  const bool get = method == bhttp::verb::get;
+  const bool post = method == bhttp::verb::post;
+  auto wrong_method = [&](const char* allowed) {
+    call->Error(405, "method " + std::string(call->req().method_string()) + " is not allowed on " +
+                         path + " (allowed: " + allowed + ")");
+  };
+
+  if (path == "/metrics") {
+    if (!get) return wrong_method("GET");
+    return call->Reply(200, metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  }
+  if (p.empty() || p[0] != "v2") return call->Error(404, "no route for " + path);
+  if (p.size() == 1) {
+    if (!get) return wrong_method("GET");
+    return call->Json(200, {{"name", "kamado"},
+                            {"version", "0.1.0"},
+                            {"extensions", {"binary_tensor_data", "classification", "classify"}}});
+  }
+  if (p[1] == "health" && p.size() == 3 && (p[2] == "live" || p[2] == "ready")) {
+    if (!get) return wrong_method("GET");
+    if (p[2] == "live") return call->Json(200, {{"live", true}});
+    const bool ready = service_.ready();
+    return call->Json(ready ? 200 : 503, {{"ready", ready}});
+  }
+  if (p[1] != "models" || p.size() < 3) return call->Error(404, "no route for " + path);
+
+  // /v2/models/{m}[/versions/{v}][/ready|/infer|/classify]
+  auto model = service_.Find(p[2]);
+  if (!model.ok()) return call->Error(model.status());
+  call->set_model((*model)->name());
+  size_t i = 3;
+  if (p.size() > i && p[i] == "versions") {
+    if (p.size() == i + 1) return call->Error(404, "no route for " + path);
+    if (p[i + 1] != "1") {
+      return call->Error(404, "model '" + p[2] + "' has no version '" + p[i + 1] + "' (only 1)");
+    }
+    i += 2;
+  }
+  if (p.size() == i) {
+    if (!get) return wrong_method("GET");
+    return ModelMetadata(call, **model);
+  }
+  if (p.size() == i + 1) {
+    if (p[i] == "ready") {
+      if (!get) return wrong_method("GET");
+      const bool ready = service_.ready();
+      return call->Json(ready ? 200 : 503, {{"name", (*model)->name()}, {"ready", ready}});
+    }
+    if (p[i] == "infer") {
+      if (!post) return wrong_method("POST");
+      return Infer(call, **model);
+    }
+    if (p[i] == "classify") {
+      if (!post) return wrong_method("POST");
+      return Classify(call, **model);
+    }
+  }
+  call->Error(404, "no route for " + path);
+}
+
+void Router::ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model) {
+  const runtime::CompiledModel& compiled = model.compiled();
+  auto tensors = [](const std::vector<runtime::TensorInfo>& infos) {
+    json a = json::array();
+    for (const auto& t : infos) a.push_back({{"name", t.name}, {"datatype", "FP32"}, {"shape", t.shape}});
+    return a;
+  };
+  json j{{"name", model.name()},
+         {"versions", {"1"}},
+         {"platform", "kamado_" + std::string(model::ModelFormatName(model.config().format))},
+         {"inputs", tensors(compiled.inputs())},
+         {"outputs", tensors(compiled.outputs())},
+         {"labels", model.config().labels}};
+  if (model.config().decision) {
+    j["decision"] = {{"name", model.config().decision->name},
+                     {"positive", model.config().decision->positive},
+                     {"threshold", model.config().decision->threshold}};
+  }
+  call->Json(200, j);
+}
+
+void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
+  const Request& req = call->req();
+  const std::string content_type(req[bhttp::field::content_type]);
+  const std::string media = MediaType(content_type);
+  std::string_view image = req.body();
+  if (media == "multipart/form-data") {
+    auto field = MultipartField(req.body(), content_type, "file");
+    if (!field.ok()) return call->Error(field.status());
+    image = *field;
+  } else if (!media.empty() && media != "image/jpeg" && media != "image/png" &&
+             media != "image/webp" && media != "application/octet-stream") {
+    return call->Error(415, "Content-Type '" + media +
+                                "' is not an image (send image/jpeg, image/png, image/webp, "
+                                "application/octet-stream or multipart/form-data with a 'file' field)");
+  }
+  if (image.empty()) return call->Error(400, "the request has no image (empty body)");
+  int top_k = 3;
+  const std::string target(req.target());
+  if (auto q = target.find('?'); q != std::string::npos) {
+    const std::string k = QueryParam(std::string_view(target).substr(q + 1), "top_k");
+    if (!k.empty()) {
+      try {
+        top_k = std::stoi(k);
+      } catch (...) {
+        top_k = -1;
+      }
+      if (top_k < 1) return call->Error(400, "query parameter 'top_k' must be a positive integer");
+    }
+  }
+  if (!model.scheduler().HasRoom()) {
+    return call->Error(Unavailable("model '" + model.name() + "' is overloaded: the queue is full"));
+  }
+  PrepareTiming timing;
+  auto item = service_.PrepareImage(model, Bytes(image), &timing);
+  if (!item.ok()) return call->Error(item.status());
+
+  const model::ModelConfig* config = &model.config();
+  const double decode_ms = timing.decode_ms;
+  Status s = service_.Submit(model, std::move(item).value(),
+                             [call, config, decode_ms, top_k](Result<JobOutput> r) {
+    if (!r.ok()) return call->Error(r.status());
+    const Tensor& probs = r->outputs.front();
+    const std::span<const float> p = probs.span();
+    const auto top = model::TopClasses(*config, p, top_k);
+    json j{{"model_name", config->name}};
+    j["label"] = top.empty() ? "" : top.front().label;
+    j["score"] = top.empty() ? 0.0f : top.front().score;
+    j["top"] = json::array();
+    for (const auto& c : top) j["top"].push_back({{"label", c.label}, {"score", c.score}});
+    j["probabilities"] = std::vector<float>(p.begin(), p.end());
+    if (auto v = model::Decide(*config, p)) {
+      j["verdict"] = {{"name", v->name}, {"value", v->value}, {"score", v->score}};
+    }
+    j["timing_ms"] = {{"queue", r->queue_ms},
+                      {"decode", decode_ms},
+                      {"infer", r->infer_ms},
+                      {"total", MsSince(call->start())}};
+    j["batch_size"] = r->batch_size;
+    call->Json(200, j);
+  });
+  if (!s.ok()) call->Error(s);
+}
+
+namespace {
+
+// Collects the per-item results of one /infer request and answers once the
+// last one arrives.
+struct InferJoin {
+  std::vector<std::vector<Tensor>> items;
+  std::mutex mu;
+  Status error;  // first error, guarded by mu
+  std::atomic<int> remaining{0};
+};
+
+}  // namespace
+
+void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
+  const Request& req = call->req();
+  std::optional<size_t> header_length;
+  if (auto it = req.find("Inference-Header-Content-Length"); it != req.end()) {
+    try {
+      header_length = std::stoull(std::string(it->value()));
+    } catch (...) {
+      return call->Error(400, "Inference-Header-Content-Length is not a number");
+    }
+  }
+  auto parsed = ParseInferRequest(req.body(), header_length);
+  if (!parsed.ok()) return call->Error(parsed.status());
+  OipRequest& oip = *parsed;
+  const runtime::CompiledModel& compiled = model.compiled();
+  const std::string& input_name = compiled.inputs().front().name;
+  if (oip.inputs.size() != 1) {
+    return call->Error(400, "model '" + model.name() + "' takes one input, '" + input_name + "'");
+  }
+  OipInput& in = oip.inputs.front();
+  if (in.name != input_name) {
+    return call->Error(400, "model '" + model.name() + "' has no input '" + in.name +
+                                "' (its input is '" + input_name + "')");
+  }
+  const std::string& output_name = compiled.outputs().front().name;
+  for (const auto& o : oip.outputs) {
+    if (o.name != output_name) {
+      return call->Error(400, "model '" + model.name() + "' has no output '" + o.name +
+                                  "' (its output is '" + output_name + "')");
+    }
+  }
+  if (!model.scheduler().HasRoom()) {
+    return call->Error(Unavailable("model '" + model.name() + "' is overloaded: the queue is full"));
+  }
+
+  // Split the request into batch-1 items.
+  const Shape& item_shape = model.item_shape();
+  std::vector<Tensor> items;
+  if (in.datatype == "FP32") {
+    if (in.shape.size() != item_shape.size() ||
+        !std::equal(item_shape.begin() + 1, item_shape.end(), in.shape.begin() + 1) || in.shape[0] < 1) {
+      std::string want = "[N";
+      for (size_t d = 1; d < item_shape.size(); ++d) want += "," + std::to_string(item_shape[d]);
+      return call->Error(400, "input '" + in.name + "' must have shape " + want + "]");
+    }
+    const int64_t per = [&] {
+      int64_t n = 1;
+      for (int64_t d : item_shape) n *= d;
+      return n;
+    }();
+    for (int64_t b = 0; b < in.shape[0]; ++b) {
+      Tensor t(item_shape);
+      std::copy(in.fp32.begin() + b * per, in.fp32.begin() + (b + 1) * per, t.data());
+      items.push_back(std::move(t));
+    }
+  } else {
+    if (in.bytes.empty() || in.shape.empty() || in.shape.size() > 2 ||
+        (in.shape.size() == 2 && in.shape[1] != 1)) {
+      return call->Error(400, "BYTES input '" + in.name + "' must have shape [N] or [N,1] of encoded images");
+    }
+    for (size_t b = 0; b < in.bytes.size(); ++b) {
+      auto t = service_.PrepareImage(model, Bytes(in.bytes[b]));
+      if (!t.ok()) {
+        return call->Error(t.status().WithPrefix("input '" + in.name + "' element " + std::to_string(b)));
+      }
+      items.push_back(std::move(t).value());
+    }
+  }
+  if (items.size() > 256) return call->Error(400, "at most 256 items per request");
+
+  // Outputs wanted: the requested ones, or the model's output as FP32.
+  std::vector<OipOutputRequest> wanted = oip.outputs;
+  if (wanted.empty()) wanted.push_back({output_name, 0, oip.binary_outputs});
+
+  auto join = std::make_shared<InferJoin>();
+  const int n = static_cast<int>(items.size());
+  join->items.resize(items.size());
+  join->remaining.store(n);
+  const model::ModelConfig* config = &model.config();
+  const std::string id = oip.id;
+  auto finish = [call, join, config, wanted, id, n] {
+    if (!join->error.ok()) return call->Error(join->error);
+    std::vector<OipOutput> outputs;
+    for (const auto& w : wanted) {
+      OipOutput o;
+      o.name = w.name;
+      o.binary = w.binary;
+      const int64_t classes = join->items.front().front().size();
+      if (w.classification > 0) {
+        o.datatype = "BYTES";
+        const int k = std::min<int>(w.classification, static_cast<int>(classes));
+        o.shape = {n, k};
+        for (const auto& item : join->items) {
+          for (const auto& c : model::TopClasses(*config, item.front().span(), k)) {
+            char score[32];
+            std::snprintf(score, sizeof(score), "%f", c.score);
+            o.bytes.push_back(std::string(score) + ":" + std::to_string(c.index) + ":" + c.label);
+          }
+        }
+      } else {
+        o.datatype = "FP32";
+        o.shape = {n, classes};
+        for (const auto& item : join->items) {
+          o.fp32.insert(o.fp32.end(), item.front().data(), item.front().data() + classes);
+        }
+      }
+      outputs.push_back(std::move(o));
+    }
+    EncodedBody e = EncodeInferResponse(config->name, id, outputs);
+    call->Reply(200, std::move(e.body),
+                e.header_length ? "application/octet-stream" : "application/json", e.header_length);
+  };
+  for (int b = 0; b < n; ++b) {
+    Status s = service_.Submit(model, std::move(items[static_cast<size_t>(b)]),
+                               [join, b, finish](Result<JobOutput> r) {
+      if (r.ok()) {
+        join->items[static_cast<size_t>(b)] = std::move(r->outputs);
+      } else {
+        std::lock_guard<std::mutex> lock(join->mu);
+        if (join->error.ok()) join->error = r.status();
+      }
+      if (join->remaining.fetch_sub(1) == 1) finish();
+    });
+    if (!s.ok()) {
+      // The items not queued will never report; count them out here.
+      {
+        std::lock_guard<std::mutex> lock(join->mu);
+        if (join->error.ok()) join->error = s;
+      }
+      if (join->remaining.fetch_sub(n - b) == n - b) finish();
+      return;
+    }
+  }
+}
+
+}  // namespace kamado::serving::http

@@ -1,0 +1,33 @@
+// Routes: the HTTP endpoints, as an adapter over InferenceService. Parses
+// requests, calls the service, serialises answers; never throws, every error
+// is {"error": "..."} with the status code of its StatusCode (plus 405, 413,
+// 415). See docs/HTTP_API.md for the endpoints.
+//
+// Thread-safe: Handle may run on any I/O thread; inference completions
+// arrive on worker threads and answer through the Responder.
+#pragma once
+
+#include "serving/http/http_server.h"
+#include "serving/inference_service.h"
+#include "serving/metrics.h"
+
+namespace kamado::serving::http {
+
+class Router {
+ public:
+  // Both must outlive the Router and every request it answers.
+  Router(InferenceService& service, Metrics& metrics) : service_(service), metrics_(metrics) {}
+
+  void Handle(Request&& req, Responder respond);
+
+ private:
+  class Call;
+  void Infer(std::shared_ptr<Call> call, const ServedModel& model);
+  void Classify(std::shared_ptr<Call> call, const ServedModel& model);
+  void ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model);
+
+  InferenceService& service_;
+  Metrics& metrics_;
+};
+
+}  // namespace kamado::serving::http
