@@ -292,8 +292,8 @@ int RunBench(const BenchArgs& args) {
         {"system memory used avg / peak", fmt::format("{:.1f}% / {:.1f}%", mem_avg, mem_peak)},
         {"load + compile", fmt::format("{:.0f} ms", load_ms)},
     };
-    for (const auto& [name, st] : stages) report.stages.push_back({name, st.mean_ms, st.p50_ms, st.p99_ms});
-    perf::LatencySeries series{"per run", {}};
+    for (const auto& [name, st] : stages) report.stages.push_back({name, st});
+    perf::LatencySeries series{"per run", {}, s};
     for (double v : total) series.values.emplace_back(v, 1);
     report.latencies.push_back(std::move(series));
     report.monitor = std::move(samples);
@@ -317,6 +317,7 @@ int RunBench(const BenchArgs& args) {
                         {"p50_ms", s.p50_ms},
                         {"p90_ms", s.p90_ms},
                         {"p99_ms", s.p99_ms},
+                        {"p999_ms", s.p999_ms},
                         {"min_ms", s.min_ms},
                         {"max_ms", s.max_ms},
                         {"throughput_ips", throughput},

@@ -166,8 +166,9 @@ std::string TableHeader() {
 std::string TableRow(const perf::LevelResult& l, const std::string& suffix = "") {
   return fmt::format(
       "{:<14} {:>5} {:>9.1f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.2f} {:>9.2f} {:>9} {:>7} {:>6}{}\n",
-      LevelLabel(l), l.connections, l.throughput_rps, l.p50_ms, l.p90_ms, l.p95_ms, l.p99_ms,
-      l.p999_ms, l.requests, l.errors, l.stable ? "yes" : "NO", suffix);
+      LevelLabel(l), l.connections, l.throughput_rps, l.latency.p50_ms, l.latency.p90_ms,
+      l.latency.p95_ms, l.latency.p99_ms, l.latency.p999_ms, l.requests, l.errors,
+      l.stable ? "yes" : "NO", suffix);
 }
 
 json LevelJson(const perf::LevelResult& l) {
@@ -180,13 +181,14 @@ json LevelJson(const perf::LevelResult& l) {
   }
   j["connections"] = l.connections;
   j["throughput_rps"] = l.throughput_rps;
-  j["mean_ms"] = l.mean_ms;
-  j["p50_ms"] = l.p50_ms;
-  j["p90_ms"] = l.p90_ms;
-  j["p95_ms"] = l.p95_ms;
-  j["p99_ms"] = l.p99_ms;
-  j["p999_ms"] = l.p999_ms;
-  j["max_ms"] = l.max_ms;
+  j["mean_ms"] = l.latency.mean_ms;
+  j["min_ms"] = l.latency.min_ms;
+  j["p50_ms"] = l.latency.p50_ms;
+  j["p90_ms"] = l.latency.p90_ms;
+  j["p95_ms"] = l.latency.p95_ms;
+  j["p99_ms"] = l.latency.p99_ms;
+  j["p999_ms"] = l.latency.p999_ms;
+  j["max_ms"] = l.latency.max_ms;
   j["requests"] = l.requests;
   j["errors"] = l.errors;
   j["errors_by_status"] = json::object();
@@ -207,11 +209,7 @@ perf::ReportLevel ReportLevelOf(const perf::LevelResult& l) {
                                                    : fmt::format("rate {:g}/s", l.offered);
   r.offered = l.offered;
   r.throughput_rps = l.throughput_rps;
-  r.p50_ms = l.p50_ms;
-  r.p90_ms = l.p90_ms;
-  r.p95_ms = l.p95_ms;
-  r.p99_ms = l.p99_ms;
-  r.p999_ms = l.p999_ms;
+  r.latency = l.latency;
   r.requests = l.requests;
   r.errors = l.errors;
   r.stable = l.stable;
@@ -221,7 +219,11 @@ perf::ReportLevel ReportLevelOf(const perf::LevelResult& l) {
 perf::LatencySeries SeriesOf(const perf::LevelResult& l) {
   perf::LatencySeries s;
   s.label = LevelLabel(l);
-  for (const auto& b : l.histogram.Buckets()) s.values.emplace_back(b.mid_us / 1e3, b.count);
+  // Each bucket at the value HdrHistogram::Quantile reports for it.
+  for (const auto& b : l.histogram.Buckets()) {
+    s.values.emplace_back(static_cast<double>(std::min(b.hi_us, l.histogram.Max())) / 1e3, b.count);
+  }
+  s.stats = l.latency;
   return s;
 }
 
@@ -312,7 +314,7 @@ std::vector<std::string> NotesOf(const std::vector<perf::LevelResult>& levels) {
     if (!l.stable) notes.push_back(LevelLabel(l) + " did not stabilise: " + l.stability_note);
     if (l.errors) notes.push_back(LevelLabel(l) + " errors: " + ErrorsText(l));
     // Sends that left late mean the generator, not the server, was queueing.
-    if (l.mode == perf::LoadMode::kOpenLoop && l.send_lag_p99_ms > 0.1 * std::max(1.0, l.p99_ms)) {
+    if (l.mode == perf::LoadMode::kOpenLoop && l.send_lag_p99_ms > 0.1 * std::max(1.0, l.latency.p99_ms)) {
       notes.push_back(
           fmt::format("{}: requests went out up to {:.1f} ms (p99) after their "
                       "intended time; all connections were busy (raise --connections?)",

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cmath>
 
+#include "perf/latency_stats.h"
+
 namespace kamado::perf {
 namespace {
 
@@ -81,24 +83,13 @@ void HdrHistogram::Reset() {
 
 double HdrHistogram::Mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
 
-double HdrHistogram::Percentile(double q) const {
+double HdrHistogram::Quantile(double q) const {
   if (count_ == 0) return 0;
-  q = std::clamp(q, 0.0, 100.0);
-  const double exact_rank = q / 100.0 * static_cast<double>(count_);
-  // Guard against 0.29·100 = 28.999…: a rank within 1e-9 of an integer is that integer.
-  uint64_t rank = static_cast<uint64_t>(std::ceil(exact_rank - 1e-9));
-  rank = std::clamp<uint64_t>(rank, 1, count_);
-  if (rank == 1) return static_cast<double>(min_);  // the extremes are known exactly
-  if (rank == count_) return static_cast<double>(max_);
+  const uint64_t rank = QuantileRank(q, count_);
   uint64_t seen = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];
-    if (seen >= rank) {
-      const int idx = static_cast<int>(i);
-      const double mid =
-          (static_cast<double>(LowestOf(idx)) + static_cast<double>(HighestOf(idx))) / 2.0;
-      return std::clamp(mid, static_cast<double>(min_), static_cast<double>(max_));
-    }
+    if (seen >= rank) return static_cast<double>(std::min(HighestOf(static_cast<int>(i)), max_));
   }
   return static_cast<double>(max_);
 }
@@ -121,7 +112,6 @@ std::vector<HdrHistogram::Bucket> HdrHistogram::Buckets() const {
     Bucket b;
     b.lo_us = LowestOf(idx);
     b.hi_us = HighestOf(idx);
-    b.mid_us = (static_cast<double>(b.lo_us) + static_cast<double>(b.hi_us)) / 2.0;
     b.count = counts_[i];
     out.push_back(b);
   }

@@ -4,8 +4,9 @@
 //   * values 0 .. 255 µs have one counter each (exact);
 //   * above that, every power-of-two range [128·2^k, 256·2^k) µs, k ≥ 1, is split
 //     into 128 equal buckets of width 2^k.
-// A bucket's width is at most 1/128 of its lower bound, so reporting its
-// midpoint is within 1/256 (0.4%) of every value that fell into it. Values are
+// A bucket's width is at most 1/128 of its lower bound, so its upper edge —
+// the value a quantile reports (see perf/latency_stats.h for the rule) — is at
+// most 1/128 (0.8%) above every value that fell into it, never below. Values are
 // tracked from 0 to kMaxValueUs (2^32 − 1 µs, about 71.6 minutes); larger
 // values are clamped to it. Min, max, mean and count are exact (mean is over
 // the rounded microsecond values).
@@ -29,7 +30,6 @@ class HdrHistogram {
   struct Bucket {
     uint64_t lo_us = 0;
     uint64_t hi_us = 0;  // inclusive
-    double mid_us = 0;   // (lo + hi) / 2: the value reported for the bucket
     uint64_t count = 0;
   };
 
@@ -49,11 +49,10 @@ class HdrHistogram {
   uint64_t Min() const { return count_ ? min_ : 0; }
   uint64_t Max() const { return count_ ? max_ : 0; }
 
-  // Nearest-rank percentile, q in [0, 100]: the bucket holding the value of
-  // rank r = max(1, ceil(q/100 · count)) in sorted order, reported as its
-  // midpoint clamped to [Min(), Max()]; ranks 1 and count return Min() and
-  // Max() exactly (so Percentile(0) = Min, Percentile(100) = Max). 0 when empty.
-  double Percentile(double q) const;
+  // The nearest-rank quantile, q in [0, 1] (perf/latency_stats.h): the upper
+  // edge of the bucket holding the sample of rank QuantileRank(q, Count()),
+  // but never above Max() (which is exact). 0 when empty.
+  double Quantile(double q) const;
 
   // How many recorded values are ≥ value_us (bucket resolution: counts the
   // whole bucket holding value_us).

@@ -36,11 +36,7 @@ double LatencyDistribution::mean() const {
 
 double LatencyDistribution::Quantile(double q) const {
   if (total_ == 0) return kNaN;
-  q = std::clamp(q, 0.0, 1.0);
-  // The tiny slack keeps q·N that should be an integer (0.9·10) from rounding up.
-  const double rank = std::max(1.0, std::ceil(q * static_cast<double>(total_) - 1e-9));
-  const auto it =
-      std::lower_bound(cumulative_.begin(), cumulative_.end(), static_cast<uint64_t>(rank));
+  const auto it = std::lower_bound(cumulative_.begin(), cumulative_.end(), QuantileRank(q, total_));
   if (it == cumulative_.end()) return sorted_.back().first;
   return sorted_[static_cast<size_t>(it - cumulative_.begin())].first;
 }

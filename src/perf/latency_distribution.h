@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "perf/latency_stats.h"
 #include "perf/report.h"
 
 namespace kamado::perf {
@@ -28,9 +29,9 @@ class LatencyDistribution {
   double max() const;   // NaN when empty
   double mean() const;  // NaN when empty
 
-  // Nearest rank (HdrHistogram's valueAtPercentile): the smallest latency
-  // whose cumulative count reaches ceil(q·N), q in [0, 1]; the minimum for
-  // q = 0. NaN when empty.
+  // The one quantile rule (perf/latency_stats.h), weighted: the smallest
+  // latency whose cumulative count reaches QuantileRank(q, count()), q in
+  // [0, 1]. NaN when empty. For the CDF plot; tables print LatencyStats.
   double Quantile(double q) const;
 
   // Points of the inverse CDF: the first is (0, min), the last (100, max);

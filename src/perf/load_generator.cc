@@ -152,22 +152,14 @@ LevelResult Aggregate(const std::vector<Record>& records, const LoadOptions& opt
     lag.Record((r.sent_s - r.start_s) * 1e6);
     if (done_in_period) window_hist[static_cast<size_t>(window_of(r.done_s))].Record(latency_us);
   }
-  const HdrHistogram& h = out.histogram;
   out.measured_s = options.duration_s;
   out.throughput_rps = options.duration_s > 0 ? ok_in_period / options.duration_s : 0;
-  out.mean_ms = h.Mean() / 1e3;
-  out.min_ms = static_cast<double>(h.Min()) / 1e3;
-  out.max_ms = static_cast<double>(h.Max()) / 1e3;
-  out.p50_ms = h.Percentile(50) / 1e3;
-  out.p90_ms = h.Percentile(90) / 1e3;
-  out.p95_ms = h.Percentile(95) / 1e3;
-  out.p99_ms = h.Percentile(99) / 1e3;
-  out.p999_ms = h.Percentile(99.9) / 1e3;
-  out.send_lag_p99_ms = lag.Percentile(99) / 1e3;
+  out.latency = Summarize(out.histogram);
+  out.send_lag_p99_ms = lag.Quantile(0.99) / 1e3;
   for (int i = 0; i < n_windows; ++i) {
     const auto w = static_cast<size_t>(i);
     out.windows.push_back(
-        {window_ok[w] / window_s, window_hist[w].Percentile(99) / 1e3, window_hist[w].Count()});
+        {window_ok[w] / window_s, window_hist[w].Quantile(0.99) / 1e3, window_hist[w].Count()});
   }
   out.stability_note = CheckStability(out.windows, options.stability_pct);
   out.stable = out.stability_note.empty();
@@ -336,7 +328,7 @@ Result<MaxRateResult> FindMaxRate(const SenderFactory& factory,
   for (int i = 0; i < search.max_probes && rate >= search.min_rate; ++i) {
     if (on_probe) on_probe(rate);
     ASSIGN_OR_RETURN(LevelResult level, RunOpenLoop(factory, payloads, rate, options, progress));
-    const bool ok = level.requests > 0 && level.errors == 0 && level.p99_ms <= search.p99_ms;
+    const bool ok = level.requests > 0 && level.errors == 0 && level.latency.p99_ms <= search.p99_ms;
     out.probes.push_back({rate, ok, std::move(level)});
     if (ok) {
       pass = std::max(pass, rate);

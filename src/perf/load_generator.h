@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "perf/hdr_histogram.h"
+#include "perf/latency_stats.h"
 #include "core/result.h"
 
 namespace kamado::perf {
@@ -100,8 +101,7 @@ struct LevelResult {
   int connections = 0;
   double measured_s = 0;
   double throughput_rps = 0;  // successful completions / s in the measured period
-  double mean_ms = 0, min_ms = 0, max_ms = 0;
-  double p50_ms = 0, p90_ms = 0, p95_ms = 0, p99_ms = 0, p999_ms = 0;
+  LatencyStats latency;       // of the measured successful requests: Summarize(histogram)
   uint64_t requests = 0;  // measured, errors included
   uint64_t errors = 0;    // measured, status not 2xx (0: no response)
   std::map<int, uint64_t> errors_by_status;

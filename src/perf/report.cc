@@ -57,10 +57,10 @@ using Table = std::vector<std::vector<std::string>>;
 Table LatencyTable(const Report& r) {
   Table t = {{"series", "requests", "min", "mean", "p50", "p90", "p99", "p99.9", "max (ms)"}};
   for (const LatencySeries& s : r.latencies) {
-    const LatencyDistribution d(s);
-    t.push_back({s.label, std::to_string(d.count()), FormatMs(d.min()), FormatMs(d.mean()),
-                 FormatMs(d.Quantile(0.5)), FormatMs(d.Quantile(0.9)), FormatMs(d.Quantile(0.99)),
-                 FormatMs(d.Quantile(0.999)), FormatMs(d.max())});
+    const LatencyStats& st = s.stats;
+    t.push_back({s.label, std::to_string(st.count), FormatMs(st.min_ms), FormatMs(st.mean_ms),
+                 FormatMs(st.p50_ms), FormatMs(st.p90_ms), FormatMs(st.p99_ms),
+                 FormatMs(st.p999_ms), FormatMs(st.max_ms)});
   }
   return t;
 }
@@ -68,7 +68,7 @@ Table LatencyTable(const Report& r) {
 Table StageTable(const Report& r) {
   Table t = {{"stage", "mean", "p50", "p99 (ms)"}};
   for (const ReportStage& s : r.stages) {
-    t.push_back({s.name, FormatMs(s.mean_ms), FormatMs(s.p50_ms), FormatMs(s.p99_ms)});
+    t.push_back({s.name, FormatMs(s.stats.mean_ms), FormatMs(s.stats.p50_ms), FormatMs(s.stats.p99_ms)});
   }
   return t;
 }
@@ -77,8 +77,9 @@ Table LevelTable(const Report& r) {
   Table t = {{"level", "offered", "throughput (req/s)", "p50", "p90", "p95", "p99", "p99.9 (ms)",
               "requests", "errors", "stable"}};
   for (const ReportLevel& l : r.levels) {
-    t.push_back({l.label, FormatNumber(l.offered), FormatRate(l.throughput_rps), FormatMs(l.p50_ms),
-                 FormatMs(l.p90_ms), FormatMs(l.p95_ms), FormatMs(l.p99_ms), FormatMs(l.p999_ms),
+    t.push_back({l.label, FormatNumber(l.offered), FormatRate(l.throughput_rps), FormatMs(l.latency.p50_ms),
+                 FormatMs(l.latency.p90_ms), FormatMs(l.latency.p95_ms), FormatMs(l.latency.p99_ms),
+                 FormatMs(l.latency.p999_ms),
                  std::to_string(l.requests), std::to_string(l.errors), l.stable ? "yes" : "no"});
   }
   return t;
@@ -213,16 +214,16 @@ PlotSpec LevelsPlot(const Report& r) {
   p99.dashed = true;
   p99.color = 3;
   for (const ReportLevel& l : r.levels) {
-    lo = std::min({lo, l.p50_ms, l.p99_ms});
-    hi = std::max({hi, l.p50_ms, l.p99_ms});
+    lo = std::min({lo, l.latency.p50_ms, l.latency.p99_ms});
+    hi = std::max({hi, l.latency.p50_ms, l.latency.p99_ms});
     const std::string suffix = l.stable ? "" : " (did not stabilise)";
-    p50.points.push_back({l.throughput_rps, l.p50_ms});
+    p50.points.push_back({l.throughput_rps, l.latency.p50_ms});
     p50.hovers.push_back(fmt::format("{}: {} req/s, p50 {} ms{}", l.label,
-                                     FormatRate(l.throughput_rps), FormatMs(l.p50_ms), suffix));
+                                     FormatRate(l.throughput_rps), FormatMs(l.latency.p50_ms), suffix));
     p50.hollow.push_back(!l.stable);
-    p99.points.push_back({l.throughput_rps, l.p99_ms});
+    p99.points.push_back({l.throughput_rps, l.latency.p99_ms});
     p99.hovers.push_back(fmt::format("{}: {} req/s, p99 {} ms{}", l.label,
-                                     FormatRate(l.throughput_rps), FormatMs(l.p99_ms), suffix));
+                                     FormatRate(l.throughput_rps), FormatMs(l.latency.p99_ms), suffix));
     p99.hollow.push_back(!l.stable);
   }
   p.y.log = WantsLog(lo, hi);

@@ -11,16 +11,21 @@
 #include <utility>
 #include <vector>
 
+#include "perf/latency_stats.h"
 #include "perf/monitor.h"
 #include "core/status.h"
 
 namespace kamado::perf {
 
-// One latency distribution: raw samples (count 1 each) or histogram buckets
-// (value = the bucket's representative latency). Any order.
+// One latency distribution. `stats` is what the tables print: the caller's
+// own Summarize (perf/latency_stats.h) of the samples, the very figures its
+// JSON line prints. `values` draw the histogram and CDF plots: raw samples
+// (count 1 each) or histogram buckets (value = the bucket's upper edge, as
+// HdrHistogram::Quantile reports it). Any order.
 struct LatencySeries {
   std::string label;  // "bench", "c=4", "rate=50/s"
   std::vector<std::pair<double, uint64_t>> values;  // (latency ms, count)
+  LatencyStats stats;
 };
 
 // One load level of `kamado load` (or one batch size of `bench`).
@@ -28,7 +33,7 @@ struct ReportLevel {
   std::string label;   // "concurrency 4", "rate 50/s"
   double offered = 0;  // concurrency or requested rate, the x of the level
   double throughput_rps = 0;
-  double p50_ms = 0, p90_ms = 0, p95_ms = 0, p99_ms = 0, p999_ms = 0;
+  LatencyStats latency;
   uint64_t requests = 0, errors = 0;
   bool stable = true;  // the stability check passed
 };
@@ -36,7 +41,7 @@ struct ReportLevel {
 // A per-stage row (decode, preprocess, infer, ...).
 struct ReportStage {
   std::string name;
-  double mean_ms = 0, p50_ms = 0, p99_ms = 0;
+  LatencyStats stats;
 };
 
 struct Report {

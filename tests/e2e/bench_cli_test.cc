@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "testutil/test_data.h"
 
@@ -29,6 +30,28 @@ std::string RunCommand(const std::string& command, int& rc) {
   const int status = pclose(pipe);
   rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+
+// The report's rounding of a latency (perf/report.cc FormatMs).
+std::string AsReported(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f", ms);
+  return buf;
+}
+
+// The cells of the Markdown table row that starts "| <first> |".
+std::vector<std::string> MarkdownRow(const std::string& text, const std::string& first) {
+  std::vector<std::string> cells;
+  const size_t at = text.find("| " + first + " |");
+  if (at == std::string::npos) return cells;
+  std::stringstream row(text.substr(at + 1, text.find('\n', at) - at - 1));
+  std::string cell;
+  while (std::getline(row, cell, '|')) {
+    cell.erase(0, cell.find_first_not_of(' '));
+    cell.erase(cell.find_last_not_of(' ') + 1);
+    cells.push_back(cell);
+  }
+  return cells;
 }
 
 std::string LastLine(const std::string& text) {
@@ -77,6 +100,18 @@ TEST(BenchCliTest, ImagesGiveStagesCpuRssAndAReport) {
   EXPECT_LE(j["mem"]["peak_pct"].get<double>(), 100);
   // The Markdown summary went to stdout and the HTML report to the file.
   EXPECT_NE(out.find("| p50 / p90 / p99"), std::string::npos) << out;
+  // The report's latency row is the JSON line's figures (one quantile rule):
+  // series, requests, min, mean, p50, p90, p99, p99.9, max.
+  const std::vector<std::string> row = MarkdownRow(out, "per run");
+  ASSERT_EQ(row.size(), 9u) << out;
+  EXPECT_EQ(row[1], "12");
+  const char* keys[] = {"min_ms", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"};
+  for (size_t i = 0; i < 7; ++i) {
+    EXPECT_EQ(row[i + 2], AsReported(j[keys[i]].get<double>())) << keys[i] << "\n" << out;
+  }
+  // 12 runs: p99 and p99.9 are rank 12, the max itself (nearest rank, no interpolation).
+  EXPECT_EQ(j["p99_ms"].get<double>(), j["max_ms"].get<double>());
+  EXPECT_EQ(j["p999_ms"].get<double>(), j["max_ms"].get<double>());
   std::ifstream in(report);
   ASSERT_TRUE(in.good()) << report;
   std::stringstream html;

@@ -7,6 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "perf/latency_stats.h"
+
 namespace kamado::perf {
 namespace {
 
@@ -17,8 +19,8 @@ TEST(HistogramTest, EmptyReportsZeros) {
   EXPECT_EQ(h.Mean(), 0);
   EXPECT_EQ(h.Min(), 0u);
   EXPECT_EQ(h.Max(), 0u);
-  EXPECT_EQ(h.Percentile(50), 0);
-  EXPECT_EQ(h.Percentile(99.9), 0);
+  EXPECT_EQ(h.Quantile(0.5), 0);
+  EXPECT_EQ(h.Quantile(0.999), 0);
   EXPECT_EQ(h.CountAtOrAbove(0), 0u);
   EXPECT_TRUE(h.Buckets().empty());
 }
@@ -60,48 +62,51 @@ TEST(HistogramTest, ExactBelow256Microseconds) {
   EXPECT_DOUBLE_EQ(h.Mean(), 50.5);
   EXPECT_EQ(h.Min(), 1u);
   EXPECT_EQ(h.Max(), 100u);
-  // Nearest rank: rank ceil(q/100 · 100).
-  EXPECT_EQ(h.Percentile(0), 1);
-  EXPECT_EQ(h.Percentile(1), 1);
-  EXPECT_EQ(h.Percentile(1.5), 2);
-  EXPECT_EQ(h.Percentile(50), 50);
-  EXPECT_EQ(h.Percentile(90), 90);
-  EXPECT_EQ(h.Percentile(99), 99);
-  EXPECT_EQ(h.Percentile(99.9), 100);
-  EXPECT_EQ(h.Percentile(100), 100);
+  // Nearest rank ⌈q·100⌉; below 256 µs every bucket is one value wide.
+  EXPECT_EQ(h.Quantile(0), 1);
+  EXPECT_EQ(h.Quantile(0.01), 1);
+  EXPECT_EQ(h.Quantile(0.015), 2);
+  EXPECT_EQ(h.Quantile(0.5), 50);
+  EXPECT_EQ(h.Quantile(0.9), 90);
+  EXPECT_EQ(h.Quantile(0.99), 99);
+  EXPECT_EQ(h.Quantile(0.999), 100);
+  EXPECT_EQ(h.Quantile(1), 100);
 }
 
 TEST(HistogramTest, TenValuesNearestRank) {
   HdrHistogram h;
   for (int v : {7, 3, 10, 1, 5, 9, 2, 8, 6, 4}) h.Record(v);
-  EXPECT_EQ(h.Percentile(10), 1);  // rank 1
-  EXPECT_EQ(h.Percentile(11), 2);  // rank ceil(1.1) = 2
-  EXPECT_EQ(h.Percentile(25), 3);  // rank ceil(2.5) = 3
-  EXPECT_EQ(h.Percentile(30), 3);  // rank 3 exactly, no float drift to 4
-  EXPECT_EQ(h.Percentile(70), 7);
-  EXPECT_EQ(h.Percentile(95), 10);
+  EXPECT_EQ(h.Quantile(0.1), 1);   // rank 1
+  EXPECT_EQ(h.Quantile(0.11), 2);  // rank ⌈1.1⌉ = 2
+  EXPECT_EQ(h.Quantile(0.25), 3);  // rank ⌈2.5⌉ = 3
+  EXPECT_EQ(h.Quantile(0.3), 3);   // 0.3·10 is 3.0000000000000004: still rank 3
+  EXPECT_EQ(h.Quantile(0.7), 7);   // 0.7·10 is 7.000000000000001: still rank 7
+  EXPECT_EQ(h.Quantile(0.95), 10);
 }
 
-TEST(HistogramTest, LargeValuesReportBucketMidpoint) {
+// Above 256 µs a quantile is the upper edge of its sample's bucket (never
+// below the sample, at most 1/128 above it), and never above the exact max.
+TEST(HistogramTest, LargeValuesReportTheBucketsUpperEdge) {
   HdrHistogram h;
   h.Record(1000);
-  EXPECT_EQ(h.Percentile(50), 1000);  // rank 1 = count: the exact value
+  EXPECT_EQ(h.Quantile(0.5), 1000);  // bucket [1000, 1003], but the max is 1000
   h.Record(900);
   h.Record(5000);
-  // Rank 2 of {900, 1000, 5000} is in the bucket [1000, 1003]: midpoint 1001.5.
-  EXPECT_DOUBLE_EQ(h.Percentile(50), 1001.5);
-  EXPECT_EQ(h.Percentile(0), 900);  // ranks 1 and n are exact
-  EXPECT_EQ(h.Percentile(100), 5000);
+  // {900, 1000, 5000}: 900 is in [900, 903], 1000 in [1000, 1003], 5000 in [4992, 5023].
+  EXPECT_EQ(h.Quantile(0), 903);
+  EXPECT_EQ(h.Quantile(0.5), 1003);
+  EXPECT_EQ(h.Quantile(1), 5000);
   EXPECT_DOUBLE_EQ(h.Mean(), 2300);
 }
 
-TEST(HistogramTest, PercentilesOfMillisecondsWithinStatedPrecision) {
+TEST(HistogramTest, QuantilesOfMillisecondsWithinStatedPrecision) {
   // 1 ms .. 100 ms in 1 ms steps: p50 = 50 ms, p90 = 90 ms, p99 = 99 ms.
   HdrHistogram h;
   for (int ms = 1; ms <= 100; ++ms) h.Record(ms * 1000.0);
   for (auto [q, want] : std::vector<std::pair<double, double>>{
-           {50, 50000}, {90, 90000}, {95, 95000}, {99, 99000}, {100, 100000}}) {
-    EXPECT_NEAR(h.Percentile(q), want, want / 256) << "q=" << q;
+           {0.5, 50000}, {0.9, 90000}, {0.95, 95000}, {0.99, 99000}, {1, 100000}}) {
+    EXPECT_GE(h.Quantile(q), want) << "q=" << q;
+    EXPECT_LE(h.Quantile(q), want * (1 + 1.0 / 128)) << "q=" << q;
   }
   EXPECT_DOUBLE_EQ(h.Mean(), 50500);
 }
@@ -116,11 +121,10 @@ TEST(HistogramTest, RandomSamplesAgreeWithSortedNearestRank) {
     values.push_back(v);
     h.Record(v);
   }
-  std::sort(values.begin(), values.end());
-  for (double q : {1.0, 10.0, 50.0, 90.0, 99.0, 99.9}) {
-    const auto rank = static_cast<size_t>(std::ceil(q / 100 * values.size()));
-    const double want = values[rank - 1];
-    EXPECT_NEAR(h.Percentile(q), want, want / 256 + 0.5) << "q=" << q;
+  for (double q : {0.01, 0.1, 0.5, 0.9, 0.99, 0.999}) {
+    const double want = Quantile(values, q);  // the raw samples' nearest rank
+    EXPECT_GE(h.Quantile(q), want) << "q=" << q;
+    EXPECT_LE(h.Quantile(q), want * (1 + 1.0 / 128)) << "q=" << q;
   }
 }
 
@@ -133,9 +137,9 @@ TEST(HistogramTest, BoundsAndRounding) {
   h.Record(1e15);  // about 32 years: clamped
   EXPECT_EQ(h.Max(), HdrHistogram::kMaxValueUs);
   EXPECT_EQ(h.Count(), 4u);
-  EXPECT_EQ(h.Percentile(50), 1);  // {0, 1, 2, max}: rank 2
-  EXPECT_EQ(h.Percentile(75), 2);
-  EXPECT_EQ(h.Percentile(100), static_cast<double>(HdrHistogram::kMaxValueUs));
+  EXPECT_EQ(h.Quantile(0.5), 1);  // {0, 1, 2, max}: rank 2
+  EXPECT_EQ(h.Quantile(0.75), 2);
+  EXPECT_EQ(h.Quantile(1), static_cast<double>(HdrHistogram::kMaxValueUs));
 }
 
 TEST(HistogramTest, WeightedRecordAndCountAtOrAbove) {
@@ -145,8 +149,8 @@ TEST(HistogramTest, WeightedRecordAndCountAtOrAbove) {
   EXPECT_EQ(h.Count(), 100u);
   EXPECT_EQ(h.CountAtOrAbove(500000), 2u);
   EXPECT_EQ(h.CountAtOrAbove(2000), 100u);
-  EXPECT_NEAR(h.Percentile(98), 2000, 2000.0 / 256);
-  EXPECT_NEAR(h.Percentile(99), 1000000, 1000000.0 / 256);
+  EXPECT_EQ(h.Quantile(0.98), 2007);     // 2000's bucket is [2000, 2007]
+  EXPECT_EQ(h.Quantile(0.99), 1000000);  // rank 99: a stall, at the exact max
   h.Record(3, 0);  // count 0 records nothing
   EXPECT_EQ(h.Count(), 100u);
 }
@@ -164,8 +168,7 @@ TEST(HistogramTest, MergeEqualsRecordingEverything) {
   EXPECT_EQ(merged.Min(), all.Min());
   EXPECT_EQ(merged.Max(), all.Max());
   EXPECT_DOUBLE_EQ(merged.Mean(), all.Mean());
-  for (double q : {0.0, 25.0, 50.0, 99.0, 100.0})
-    EXPECT_EQ(merged.Percentile(q), all.Percentile(q));
+  for (double q : {0.0, 0.25, 0.5, 0.99, 1.0}) EXPECT_EQ(merged.Quantile(q), all.Quantile(q));
   const auto mb = merged.Buckets(), ab = all.Buckets();
   ASSERT_EQ(mb.size(), ab.size());
   for (size_t i = 0; i < mb.size(); ++i) {
@@ -195,7 +198,6 @@ TEST(HistogramTest, BucketsAreOrderedNonEmptyAndSumToCount) {
   EXPECT_EQ(buckets[0].count, 3u);
   EXPECT_EQ(buckets[1].lo_us, 300u);
   EXPECT_EQ(buckets[1].hi_us, 301u);
-  EXPECT_DOUBLE_EQ(buckets[1].mid_us, 300.5);
   EXPECT_EQ(buckets[1].count, 2u);
   EXPECT_LE(buckets[2].lo_us, 70000u);
   EXPECT_GE(buckets[2].hi_us, 70000u);

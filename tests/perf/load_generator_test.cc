@@ -165,9 +165,9 @@ TEST(LoadGeneratorTest, ClosedLoopHidesStallOpenLoopReportsIt) {
   EXPECT_EQ(closed->errors, 0u);
   EXPECT_GT(closed->requests, 100u);
   EXPECT_LE(closed->histogram.CountAtOrAbove(100e3), 2u);
-  EXPECT_LT(closed->p50_ms, 50);
-  EXPECT_LT(closed->p99_ms, 0.25 * kStall.count());  // the stall is invisible at p99
-  EXPECT_GE(closed->max_ms, 0.5 * kStall.count());   // ... and only the max shows it
+  EXPECT_LT(closed->latency.p50_ms, 50);
+  EXPECT_LT(closed->latency.p99_ms, 0.25 * kStall.count());  // the stall is invisible at p99
+  EXPECT_GE(closed->latency.max_ms, 0.5 * kStall.count());   // ... and only the max shows it
 
   // Open loop: 200 arrivals/s keep coming during the stall; each waits until
   // the stall ends, so ~200 of ~500 samples are up to 1 s late.
@@ -176,11 +176,11 @@ TEST(LoadGeneratorTest, ClosedLoopHidesStallOpenLoopReportsIt) {
   ASSERT_TRUE(open.ok()) << open.status().ToString();
   EXPECT_EQ(open->errors, 0u);
   EXPECT_EQ(open->requests, 500u);  // arrivals at k/200 s in [0.3, 2.8)
-  EXPECT_GE(open->p99_ms, 0.5 * kStall.count());
+  EXPECT_GE(open->latency.p99_ms, 0.5 * kStall.count());
   EXPECT_GE(open->histogram.CountAtOrAbove(100e3), 50u);
-  EXPECT_GE(open->max_ms, 0.7 * kStall.count());
+  EXPECT_GE(open->latency.max_ms, 0.7 * kStall.count());
 
-  EXPECT_GT(open->p99_ms, 2 * closed->p99_ms);
+  EXPECT_GT(open->latency.p99_ms, 2 * closed->latency.p99_ms);
   EXPECT_GT(open->histogram.CountAtOrAbove(100e3), 10 * closed->histogram.CountAtOrAbove(100e3));
 }
 
@@ -316,7 +316,7 @@ TEST(FindMaxRateTest, BracketsTheCapacityWithinBoundedProbes) {
     if (p.pass) {
       EXPECT_LE(p.rate, r->max_rate);
     }
-    EXPECT_EQ(p.pass, p.level.errors == 0 && p.level.p99_ms <= 100) << p.rate;
+    EXPECT_EQ(p.pass, p.level.errors == 0 && p.level.latency.p99_ms <= 100) << p.rate;
   }
   if (r->max_rate > 0 && r->bracketed) {
     bool failed_above = false;

@@ -97,11 +97,15 @@ std::string CheckTagBalance(const std::string& html) {
 
 LatencySeries Series(const std::string& label, double scale) {
   // A skewed, deterministic distribution: a body near `scale` and a thin tail.
-  LatencySeries s{label, {}};
+  LatencySeries s{label, {}, {}};
+  std::vector<double> samples;
   for (int i = 1; i <= 400; ++i) {
     const double u = i / 401.0;
-    s.values.push_back({scale * (1 + 0.5 * u + 4 * std::pow(u, 12)), 1 + i % 3});
+    const double v = scale * (1 + 0.5 * u + 4 * std::pow(u, 12));
+    s.values.push_back({v, 1 + i % 3});
+    samples.insert(samples.end(), 1 + i % 3, v);
   }
+  s.stats = Summarize(samples);
   return s;
 }
 
@@ -110,7 +114,15 @@ Report RealisticReport() {
   r.title = "kamado load: mobilenet_v2 <fp32>";
   r.command = "kamado load --model mobilenet_v2 --concurrency 1,2,4,8 --report out.html";
   r.summary = {{"requests", "48213"}, {"throughput", "402.1 req/s"}, {"p99", "31.2 ms"}};
-  r.stages = {{"decode", 1.2, 1.1, 2.9}, {"preprocess", 0.6, 0.55, 1.4}, {"infer", 7.9, 7.7, 19.5}};
+  auto stage = [](const char* name, double mean, double p50, double p99) {
+    ReportStage st{name, {}};
+    st.stats.mean_ms = mean;
+    st.stats.p50_ms = p50;
+    st.stats.p99_ms = p99;
+    return st;
+  };
+  r.stages = {stage("decode", 1.2, 1.1, 2.9), stage("preprocess", 0.6, 0.55, 1.4),
+              stage("infer", 7.9, 7.7, 19.5)};
   const char* labels[] = {"c=1", "c=2", "c=4", "c=8"};
   for (int k = 0; k < 4; ++k) {
     r.latencies.push_back(Series(labels[k], 5.0 * (k + 1)));
@@ -118,11 +130,11 @@ Report RealisticReport() {
     l.label = labels[k];
     l.offered = 1 << k;
     l.throughput_rps = 120.0 * (k + 1) - 10 * k * k;
-    l.p50_ms = 8 + 4 * k;
-    l.p90_ms = l.p50_ms * 1.4;
-    l.p95_ms = l.p50_ms * 1.6;
-    l.p99_ms = l.p50_ms * (2 + k);
-    l.p999_ms = l.p99_ms * 1.5;
+    l.latency.p50_ms = 8 + 4 * k;
+    l.latency.p90_ms = l.latency.p50_ms * 1.4;
+    l.latency.p95_ms = l.latency.p50_ms * 1.6;
+    l.latency.p99_ms = l.latency.p50_ms * (2 + k);
+    l.latency.p999_ms = l.latency.p99_ms * 1.5;
     l.requests = 2400 * (k + 1);
     l.errors = k == 3 ? 3 : 0;
     l.stable = k != 3;
@@ -215,7 +227,7 @@ TEST(RenderHtmlTest, DegenerateInputsStayFinite) {
   ReportLevel a, b;
   a.label = "a";
   b.label = "b";
-  a.p99_ms = kNaN;
+  a.latency.p99_ms = kNaN;
   b.throughput_rps = kInf;
   r.levels = {a, b};
   Sample s;
