@@ -7,23 +7,11 @@ namespace kamado::ir {
 
 std::string_view OpTypeName(OpType op) {
   switch (op) {
-    case OpType::kConv: return "Conv";
-    case OpType::kBatchNorm: return "BatchNorm";
-    case OpType::kActivation: return "Activation";
-    case OpType::kPad: return "Pad";
-    case OpType::kMaxPool: return "MaxPool";
-    case OpType::kAvgPool: return "AvgPool";
-    case OpType::kGlobalAvgPool: return "GlobalAvgPool";
-    case OpType::kConcat: return "Concat";
-    case OpType::kAdd: return "Add";
-    case OpType::kFlatten: return "Flatten";
-    case OpType::kDense: return "Dense";
-    case OpType::kSoftmax: return "Softmax";
-    case OpType::kIdentity: return "Identity";
-    case OpType::kBinary: return "Binary";
-    case OpType::kGlobalMaxPool: return "GlobalMaxPool";
-    case OpType::kReshape: return "Reshape";
-    case OpType::kTranspose: return "Transpose";
+#define KAMADO_IR_OP_NAME(name) \
+  case OpType::k##name:         \
+    return #name;
+    KAMADO_IR_OP_TYPES(KAMADO_IR_OP_NAME)
+#undef KAMADO_IR_OP_NAME
   }
   return "?";
 }

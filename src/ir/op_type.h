@@ -19,26 +19,43 @@
 
 namespace kamado::ir {
 
+// The op list, written once. Everything that walks the ops derives from it:
+// the enum, OpTypeName, kAllOpTypes (which tests/ops/op_coverage_test.cc
+// walks: every op must have shape inference, a reference kernel, a oneDNN
+// lowering and an ONNX export), and -Werror=switch makes every `switch` over
+// OpType list them all. Adding an op: docs/ARCHITECTURE.md "Adding an op".
+#define KAMADO_IR_OP_TYPES(X)                                                                   \
+  X(Conv)          /* {x, weight, bias|none, [residual]} */                                     \
+  X(BatchNorm)     /* {x, gamma, beta, mean, variance}; inference form */                       \
+  X(Activation)    /* {x} */                                                                    \
+  X(Pad)           /* {x}; constant padding of H and W */                                       \
+  X(MaxPool)       /* {x} */                                                                    \
+  X(AvgPool)       /* {x} */                                                                    \
+  X(GlobalAvgPool) /* {x} -> [N, C, 1, 1] */                                                    \
+  X(GlobalMaxPool) /* {x} -> [N, C, 1, 1] */                                                    \
+  X(Concat)        /* {x0, x1, ...} */                                                          \
+  X(Binary)        /* {a, b}; element-wise a ∘ b, b broadcast to a (BinaryAttrs) */             \
+  X(Flatten)       /* {x} -> [N, C*H*W] */                                                      \
+  X(Dense)         /* {x, weight, bias|none} */                                                 \
+  X(Softmax)       /* {x} */                                                                    \
+  X(Identity)      /* {x}; Dropout at inference, no-op reshapes */                              \
+  X(Reshape)       /* {x}; same elements in row-major order, new shape (a view) */              \
+  X(Transpose)     /* {x}; permutes the axes; the batch axis stays first */
+
 enum class OpType {
-  kConv,           // inputs {x, weight, bias|none, [residual]}
-  kBatchNorm,      // inputs {x, gamma, beta, mean, variance}; inference form
-  kActivation,     // inputs {x}
-  kPad,            // inputs {x}; constant padding of H and W
-  kMaxPool,        // inputs {x}
-  kAvgPool,        // inputs {x}
-  kGlobalAvgPool,  // inputs {x} -> [N, C, 1, 1]
-  kConcat,         // inputs {x0, x1, ...}
-  kAdd,            // inputs {a, b}, same shape
-  kFlatten,        // inputs {x} -> [N, C*H*W]
-  kDense,          // inputs {x, weight, bias|none}
-  kSoftmax,        // inputs {x}
-  kIdentity,       // inputs {x}; Dropout at inference, no-op reshapes
-  kBinary,         // inputs {a, b}; element-wise a ∘ b, b broadcast to a (see BinaryAttrs)
-  kGlobalMaxPool,  // inputs {x} -> [N, C, 1, 1]
-  kReshape,        // inputs {x}; same elements in row-major order, new shape (a view)
-  kTranspose,      // inputs {x}; permutes the axes; the batch axis stays first
+#define KAMADO_IR_OP_ENUMERATOR(name) k##name,
+  KAMADO_IR_OP_TYPES(KAMADO_IR_OP_ENUMERATOR)
+#undef KAMADO_IR_OP_ENUMERATOR
 };
 
+// Every OpType, in the order above.
+inline constexpr OpType kAllOpTypes[] = {
+#define KAMADO_IR_OP_LIST_ENTRY(name) OpType::k##name,
+    KAMADO_IR_OP_TYPES(KAMADO_IR_OP_LIST_ENTRY)
+#undef KAMADO_IR_OP_LIST_ENTRY
+};
+
+// "Conv", "BatchNorm", ...: the enumerator without its k.
 std::string_view OpTypeName(OpType op);
 
 enum class ActivationKind {
@@ -143,8 +160,8 @@ std::string_view BinaryKindName(BinaryKind kind);
 // dimensions is 1 (broadcast) or a's (ONNX/numpy broadcasting after the
 // importer prepends 1s); b's dimension 0 may also be a fixed size (a constant
 // with a row per sample, as Gemm's C of shape [M, N]), which then must equal
-// the batch size at run time. OpType::kAdd stays the same-shape add that the
-// passes fuse into convolutions.
+// the batch size at run time. A same-shape add of two activations is what
+// FuseAdd turns into a convolution's residual sum.
 struct BinaryAttrs {
   BinaryKind kind = BinaryKind::kAdd;
 

@@ -148,14 +148,6 @@ Status InferNodeShapes(Graph& g, NodeId id) {
       out.shape = s;
       return Status::Ok();
     }
-    case OpType::kAdd: {
-      RETURN_IF_ERROR(Expect(n.inputs.size() == 2, n, "expects 2 inputs"));
-      RETURN_IF_ERROR(Expect(InShape(g, n, 0) == InShape(g, n, 1), n,
-                             "inputs differ in shape: " + ShapeToString(InShape(g, n, 0)) +
-                                 " vs " + ShapeToString(InShape(g, n, 1))));
-      out.shape = InShape(g, n, 0);
-      return Status::Ok();
-    }
     case OpType::kFlatten: {
       const Shape& x = InShape(g, n, 0);
       RETURN_IF_ERROR(Expect(x.size() >= 2, n, "expects at least a 2-D input"));

@@ -31,16 +31,19 @@ bool Fusible(const Graph& g, const ir::Node& add, NodeId add_id, size_t i) {
   if (conv.op != OpType::kConv || conv.outputs.size() != 1) return false;
   if (!conv.attr<ir::ConvAttrs>().post_ops.empty() || conv.inputs.size() > 3) return false;
   // Add(y, y): the residual would be the Conv's own output.
-  if (other == v || other == ir::kNoValue) return false;
+  if (other == v || other == ir::kNoValue || g.value(other).is_constant()) return false;
+  // Same shape only: a broadcast add is not a residual sum.
   const Shape& ys = g.value(v).shape;
   const Shape& rs = g.value(other).shape;
-  if (!ys.empty() && !rs.empty() && ys != rs) return false;
+  if (ys.empty() || ys != rs) return false;
   return IsSoleConsumer(g, v, add_id);
 }
 
 std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const ir::Node& add = g.node(id);
-  if (add.dead || add.op != OpType::kAdd || add.inputs.size() != 2 || add.outputs.size() != 1) {
+  if (add.dead || add.op != OpType::kBinary ||
+      add.attr<ir::BinaryAttrs>().kind != ir::BinaryKind::kAdd || add.inputs.size() != 2 ||
+      add.outputs.size() != 1) {
     return std::nullopt;
   }
   std::optional<Match> best;

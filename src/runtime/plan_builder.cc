@@ -157,7 +157,6 @@ Status PlanBuilder::Lower(const ir::Node& n) {
     case ir::OpType::kAvgPool:
     case ir::OpType::kGlobalAvgPool: return LowerPool(n);
     case ir::OpType::kConcat: return LowerConcat(n);
-    case ir::OpType::kAdd: return LowerAdd(n);
     case ir::OpType::kActivation: return LowerActivation(n);
     case ir::OpType::kBatchNorm: return LowerBatchNorm(n);
     case ir::OpType::kSoftmax: return LowerSoftmax(n);

@@ -111,7 +111,6 @@ class PlanBuilder {
   Status LowerGlobalMaxPool(const ir::Node& n);
 
   // ops/elementwise.cc
-  Status LowerAdd(const ir::Node& n);
   // Eltwise steps computing `activation` from `src` into `dst` (may be `src`).
   void AddActivationSteps(const ir::Node& n, MemRef src, const MemRef& dst,
                           const ir::Activation& activation);

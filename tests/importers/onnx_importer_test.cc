@@ -351,7 +351,7 @@ TEST_F(OnnxImporterTest, SumAndMeanChainAdds) {
   AddOutput("y");
   auto g = Import();
   ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kAdd, ir::OpType::kAdd, ir::OpType::kAdd,
+  EXPECT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kBinary, ir::OpType::kBinary, ir::OpType::kBinary,
                                               ir::OpType::kBinary}));
   EXPECT_EQ(g->value(g->node(3).inputs[1]).constant->span()[0], 0.5f);
 }

@@ -308,7 +308,7 @@ TEST(TfjsImporterTest, ConcatAxesAddChainAndGlobalPool) {
   EXPECT_EQ(g.value(NodeNamed(g, "cat_h").outputs[0]).shape, (Shape{-1, 2, 9, 4}));
   EXPECT_EQ(g.value(NodeNamed(g, "cat_w").outputs[0]).shape, (Shape{-1, 2, 3, 8}));
 
-  EXPECT_EQ(g.CountOps(ir::OpType::kAdd), 2);  // a + b + c as two binary Adds
+  EXPECT_EQ(g.CountOps(ir::OpType::kBinary), 2);  // a + b + c as two binary Adds
   const ir::Node& add2 = NodeNamed(g, "sum/add2");
   EXPECT_EQ(add2.inputs[0], NodeNamed(g, "sum").outputs[0]);
   EXPECT_EQ(g.value(add2.outputs[0]).name, "sum:1");

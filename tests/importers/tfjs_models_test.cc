@@ -76,7 +76,7 @@ TEST(TfjsModelsTest, MobileNetV2) {
   EXPECT_EQ(depthwise, 17);
   EXPECT_EQ(g.CountOps(OpType::kBatchNorm), 52);
   EXPECT_EQ(g.CountOps(OpType::kPad), 5);
-  EXPECT_EQ(g.CountOps(OpType::kAdd), 10);
+  EXPECT_EQ(g.CountOps(OpType::kBinary), 10);
   ExpectFiveClassOutput(g);
 }
 

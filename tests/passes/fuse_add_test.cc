@@ -28,7 +28,7 @@ TEST(FuseAdd, ConvPlusResidual) {
     bool changed = false;
     const ir::Graph after = RunPass(FuseAdd(), b.graph(), &changed);
     EXPECT_TRUE(changed);
-    EXPECT_EQ(after.CountOps(OpType::kAdd), 0);
+    EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
     EXPECT_EQ(after.value(sum).producer, conv_id);
     const ir::Node& conv = after.node(conv_id);
     ASSERT_EQ(conv.inputs.size(), 4u);
@@ -58,7 +58,7 @@ TEST(FuseAdd, BothOperandsConvsFusesIntoTheLaterOne) {
   const auto c2 = b.Conv(x, 4, 3, true, {1, 1, 1, 1});
   b.Output(b.Add(c1, c2));
   const ir::Graph after = RunPass(FuseAdd(), b.graph());
-  EXPECT_EQ(after.CountOps(OpType::kAdd), 0);
+  EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
   const ir::Node& later = after.node(b.graph().value(c2).producer);
   EXPECT_EQ(later.attr<ir::ConvAttrs>().post_ops.size(), 1u);
   EXPECT_EQ(later.inputs[3], c1);
@@ -74,7 +74,7 @@ TEST(FuseAdd, ResidualBlockTwoAdds) {
   const auto s2 = b.Add(s1, b.Conv(s1, 4, 1));
   b.Output(s2);
   const ir::Graph after = RunPass(FuseAdd(), b.graph());
-  EXPECT_EQ(after.CountOps(OpType::kAdd), 0);
+  EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
   ExpectSameOutputs(b.graph(), after, b.RandomInputs());
 }
 
@@ -84,7 +84,7 @@ TEST(FuseAdd, DontFuseConvWithTwoConsumers) {
   const auto c = b.Conv(x, 3, 1);
   b.Output(b.Add(c, x));
   b.Output(b.Act(c));
-  ExpectUnchanged(FuseAdd(), b, OpType::kAdd, 1);
+  ExpectUnchanged(FuseAdd(), b, OpType::kBinary, 1);
 }
 
 TEST(FuseAdd, DontFuseConvThatIsGraphOutput) {
@@ -104,7 +104,7 @@ TEST(FuseAdd, DontFuseConvWithPostOps) {
   const auto c = b.Conv(x, 3, 1);
   b.Producer(c).attr<ir::ConvAttrs>().post_ops.push_back(ir::PostOp::Act({}));
   b.Output(b.Add(x, c));
-  ExpectUnchanged(FuseAdd(), b, OpType::kAdd, 1);
+  ExpectUnchanged(FuseAdd(), b, OpType::kBinary, 1);
 }
 
 TEST(FuseAdd, DontFuseAddOfConvWithItself) {
@@ -125,6 +125,31 @@ TEST(FuseAdd, DontFuseAddOfNonConvs) {
   bool changed = true;
   RunPass(FuseAdd(), b.graph(), &changed);
   EXPECT_FALSE(changed);
+}
+
+// Only a same-shape Add of two activations is a residual sum: a broadcast
+// add, an add of a constant and other binary kinds stay Binary nodes.
+TEST(FuseAdd, DontFuseBroadcastConstantOrOtherBinaryKinds) {
+  {
+    GraphBuilder b;
+    const auto x = b.Input({1, 3, 4, 4});
+    const auto c = b.Conv(x, 3, 1);
+    const auto pooled = b.Op(OpType::kGlobalAvgPool, {x});  // [1, 3, 1, 1]
+    b.Output(b.Add(c, pooled));
+    ExpectUnchanged(FuseAdd(), b, OpType::kBinary, 1);
+  }
+  {
+    GraphBuilder b;
+    const auto x = b.Input({1, 3, 4, 4});
+    b.Output(b.Add(b.Conv(x, 3, 1), b.Const({1, 3, 4, 4})));
+    ExpectUnchanged(FuseAdd(), b, OpType::kBinary, 1);
+  }
+  {
+    GraphBuilder b;
+    const auto x = b.Input({1, 3, 4, 4});
+    b.Output(b.Op(OpType::kBinary, {b.Conv(x, 3, 1), x}, ir::BinaryAttrs{ir::BinaryKind::kMul}));
+    ExpectUnchanged(FuseAdd(), b, OpType::kBinary, 1);
+  }
 }
 
 }  // namespace

@@ -74,7 +74,9 @@ ValueId GraphBuilder::Pad(ValueId x, std::array<int64_t, 4> pads, float value) {
   return Op(OpType::kPad, {x}, ir::PadAttrs{pads, value});
 }
 
-ValueId GraphBuilder::Add(ValueId a, ValueId b) { return Op(OpType::kAdd, {a, b}); }
+ValueId GraphBuilder::Add(ValueId a, ValueId b) {
+  return Op(OpType::kBinary, {a, b}, ir::BinaryAttrs{ir::BinaryKind::kAdd});
+}
 
 ValueId GraphBuilder::Identity(ValueId x) { return Op(OpType::kIdentity, {x}); }
 

@@ -60,7 +60,7 @@ TEST(RunDefaultPasses, OptionsTurnPassesOff) {
   ASSERT_TRUE(RunDefaultPasses(no_act, options).ok());
   EXPECT_EQ(no_act.CountOps(OpType::kActivation), 2);
   EXPECT_EQ(no_act.CountOps(OpType::kPad), 1);
-  EXPECT_EQ(no_act.CountOps(OpType::kAdd), 0);
+  EXPECT_EQ(no_act.CountOps(OpType::kBinary), 0);
   EXPECT_EQ(no_act.CountOps(OpType::kBatchNorm), 0);
   ExpectSameOutputs(b.graph(), no_act, b.RandomInputs());
 }

@@ -163,12 +163,12 @@ TEST(RunReference, KernelErrorsNameTheNode) {
   const ValueId b = g.AddConstant("b", Tensor({1, 3}));
   g.AddInput(a);
   const ValueId sum = g.AddValue("sum");
-  g.AddNode("add_1", OpType::kAdd, {a, b}, {sum});
+  g.AddNode("add_1", OpType::kBinary, {a, b}, {sum}, ir::BinaryAttrs{ir::BinaryKind::kAdd});
   g.AddOutput(sum);
   auto r = RunReference(g, {Tensor({1, 2})});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(r.status().message().find("Add node 'add_1'"), std::string::npos)
+  EXPECT_NE(r.status().message().find("Binary node 'add_1'"), std::string::npos)
       << r.status().message();
 }
 

@@ -126,9 +126,10 @@ TEST(ReferenceConcat, LastAxisAnd2D) {
   EXPECT_FALSE(Concat(mismatch, {.axis = 1}).ok());
 }
 
-TEST(ReferenceAdd, ElementWise) {
-  ExpectTensorNear(Ok(Add(Iota({1, 3}), Filled({1, 3}, 0.5f))), {1, 3}, {1.5f, 2.5f, 3.5f});
-  const auto r = Add(Iota({1, 3}), Iota({3, 1}));
+TEST(ReferenceAdd, SameShapeIsABinaryAdd) {
+  const ir::BinaryAttrs add{ir::BinaryKind::kAdd};
+  ExpectTensorNear(Ok(Binary(Iota({1, 3}), Filled({1, 3}, 0.5f), add)), {1, 3}, {1.5f, 2.5f, 3.5f});
+  const auto r = Binary(Iota({1, 3}), Iota({3, 1}), add);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
 }

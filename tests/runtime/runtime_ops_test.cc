@@ -261,7 +261,7 @@ TEST(RuntimeOpsTest, ActivationsBatchNormAddPadStandalone) {
                g.AddConstant("var", Random({c}, rng, 0.1f, 2.0f))},
               {bn}, ir::BatchNormAttrs{1e-3f});
     const auto sum = g.AddValue("sum");
-    g.AddNode("add", OpType::kAdd, {bn, x2}, {sum});
+    g.AddNode("add", OpType::kBinary, {bn, x2}, {sum}, ir::BinaryAttrs{ir::BinaryKind::kAdd});
     const auto pad = g.AddValue("pad");
     ir::PadAttrs p;
     p.pads = {Uniform(rng, 0, 2), Uniform(rng, 0, 2), Uniform(rng, 0, 2), Uniform(rng, 0, 2)};

@@ -317,9 +317,6 @@ class Exporter {
       case OpType::kConcat:
         Attr(AddNode("Concat", n.name, in, {out}), "axis", n.attr<ir::ConcatAttrs>().axis);
         break;
-      case OpType::kAdd:
-        AddNode("Add", n.name, in, {out});
-        break;
       case OpType::kFlatten: {
         std::string x = in[0];
         if (n.attr<ir::FlattenAttrs>().channels_last && g_.value(n.inputs[0]).shape.size() == 4) {
@@ -336,8 +333,31 @@ class Exporter {
       case OpType::kIdentity:
         AddNode("Identity", n.name, in, {out});
         break;
-      default:
-        return Unsupported(ir::Describe(n) + ": no ONNX export for this op");
+      case OpType::kGlobalMaxPool:
+        AddNode("GlobalMaxPool", n.name, in, {out});
+        break;
+      case OpType::kBinary: {
+        // ONNX's numpy broadcasting covers the IR's (b has a's rank, 1s broadcast).
+        const char* op = "Add";
+        switch (n.attr<ir::BinaryAttrs>().kind) {
+          case ir::BinaryKind::kAdd: op = "Add"; break;
+          case ir::BinaryKind::kSub: op = "Sub"; break;
+          case ir::BinaryKind::kMul: op = "Mul"; break;
+          case ir::BinaryKind::kDiv: op = "Div"; break;
+        }
+        AddNode(op, n.name, in, {out});
+        break;
+      }
+      case OpType::kReshape: {
+        // The IR's dimension 0 is the batch (-1 or the input's own): ONNX 0 copies it.
+        std::vector<int64_t> shape = n.attr<ir::ReshapeAttrs>().shape;
+        if (!shape.empty()) shape[0] = 0;
+        AddNode("Reshape", n.name, {in[0], Int64Initializer(n.name + "_shape", shape)}, {out});
+        break;
+      }
+      case OpType::kTranspose:
+        Ints(AddNode("Transpose", n.name, in, {out}), "perm", n.attr<ir::TransposeAttrs>().perm);
+        break;
     }
     names_[n.outputs[0]] = out;
     return Status::Ok();

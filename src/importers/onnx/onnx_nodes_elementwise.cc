@@ -142,7 +142,6 @@ Status NodeConverter::BinaryOp() {
                          ") is not supported" +
                          (commutes ? "" : " unless the second broadcasts to the first"));
     }
-    if (attrs.kind == ir::BinaryKind::kAdd) return Done(Emit(OpType::kAdd, {x, y}, {}));
     return Done(Emit(OpType::kBinary, {x, y}, attrs));
   }
   const ConstTensor& c = *sy->constant;
@@ -222,7 +221,8 @@ Status NodeConverter::SumOrMean() {
   if (n == 1) return Done(Emit(OpType::kIdentity, {acc}, {}));
   for (int i = 1; i < n; ++i) {
     const bool last = i == n - 1 && !mean;
-    ASSIGN_OR_RETURN(acc, Emit(OpType::kAdd, {acc, terms[static_cast<size_t>(i)]}, {},
+    ASSIGN_OR_RETURN(acc, Emit(OpType::kBinary, {acc, terms[static_cast<size_t>(i)]},
+                               ir::BinaryAttrs{ir::BinaryKind::kAdd},
                                last ? "" : "add" + std::to_string(i)));
   }
   if (!mean) return Status::Ok();

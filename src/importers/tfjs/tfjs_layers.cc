@@ -426,7 +426,8 @@ class LayerConverter {
     // a + b + c + ... as a chain of binary Adds.
     ValueId sum = inputs_[0];
     for (size_t i = 1; i < inputs_.size(); ++i) {
-      ASSIGN_OR_RETURN(sum, Emit(OpType::kAdd, {sum, inputs_[i]}, {}, "add" + std::to_string(i)));
+      ASSIGN_OR_RETURN(sum, Emit(OpType::kBinary, {sum, inputs_[i]},
+                                 ir::BinaryAttrs{ir::BinaryKind::kAdd}, "add" + std::to_string(i)));
     }
     return sum;
   }

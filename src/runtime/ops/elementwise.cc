@@ -1,5 +1,5 @@
-// PlanBuilder: Add, Activation (eltwise), BatchNorm, Softmax and Binary
-// (Add/Sub/Mul/Div with broadcasting); in place when the input dies.
+// PlanBuilder: Activation (eltwise), BatchNorm, Softmax and Binary
+// (Add/Sub/Mul/Div, same shape or broadcast); in place when the input dies.
 #include <map>
 #include <optional>
 #include <string>
@@ -9,19 +9,6 @@
 #include "runtime/plan_builder_internal.h"
 
 namespace kamado::runtime::detail {
-
-Status PlanBuilder::LowerAdd(const ir::Node& n) {
-  const MemRef a = where_.at(n.inputs[0]);
-  const MemRef b = Ensure(n.inputs[1], a.desc);
-  dnnl::binary::desc d(algorithm::binary_add, a.desc, b.desc, a.desc);
-  dnnl::binary::primitive_desc pd(d, UserScratchpad(), CpuEngine());
-  Step s = MakeStep<dnnl::binary>(n, pd);
-  const MemRef dst = SameLayoutDst(n.inputs[0], a.desc);
-  s.args = {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, dst}};
-  AddStep(std::move(s), pd.scratchpad_desc());
-  where_[n.outputs[0]] = dst;
-  return Status::Ok();
-}
 
 void PlanBuilder::AddActivationSteps(const ir::Node& n, MemRef src, const MemRef& dst,
                                      const ir::Activation& activation) {

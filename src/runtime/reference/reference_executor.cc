@@ -105,11 +105,6 @@ class NodeRunner {
         }
         return Concat(srcs, *a);
       }
-      case OpType::kAdd: {
-        ASSIGN_OR_RETURN(auto a, Input(n, 0));
-        ASSIGN_OR_RETURN(auto b, Input(n, 1));
-        return Add(*a, *b);
-      }
       case OpType::kFlatten: {
         ASSIGN_OR_RETURN(auto a, AttrsOf<ir::FlattenAttrs>(n));
         ASSIGN_OR_RETURN(auto x, Input(n, 0));

@@ -308,15 +308,6 @@ Result<Tensor> Concat(std::span<const Tensor> srcs, const ir::ConcatAttrs& attrs
   return dst;
 }
 
-Result<Tensor> Add(const Tensor& a, const Tensor& b) {
-  RETURN_IF_ERROR(Check(
-      a.shape() == b.shape(), "Add",
-      "inputs differ in shape: " + ShapeToString(a.shape()) + " vs " + ShapeToString(b.shape())));
-  Tensor dst(a.shape());
-  for (int64_t i = 0; i < a.size(); ++i) dst[i] = a[i] + b[i];
-  return dst;
-}
-
 Result<Tensor> Flatten(const Tensor& src, const ir::FlattenAttrs& attrs) {
   const Shape& s = src.shape();
   RETURN_IF_ERROR(

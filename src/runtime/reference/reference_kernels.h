@@ -59,9 +59,6 @@ Result<Tensor> GlobalAvgPool(const Tensor& src);
 // Concatenation along `attrs.axis` (>= 1); all other dimensions must match.
 Result<Tensor> Concat(std::span<const Tensor> srcs, const ir::ConcatAttrs& attrs);
 
-// a + b, element-wise; shapes must be equal.
-Result<Tensor> Add(const Tensor& a, const Tensor& b);
-
 // [N, d1, d2, ...] -> [N, d1·d2·...]. For a 4-D [N, C, H, W] src with
 // channels_last the elements come in (h, w, c) order, else in (c, h, w).
 Result<Tensor> Flatten(const Tensor& src, const ir::FlattenAttrs& attrs);
