@@ -89,7 +89,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-batch", flags->service.max_batch, "Largest dynamic batch");
   cmd->add_option("--batch-delay-us", flags->service.batch_delay_us,
                   "How long a batch may wait to fill, in µs");
-  cmd->add_option("--max-queue", flags->service.max_queue, "Requests waiting per model before 503");
+  cmd->add_option("--max-queue", flags->service.max_queue, "Rows (images) waiting per model before 503");
   cmd->add_option("--timeout-ms", flags->service.timeout_ms,
                   "A request not started within this gets 504 (0: no limit)");
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body (413 above)");

@@ -1,5 +1,6 @@
 #include "image/decode.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -131,7 +132,14 @@ std::string_view ImageFormatName(ImageFormat format) {
   return "unknown";
 }
 
+namespace {
+std::atomic<uint64_t> decode_calls{0};
+}  // namespace
+
+uint64_t DecodeImageCalls() { return decode_calls.load(std::memory_order_relaxed); }
+
 Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeOptions& options) {
+  decode_calls.fetch_add(1, std::memory_order_relaxed);
   if (bytes.empty()) return InvalidArgument("empty image data (0 bytes)");
   if (bytes.size() > options.max_input_bytes) {
     return InvalidArgument("image data is " + std::to_string(bytes.size()) +

@@ -93,6 +93,11 @@ std::string_view ImageFormatName(ImageFormat format);
 // Unsupported.
 Result<Image> DecodeImage(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
 
+// How many times DecodeImage has been called in this process (relaxed
+// atomic; thread-safe). Tests use it to prove a request was refused before
+// anything was decoded.
+uint64_t DecodeImageCalls();
+
 // Format-specific entry points (no sniffing beyond what the library does).
 Result<Image> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
 Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& options = {});

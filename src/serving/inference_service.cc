@@ -6,6 +6,8 @@
 
 #include "model/image_options.h"
 #include "model/model_loader.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
 #include "runtime/session.h"
 #include "serving/cpu_budget.h"
 
@@ -110,32 +112,58 @@ std::vector<const ServedModel*> InferenceService::models() const {
   return out;
 }
 
-Result<Tensor> InferenceService::PrepareImage(const ServedModel& model,
-                                              std::span<const uint8_t> bytes,
-                                              PrepareTiming* timing) const {
-  const Clock::time_point t0 = Clock::now();
-  ASSIGN_OR_RETURN(Tensor item, image::DecodeToTensor(bytes, model.decode(), model.preprocess()));
-  const double ms = MsSince(t0);
-  if (timing) timing->decode_ms = ms;
-  if (metrics_) metrics_->ObserveDecode(model.name(), ms / 1000.0);
-  return item;
+Status InferenceService::CheckRowCount(int64_t rows) const {
+  if (rows >= 1 && rows <= options_.max_rows_per_request) return Status::Ok();
+  return InvalidArgument("a request holds 1 to " + std::to_string(options_.max_rows_per_request) +
+                         " rows (images or tensors), this one " + std::to_string(rows));
 }
 
-Status InferenceService::CheckItem(const ServedModel& model, const Tensor& item) const {
-  if (item.shape() != model.item_shape()) {
-    return InvalidArgument("model '" + model.name() + "' takes items of shape " +
-                           ShapeToString(model.item_shape()) + ", got " +
-                           ShapeToString(item.shape()));
+Status InferenceService::Admit(const ServedModel& model, int64_t rows) const {
+  RETURN_IF_ERROR(CheckRowCount(rows));
+  if (!model.scheduler().HasRoom(rows)) {
+    return Unavailable("model '" + model.name() + "' is overloaded: the queue is full");
   }
   return Status::Ok();
 }
 
-Status InferenceService::Submit(const ServedModel& model, Tensor item,
+Result<Tensor> InferenceService::PrepareImages(const ServedModel& model,
+                                               const std::vector<std::span<const uint8_t>>& images,
+                                               PrepareTiming* timing) const {
+  const int64_t n = static_cast<int64_t>(images.size());
+  RETURN_IF_ERROR(CheckRowCount(n));
+  const Clock::time_point t0 = Clock::now();
+  Tensor rows(model.config().InputShape(n));
+  const int64_t per = NumElements(model.item_shape());
+  for (int64_t i = 0; i < n; ++i) {
+    const Clock::time_point start = Clock::now();
+    auto decoded = image::DecodeImage(images[static_cast<size_t>(i)], model.decode());
+    Status s = decoded.ok() ? image::PreprocessInto(*decoded, model.preprocess(), rows.data() + i * per)
+                            : decoded.status();
+    if (!s.ok()) return s.WithPrefix("element " + std::to_string(i));
+    if (metrics_) metrics_->ObserveDecode(model.name(), MsSince(start) / 1000.0);
+  }
+  if (timing) timing->decode_ms = MsSince(t0);
+  return rows;
+}
+
+Status InferenceService::CheckRows(const ServedModel& model, const Tensor& rows) const {
+  const Shape& want = model.item_shape();
+  const Shape& got = rows.shape();
+  if (got.size() != want.size() || !std::equal(want.begin() + 1, want.end(), got.begin() + 1)) {
+    Shape shown = want;
+    shown[0] = -1;
+    return InvalidArgument("model '" + model.name() + "' takes tensors of shape " +
+                           ShapeToString(shown) + ", got " + ShapeToString(got));
+  }
+  return CheckRowCount(got[0]);
+}
+
+Status InferenceService::Submit(const ServedModel& model, Tensor rows,
                                 std::function<void(Result<JobOutput>)> done,
                                 Clock::time_point deadline) const {
-  RETURN_IF_ERROR(CheckItem(model, item));
+  RETURN_IF_ERROR(CheckRows(model, rows));
   auto job = std::make_unique<Job>();
-  job->input = std::move(item);
+  job->input = std::move(rows);
   if (options_.timeout_ms > 0) {
     deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.timeout_ms));
   }

@@ -7,9 +7,11 @@
 // runtime::Session with T intra-op threads.
 //
 // Where the work happens: decoding and preprocessing run on the caller's
-// thread (the HTTP I/O threads) in PrepareImage, so workers only ever run
-// stacked, ready tensors and a batch never waits on a slow decode; the queue
-// bound is checked (HasRoom) before decoding so overload costs no decode.
+// thread (the HTTP I/O threads) in PrepareImages, so workers only ever run
+// stacked, ready tensors and a batch never waits on a slow decode; the row
+// limit and the queue bound are checked before decoding, so a request that
+// cannot run, and overload, cost no decode. A request of k rows is one job of
+// k rows (Scheduler): it is never split into per-row jobs and joined again.
 //
 // Thread-safety: every const method may be called from any thread; Shutdown
 // from one thread after the front-end has stopped submitting.
@@ -42,6 +44,7 @@ struct ServiceOptions {
   int batch_delay_us = 2000;
   size_t max_queue = 64;
   int timeout_ms = 10000;  // a request not started within this → DeadlineExceeded; 0 = none
+  int max_rows_per_request = 256;  // rows (images, tensors) one request may hold
 };
 
 class ServedModel {
@@ -50,7 +53,7 @@ class ServedModel {
   const std::string& name() const { return config_.name; }
   const runtime::CompiledModel& compiled() const { return *compiled_; }
   const std::shared_ptr<const runtime::CompiledModel>& shared_compiled() const { return compiled_; }
-  // The shape of one item in the model's layout, batch 1: [1, H, W, 3] or [1, 3, H, W].
+  // The shape of one row in the model's layout, batch 1: [1, H, W, 3] or [1, 3, H, W].
   const Shape& item_shape() const { return item_shape_; }
   const image::PreprocessOptions& preprocess() const { return preprocess_; }
   // As `kamado infer` decodes for this model (DecodeOptionsFor).
@@ -94,18 +97,27 @@ class InferenceService {
   // requests it accepted, runs without waiting for a batch to fill.
   void BeginShutdown();
 
-  // Decodes an encoded image and preprocesses it into one item tensor.
-  // InvalidArgument (not an image, corrupt) or Unsupported (a format kamado
-  // does not decode), with the reason.
-  Result<Tensor> PrepareImage(const ServedModel& model, std::span<const uint8_t> bytes,
-                              PrepareTiming* timing = nullptr) const;
-  // Checks a caller-supplied item tensor ([1, ...] in the model's layout).
-  Status CheckItem(const ServedModel& model, const Tensor& item) const;
+  // Whether a request of `rows` rows can be admitted now: InvalidArgument
+  // over max_rows_per_request (it never can), Unavailable when the queue has
+  // no room for them or the service is shutting down. Call before decoding.
+  Status Admit(const ServedModel& model, int64_t rows) const;
 
-  // Queues one item. OK: `done` will be called exactly once from a worker
-  // thread. Error (Unavailable: queue full or shutting down): `done` is never
-  // called. Records queue/infer/batch metrics.
-  Status Submit(const ServedModel& model, Tensor item, std::function<void(Result<JobOutput>)> done,
+  // Decodes encoded images and preprocesses them into one tensor of
+  // images.size() rows. InvalidArgument (not an image, corrupt) or
+  // Unsupported (a format kamado does not decode), prefixed with
+  // "element i" (the image's index in `images`).
+  Result<Tensor> PrepareImages(const ServedModel& model,
+                               const std::vector<std::span<const uint8_t>>& images,
+                               PrepareTiming* timing = nullptr) const;
+  // Checks a caller-supplied tensor of k rows ([k, ...] in the model's layout,
+  // 1 ≤ k ≤ max_rows_per_request).
+  Status CheckRows(const ServedModel& model, const Tensor& rows) const;
+
+  // Queues one request of k rows as one job. OK: `done` will be called
+  // exactly once from a worker thread, with [k, ...] outputs. Error
+  // (InvalidArgument: bad shape; Unavailable: queue full or shutting down):
+  // `done` is never called. Records queue/infer/batch metrics.
+  Status Submit(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
                 Clock::time_point deadline = Clock::time_point::max()) const;
 
   // Stops every scheduler after it has run what it holds. Idempotent.
@@ -113,6 +125,8 @@ class InferenceService {
 
  private:
   InferenceService() = default;
+  // InvalidArgument unless 1 ≤ rows ≤ options_.max_rows_per_request.
+  Status CheckRowCount(int64_t rows) const;
 
   ServiceOptions options_;
   Metrics* metrics_ = nullptr;

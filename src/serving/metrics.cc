@@ -117,7 +117,7 @@ std::string Metrics::Render() const {
   };
   for (const auto& [name, family] : families) {
     out += std::string("# HELP ") + name +
-           (family == &batch_size_ ? " Requests per batched model run.\n"
+           (family == &batch_size_ ? " Rows (images) per model run.\n"
                                    : " Time spent, in seconds.\n");
     out += std::string("# TYPE ") + name + " histogram\n";
     for (const auto& [model, h] : *family) h.Render(name, ModelLabel(model), out);
@@ -125,7 +125,7 @@ std::string Metrics::Render() const {
   out += "# HELP kamado_in_flight_requests HTTP requests read and not yet answered.\n";
   out += "# TYPE kamado_in_flight_requests gauge\n";
   out += "kamado_in_flight_requests " + std::to_string(in_flight_.load()) + "\n";
-  out += "# HELP kamado_queue_depth Inference requests waiting for a worker.\n";
+  out += "# HELP kamado_queue_depth Rows (images) of requests waiting for a worker.\n";
   out += "# TYPE kamado_queue_depth gauge\n";
   for (const auto& [model, source] : queue_depth_) {
     out += "kamado_queue_depth{" + ModelLabel(model) + "} " + Num(source()) + "\n";

@@ -24,24 +24,29 @@ void Scheduler::Start() {
 }
 
 Status Scheduler::Enqueue(std::unique_ptr<Job>& job) {
+  const int64_t rows = job->rows();
+  if (rows < 1) return InvalidArgument("a request must hold at least one row");
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable("the server is shutting down");
-    if (queue_.size() >= options_.max_queue) {
-      return Unavailable("the queue is full (" + std::to_string(options_.max_queue) +
-                         " requests waiting)");
+    if (queued_rows_ + static_cast<size_t>(rows) > options_.max_queue) {
+      return Unavailable("the queue is full (" + std::to_string(queued_rows_) + " of " +
+                         std::to_string(options_.max_queue) + " rows waiting, the request has " +
+                         std::to_string(rows) + ")");
     }
     job->enqueued = Clock::now();
+    queued_rows_ += static_cast<size_t>(rows);
     queue_.push_back(std::move(job));
-    depth_.store(queue_.size());
+    depth_.store(queued_rows_);
   }
   cv_.notify_all();
   return Status::Ok();
 }
 
-bool Scheduler::HasRoom() const {
+bool Scheduler::HasRoom(int64_t rows) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return !stopping_ && queue_.size() < options_.max_queue;
+  return !stopping_ && queued_rows_ + static_cast<size_t>(std::max<int64_t>(rows, 1)) <=
+                           options_.max_queue;
 }
 
 void Scheduler::Drain() {
@@ -74,25 +79,77 @@ void Scheduler::WorkerLoop(int index) {
     // Give the batch until the oldest job's delay runs out to fill up. While
     // draining or stopping nothing more is coming: run what is there now.
     const Clock::time_point until = queue_.front()->enqueued + options_.max_delay;
-    while (!stopping_ && !draining_ && !queue_.empty() && queue_.size() < max_batch &&
+    while (!stopping_ && !draining_ && !queue_.empty() && queued_rows_ < max_batch &&
            Clock::now() < until) {
       cv_.wait_until(lock, until);
     }
     if (queue_.empty()) continue;  // another worker took them
+    // Whole jobs, in order, while their rows fit; the first always goes (a
+    // job of more than max_batch rows runs alone, in chunks).
     std::vector<std::unique_ptr<Job>> batch;
-    while (!queue_.empty() && batch.size() < max_batch) {
+    size_t rows = 0;
+    while (!queue_.empty() &&
+           (batch.empty() || rows + static_cast<size_t>(queue_.front()->rows()) <= max_batch)) {
+      rows += static_cast<size_t>(queue_.front()->rows());
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    depth_.store(queue_.size());
-    running_.fetch_add(static_cast<int>(batch.size()));
+    queued_rows_ -= rows;
+    depth_.store(queued_rows_);
+    running_.fetch_add(static_cast<int>(rows));
     const bool more = !queue_.empty();
     lock.unlock();
     if (more) cv_.notify_all();
     RunBatch(batch, runner);
-    running_.fetch_sub(static_cast<int>(batch.size()));
+    running_.fetch_sub(static_cast<int>(rows));
     lock.lock();
   }
+}
+
+namespace {
+
+// Rows [first, first + count) of `t` ([N, ...]) as a new tensor.
+Tensor Rows(const Tensor& t, int64_t first, int64_t count) {
+  Shape shape = t.shape();
+  const int64_t per = shape[0] > 0 ? t.size() / shape[0] : 0;
+  shape[0] = count;
+  Tensor out(shape);
+  std::memcpy(out.data(), t.data() + first * per, static_cast<size_t>(count * per) * sizeof(float));
+  return out;
+}
+
+// Copies `src` ([c, ...]) into rows [first, first + c) of `dst` ([N, ...]).
+void CopyRows(const Tensor& src, Tensor& dst, int64_t first) {
+  const int64_t per = dst.shape()[0] > 0 ? dst.size() / dst.shape()[0] : 0;
+  std::memcpy(dst.data() + first * per, src.data(), static_cast<size_t>(src.size()) * sizeof(float));
+}
+
+}  // namespace
+
+void Scheduler::RunInChunks(Job& job, const BatchRunner& runner, Clock::time_point start) {
+  const int64_t k = job.rows();
+  const int64_t chunk = std::max(1, options_.max_batch);
+  std::vector<Tensor> joined;
+  for (int64_t first = 0; first < k; first += chunk) {
+    const int64_t n = std::min(chunk, k - first);
+    Result<std::vector<Tensor>> out = runner(Rows(job.input, first, n));
+    if (options_.on_batch) options_.on_batch(static_cast<int>(n));
+    if (!out.ok()) return job.done(out.status());
+    if (joined.empty()) {
+      for (const Tensor& t : *out) {
+        Shape s = t.shape();
+        s[0] = k;
+        joined.emplace_back(s);
+      }
+    }
+    for (size_t o = 0; o < out->size(); ++o) CopyRows((*out)[o], joined[o], first);
+  }
+  JobOutput result;
+  result.outputs = std::move(joined);
+  result.queue_ms = Ms(start - job.enqueued);
+  result.infer_ms = Ms(Clock::now() - start);
+  result.batch_size = static_cast<int>(std::min(chunk, k));
+  job.done(std::move(result));
 }
 
 void Scheduler::RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRunner& runner) {
@@ -108,53 +165,57 @@ void Scheduler::RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRu
     }
   }
   if (live.empty()) return;
-  const int n = static_cast<int>(live.size());
+  if (live.size() == 1 && live.front()->rows() > options_.max_batch) {
+    return RunInChunks(*live.front(), runner, start);
+  }
 
-  // Stack the [1, ...] inputs into one [n, ...] tensor.
-  const Tensor& first = live.front()->input;
-  Shape shape = first.shape();
-  const int64_t item = first.size();
+  // Stack the jobs' rows into one [n, ...] tensor (a lone job as it is).
+  int64_t n = 0;
   Status bad = Status::Ok();
   for (auto& job : live) {
-    if (job->input.shape() != shape) bad = InvalidArgument("inputs in one batch differ in shape");
+    n += job->rows();
+    const Shape& a = job->input.shape();
+    const Shape& b = live.front()->input.shape();
+    if (a.size() != b.size() || !std::equal(a.begin() + 1, a.end(), b.begin() + 1)) {
+      bad = InvalidArgument("inputs in one batch differ in shape");
+    }
   }
   Result<std::vector<Tensor>> outputs = bad;
   if (bad.ok()) {
     Tensor stacked;
-    if (n == 1) {
-      stacked = first;
+    if (live.size() == 1) {
+      stacked = live.front()->input;
     } else {
+      Shape shape = live.front()->input.shape();
       shape[0] = n;
       stacked = Tensor(shape);
-      for (int i = 0; i < n; ++i) {
-        std::memcpy(stacked.data() + i * item, live[static_cast<size_t>(i)]->input.data(),
-                    static_cast<size_t>(item) * sizeof(float));
+      int64_t first = 0;
+      for (auto& job : live) {
+        CopyRows(job->input, stacked, first);
+        first += job->rows();
       }
     }
     outputs = runner(stacked);
   }
   const double infer_ms = Ms(Clock::now() - start);
-  if (options_.on_batch) options_.on_batch(n);
+  if (options_.on_batch) options_.on_batch(static_cast<int>(n));
 
-  for (int i = 0; i < n; ++i) {
-    Job& job = *live[static_cast<size_t>(i)];
+  int64_t first = 0;
+  for (auto& job : live) {
+    const int64_t k = job->rows();
     if (!outputs.ok()) {
-      job.done(outputs.status());
+      job->done(outputs.status());
       continue;
     }
     JobOutput out;
-    out.queue_ms = Ms(start - job.enqueued);
+    out.queue_ms = Ms(start - job->enqueued);
     out.infer_ms = infer_ms;
-    out.batch_size = n;
+    out.batch_size = static_cast<int>(n);
     for (const Tensor& t : *outputs) {
-      Shape s = t.shape();
-      const int64_t per = t.size() / n;
-      s[0] = 1;
-      Tensor slice(s);
-      std::memcpy(slice.data(), t.data() + i * per, static_cast<size_t>(per) * sizeof(float));
-      out.outputs.push_back(std::move(slice));
+      out.outputs.push_back(live.size() == 1 ? t : Rows(t, first, k));
     }
-    job.done(std::move(out));
+    first += k;
+    job->done(std::move(out));
   }
 }
 

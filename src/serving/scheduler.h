@@ -2,10 +2,15 @@
 // with a dynamic batcher.
 //
 // Each worker owns a BatchRunner (in practice one runtime::Session with T
-// intra-op threads). A worker takes the oldest job, then waits until either
-// `max_batch` jobs are queued or `max_delay` has passed since that job was
-// enqueued, takes up to `max_batch` jobs, stacks their inputs along the batch
-// dimension, runs them once and hands every job its own slice of the outputs.
+// intra-op threads). A job is one request: k ≥ 1 rows, [k, ...], never split
+// across batches (Triton's rule: a request of k rows is one unit of k rows).
+// A worker takes the oldest job, then waits until either `max_batch` rows are
+// queued or `max_delay` has passed since that job was enqueued, takes jobs in
+// order while their rows fit in `max_batch`, stacks them along the batch
+// dimension (no copy for a batch of one job), runs them once and hands every
+// job its own rows of the outputs. A job of more than `max_batch` rows runs
+// alone, in consecutive runs of at most `max_batch` rows whose outputs are
+// joined in place: its caller sees one answer of k rows.
 //
 // Ownership and threading (modelled on Triton's scheduler):
 //   - Enqueue takes ownership of the job only when it returns OK; on error
@@ -34,14 +39,15 @@ namespace kamado::serving {
 using Clock = std::chrono::steady_clock;
 
 struct JobOutput {
-  std::vector<Tensor> outputs;  // this job's slice: [1, ...] per graph output
+  std::vector<Tensor> outputs;  // this job's rows: [k, ...] per graph output
   double queue_ms = 0;          // enqueue → batch formed
-  double infer_ms = 0;          // the batched run
-  int batch_size = 0;           // how many jobs shared the run
+  double infer_ms = 0;          // the run (all runs, for a job run in chunks)
+  int batch_size = 0;           // rows in the (largest) run that held this job
 };
 
 struct Job {
-  Tensor input;  // one item, [1, ...] in the model's layout
+  Tensor input;  // k rows, [k, ...] in the model's layout
+  int64_t rows() const { return input.shape().empty() ? 0 : input.shape()[0]; }
   Clock::time_point enqueued{};
   Clock::time_point deadline = Clock::time_point::max();
   std::function<void(Result<JobOutput>)> done;
@@ -57,8 +63,8 @@ struct SchedulerOptions {
   int workers = 1;
   int max_batch = 8;
   std::chrono::microseconds max_delay{2000};
-  size_t max_queue = 64;  // jobs waiting, not counting those running
-  // Called after each batch runs (for the batch-size histogram); any thread.
+  size_t max_queue = 64;  // rows waiting, not counting those running
+  // Called after each run with its rows (for the batch-size histogram); any thread.
   std::function<void(int batch_size)> on_batch;
 };
 
@@ -73,13 +79,14 @@ class Scheduler {
   void Start();
 
   // Queues `job` (stamping `enqueued`). OK: the scheduler owns it and `job`
-  // is null. Unavailable: the queue is full or the scheduler is stopping;
-  // `job` is untouched.
+  // is null. Unavailable: its rows do not fit in the queue (max_queue rows)
+  // or the scheduler is stopping; InvalidArgument: no rows. On error `job`
+  // is untouched.
   Status Enqueue(std::unique_ptr<Job>& job);
 
-  // Whether Enqueue would accept a job now (a cheap check before expensive
-  // request preparation; Enqueue still decides).
-  bool HasRoom() const;
+  // Whether Enqueue would accept `rows` rows now (a cheap check before
+  // expensive request preparation; Enqueue still decides).
+  bool HasRoom(int64_t rows = 1) const;
 
   // Graceful shutdown, first step: from now on no batch waits to fill. Jobs
   // already queued, and jobs enqueued later (requests the front-end was still
@@ -91,6 +98,7 @@ class Scheduler {
   // Idempotent.
   void Stop();
 
+  // Rows queued, and rows in runs now.
   size_t queue_depth() const { return depth_.load(); }
   int running() const { return running_.load(); }
   const SchedulerOptions& options() const { return options_; }
@@ -98,6 +106,7 @@ class Scheduler {
  private:
   void WorkerLoop(int index);
   void RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRunner& runner);
+  void RunInChunks(Job& job, const BatchRunner& runner, Clock::time_point start);
 
   const SchedulerOptions options_;
   const RunnerFactory factory_;
@@ -106,6 +115,7 @@ class Scheduler {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
+  size_t queued_rows_ = 0;                  // guarded by mu_
   bool stopping_ = false;                   // guarded by mu_
   bool draining_ = false;                   // guarded by mu_
   std::atomic<size_t> depth_{0};

@@ -62,6 +62,36 @@ TEST(OipCodec, ParsesJsonAndBinaryInputs) {
   EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument);
 }
 
+// The row limit is applied to the declared shape, before the data is read.
+TEST(OipCodec, RowLimitIsCheckedOnTheShape) {
+  const std::string body =
+      R"({"inputs":[{"name":"x","datatype":"BYTES","shape":[300],"data":["this is not base64!"]}]})";
+  auto r = ParseInferRequest(body, std::nullopt, 256);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("300 rows, over the limit of 256"), std::string::npos)
+      << r.status().message();
+  // Without a limit the same body fails later, on its data.
+  EXPECT_EQ(ParseInferRequest(body, std::nullopt).status().message().find("over the limit"),
+            std::string::npos);
+}
+
+// A shape whose element count overflows int64 is refused, however the data
+// length happens to compare with the wrapped product ([2^54+1, 224, 224, 3]
+// wraps to 150,528 elements).
+TEST(OipCodec, ShapeWhoseElementCountOverflowsIsRefused) {
+  const int64_t huge = (int64_t{1} << 54) + 1;
+  std::string values;
+  for (int i = 0; i < 150528; ++i) values += i ? ",0" : "0";
+  const std::string body = R"({"inputs":[{"name":"x","datatype":"FP32","shape":[)" +
+                           std::to_string(huge) + R"(,224,224,3],"data":[)" + values + "]}]}";
+  auto r = ParseInferRequest(body, std::nullopt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("more elements than fit in 64 bits"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(OipCodec, BytesInputsAreBase64InJson) {
   auto r = ParseInferRequest(R"({"inputs":[{"name":"x","datatype":"BYTES","shape":[2],
                                  "data":["aGVsbG8=",{"b64":"YQ=="}]}]})",

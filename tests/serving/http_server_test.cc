@@ -44,8 +44,8 @@ const std::vector<std::string> kImages = {"data/images/chelsea.png", "data/image
 std::vector<float> Expected(const InferenceService& service, const std::string& path) {
   const ServedModel* model = *service.Find("mobilenet_v2");
   const std::string bytes = FileBytes(path);
-  auto item = service.PrepareImage(
-      *model, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  auto item = service.PrepareImages(
+      *model, {{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}});
   EXPECT_TRUE(item.ok()) << item.status().ToString();
   runtime::Session session(model->shared_compiled(), runtime::SessionOptions{.threads = 1});
   auto out = session.Run({*item});
@@ -252,8 +252,8 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
 // The tensor the model sees for kImages[0], as the client would send it.
 Tensor Preprocessed(const InferenceService& service, const std::string& path) {
   const std::string bytes = FileBytes(path);
-  auto t = service.PrepareImage(**service.Find("mobilenet_v2"),
-                                {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+  auto t = service.PrepareImages(**service.Find("mobilenet_v2"),
+                                 {{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}});
   EXPECT_TRUE(t.ok());
   return *t;
 }
@@ -363,23 +363,107 @@ TEST_F(HttpServerTest, InferErrors) {
   EXPECT_NE(ErrorOf(*r).find("element 0"), std::string::npos) << r->body;
 }
 
+// Every counter moves by what one request does, and nothing else does.
 TEST_F(HttpServerTest, MetricsExport) {
   http::HttpClient c = server_->Client();
+  const std::string m = "{model=\"mobilenet_v2\"}";
+  auto before = c.Get("/metrics");
+  ASSERT_EQ(before->status, 200);
+  EXPECT_NE(before->header("content-type").find("text/plain"), std::string::npos);
   ASSERT_EQ(c.Post("/v2/models/mobilenet_v2/classify", FileBytes(kImages[0]), "image/png")->status, 200);
-  auto r = c.Get("/metrics");
-  ASSERT_EQ(r->status, 200);
-  EXPECT_NE(r->header("content-type").find("text/plain"), std::string::npos);
-  for (const char* name :
-       {"kamado_requests_total{model=\"mobilenet_v2\",code=\"200\"}", "kamado_in_flight_requests",
-        "kamado_queue_depth{model=\"mobilenet_v2\"}", "process_cpu_seconds_total",
-        "process_resident_memory_bytes", "kamado_batch_size_count{model=\"mobilenet_v2\"}",
-        "kamado_request_duration_seconds_count{model=\"mobilenet_v2\"}",
-        "kamado_queue_duration_seconds_count{model=\"mobilenet_v2\"}",
-        "kamado_decode_duration_seconds_count{model=\"mobilenet_v2\"}",
-        "kamado_infer_duration_seconds_count{model=\"mobilenet_v2\"}"}) {
-    EXPECT_GE(MetricValue(r->body, name), 0) << name << "\n" << r->body;
+  auto after = c.Get("/metrics");
+  ASSERT_EQ(after->status, 200);
+  // A series appears with its first sample: absent before means 0.
+  auto moved = [&](const std::string& series) {
+    const double a = MetricValue(before->body, series), b = MetricValue(after->body, series);
+    EXPECT_GE(b, 0) << series << " is missing\n" << after->body;
+    return b - std::max(a, 0.0);
+  };
+  EXPECT_EQ(moved("kamado_requests_total{model=\"mobilenet_v2\",code=\"200\"}"), 1);
+  for (const char* family : {"kamado_request_duration_seconds_count", "kamado_queue_duration_seconds_count",
+                             "kamado_decode_duration_seconds_count", "kamado_infer_duration_seconds_count",
+                             "kamado_batch_size_count"}) {
+    EXPECT_EQ(moved(family + m), 1) << family;
   }
-  EXPECT_GT(MetricValue(r->body, "process_resident_memory_bytes"), 0);
+  EXPECT_EQ(moved("kamado_batch_size_sum" + m), 1);  // one run of one row
+  EXPECT_GT(moved("kamado_decode_duration_seconds_sum" + m), 0);
+  // Scraped while answering only the scrape itself; nothing queued.
+  EXPECT_EQ(MetricValue(after->body, "kamado_in_flight_requests"), 1);
+  EXPECT_EQ(MetricValue(after->body, "kamado_queue_depth" + m), 0);
+  EXPECT_GE(moved("process_cpu_seconds_total"), 0);
+  EXPECT_GT(MetricValue(after->body, "process_resident_memory_bytes"), 1e7);  // the model alone
+}
+
+// 10,000 one-pixel images in one request: refused with 400 naming the limit
+// before a single decode (counted by the decoder), in JSON and in the binary
+// extension. 20 images: one job of 20 rows, run as 8 + 8 + 4 (max batch 8),
+// answered as one [20, 5] output that matches each image run alone.
+TEST_F(HttpServerTest, RowsPerRequestAreLimitedBeforeDecodingAndRunAsOneJob) {
+  http::HttpClient c = server_->Client();
+  const ServedModel& model = **server_->service->Find("mobilenet_v2");
+  const std::string input = model.compiled().inputs().front().name;
+  std::vector<std::string> pngs;
+  for (int i = 0; i < 20; ++i) {
+    const uint8_t px[3] = {static_cast<uint8_t>(12 * i), static_cast<uint8_t>(255 - 9 * i), 77};
+    const image::testimg::Bytes png = image::testimg::EncodePng({.width = 1, .height = 1}, px, 3);
+    pngs.emplace_back(png.begin(), png.end());
+  }
+
+  json many = json::array();
+  for (int i = 0; i < 10000; ++i) many.push_back(http::Base64Encode(pngs[i % 20]));
+  const uint64_t decodes = image::DecodeImageCalls();
+  auto r = c.Post("/v2/models/mobilenet_v2/infer",
+                  json{{"inputs", {{{"name", input}, {"datatype", "BYTES"}, {"shape", {10000}},
+                                    {"data", many}}}}}.dump(),
+                  "application/json");
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(ErrorOf(*r).find("over the limit of 256"), std::string::npos) << r->body;
+  std::string elements;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string& png = pngs[i % 20];
+    for (int b = 0; b < 4; ++b) elements.push_back(static_cast<char>((png.size() >> (8 * b)) & 0xFF));
+    elements += png;
+  }
+  const std::string header =
+      json{{"inputs", {{{"name", input}, {"datatype", "BYTES"}, {"shape", {10000}},
+                        {"parameters", {{"binary_data_size", elements.size()}}}}}}}.dump();
+  r = c.Request("POST", "/v2/models/mobilenet_v2/infer", header + elements, "application/octet-stream",
+                {{"Inference-Header-Content-Length", std::to_string(header.size())}});
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(ErrorOf(*r).find("over the limit of 256"), std::string::npos) << r->body;
+  EXPECT_EQ(image::DecodeImageCalls(), decodes) << "a refused request was decoded";
+
+  auto before = c.Get("/metrics");
+  json twenty = json::array();
+  for (const std::string& png : pngs) twenty.push_back(http::Base64Encode(png));
+  r = c.Post("/v2/models/mobilenet_v2/infer",
+             json{{"inputs", {{{"name", input}, {"datatype", "BYTES"}, {"shape", {20}},
+                               {"data", twenty}}}}}.dump(),
+             "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(image::DecodeImageCalls(), decodes + 20);
+  auto after = c.Get("/metrics");
+  const std::string m = "{model=\"mobilenet_v2\"}";
+  auto moved = [&](const std::string& series) {
+    return MetricValue(after->body, series) - std::max(MetricValue(before->body, series), 0.0);
+  };
+  EXPECT_EQ(moved("kamado_batch_size_count" + m), 3);  // 8 + 8 + 4
+  EXPECT_EQ(moved("kamado_batch_size_sum" + m), 20);
+  EXPECT_EQ(moved("kamado_decode_duration_seconds_count" + m), 20);
+  const json out = json::parse(r->body)["outputs"][0];
+  ASSERT_EQ(out["shape"], json({20, 5}));
+  runtime::Session session(model.shared_compiled(), runtime::SessionOptions{.threads = 1});
+  for (int i = 0; i < 20; ++i) {
+    auto row = server_->service->PrepareImages(
+        model, {{reinterpret_cast<const uint8_t*>(pngs[i].data()), pngs[i].size()}});
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+    auto want = session.Run({*row});
+    ASSERT_TRUE(want.ok());
+    for (int k = 0; k < 5; ++k) {
+      EXPECT_NEAR(out["data"][static_cast<size_t>(i * 5 + k)].get<double>(), want->front()[k], 1e-5)
+          << "image " << i << " class " << k;
+    }
+  }
 }
 
 TEST_F(HttpServerTest, ConcurrentLoadFormsBatchesAndRoutesResults) {

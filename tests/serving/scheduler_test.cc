@@ -1,127 +1,240 @@
+// The scheduler's batching and admission, by counting events, never by the
+// wall clock: the fake runner can hold its worker inside a run (Hold) while
+// the test queues jobs, so what forms the next batch is decided by what is
+// queued, not by how fast this machine is. Delays are either 0 ("take what is
+// there") or an hour ("fill by rows"); no test waits on one.
 #include "serving/scheduler.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <future>
-#include <thread>
+#include <mutex>
+#include <vector>
 
 namespace kamado::serving {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A runner that doubles every value and records the batch sizes it saw.
-struct FakeModel {
-  std::mutex mu;
-  std::vector<int> batches;
-  std::atomic<int> items_run{0};
-  std::chrono::milliseconds delay{0};
-
+// Doubles every value and records the row count of every run. With Hold(),
+// the next run blocks inside the runner until Release().
+class FakeModel {
+ public:
   RunnerFactory Factory() {
     return [this](int) -> BatchRunner {
       return [this](const Tensor& batch) -> Result<std::vector<Tensor>> {
-        if (delay.count() > 0) std::this_thread::sleep_for(delay);
+        std::shared_future<void> wait;
         {
-          std::lock_guard<std::mutex> lock(mu);
-          batches.push_back(static_cast<int>(batch.shape()[0]));
+          std::lock_guard<std::mutex> lock(mu_);
+          batches_.push_back(static_cast<int>(batch.shape()[0]));
+          if (hold_) {
+            hold_ = false;
+            entered_.set_value();
+            wait = release_.get_future().share();
+          }
         }
-        items_run += static_cast<int>(batch.shape()[0]);
+        if (wait.valid()) wait.wait();
         Tensor out(batch.shape());
         for (int64_t i = 0; i < batch.size(); ++i) out[i] = batch[i] * 2;
         return std::vector<Tensor>{out};
       };
     };
   }
+  // The next run holds its worker; returns when a run has entered the hold.
+  std::future<void> Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = true;
+    entered_ = std::promise<void>();
+    release_ = std::promise<void>();
+    return entered_.get_future();
+  }
+  void Release() { release_.set_value(); }
+  std::vector<int> batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+  int rows_run() {
+    int n = 0;
+    for (int b : batches()) n += b;
+    return n;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<int> batches_;
+  bool hold_ = false;
+  std::promise<void> entered_, release_;
 };
 
-std::unique_ptr<Job> MakeJob(float value, std::promise<Result<JobOutput>>* result) {
+// A job of `rows` rows of 2 values: row r holds {value + 10r, value + 10r + 1}.
+std::unique_ptr<Job> MakeJob(float value, std::promise<Result<JobOutput>>* result, int rows = 1) {
   auto job = std::make_unique<Job>();
-  job->input = Tensor({1, 2}, {value, value + 1});
+  std::vector<float> data;
+  for (int r = 0; r < rows; ++r) {
+    data.push_back(value + 10.0f * r);
+    data.push_back(value + 10.0f * r + 1);
+  }
+  job->input = Tensor({rows, 2}, data);
   job->done = [result](Result<JobOutput> r) { result->set_value(std::move(r)); };
   return job;
 }
 
+void ExpectDoubled(const Result<JobOutput>& r, float value, int rows) {
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Tensor& out = r->outputs.front();
+  ASSERT_EQ(out.shape(), (Shape{rows, 2}));
+  for (int i = 0; i < rows; ++i) {
+    EXPECT_EQ(out[2 * i], 2 * (value + 10.0f * i)) << "row " << i;
+    EXPECT_EQ(out[2 * i + 1], 2 * (value + 10.0f * i + 1)) << "row " << i;
+  }
+}
+
+SchedulerOptions Options(int max_batch, std::chrono::microseconds delay, size_t max_queue = 64) {
+  return {.workers = 1, .max_batch = max_batch, .max_delay = delay, .max_queue = max_queue, .on_batch = {}};
+}
+
 TEST(Scheduler, BatchesQueuedJobsAndRoutesResults) {
   FakeModel model;
-  Scheduler s({.workers = 1, .max_batch = 4, .max_delay = 200ms, .max_queue = 16, .on_batch = {}}, model.Factory());
+  Scheduler s(Options(4, 1h), model.Factory());  // fills by rows only
   s.Start();
   std::vector<std::promise<Result<JobOutput>>> results(4);
   for (int i = 0; i < 4; ++i) {
-    auto job = MakeJob(static_cast<float>(i * 10), &results[static_cast<size_t>(i)]);
+    auto job = MakeJob(static_cast<float>(i * 100), &results[static_cast<size_t>(i)]);
     ASSERT_TRUE(s.Enqueue(job).ok());
     EXPECT_EQ(job, nullptr);  // owned by the scheduler now
   }
   for (int i = 0; i < 4; ++i) {
     auto r = results[static_cast<size_t>(i)].get_future().get();
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    const Tensor& out = r->outputs.front();
-    EXPECT_EQ(out.shape(), (Shape{1, 2}));
-    EXPECT_EQ(out[0], i * 20.0f);
-    EXPECT_EQ(out[1], (i * 10 + 1) * 2.0f);
+    ExpectDoubled(r, static_cast<float>(i * 100), 1);
     EXPECT_EQ(r->batch_size, 4);
   }
   s.Stop();
-  EXPECT_EQ(model.batches, (std::vector<int>{4}));
+  EXPECT_EQ(model.batches(), (std::vector<int>{4}));
 }
 
-TEST(Scheduler, FullQueueRefusesAndLeavesTheJobWithTheCaller) {
+// Rows, not jobs, count against max_batch, and a job is never split across
+// batches: while the worker is held, queue jobs of 1, 3, 2 and 2 rows; with
+// max_batch 4 they run as [1+3] and [2+2] (the 2 does not join the 1+3).
+TEST(Scheduler, JobsAreWholeAndTheirRowsCountAgainstMaxBatch) {
   FakeModel model;
-  model.delay = 100ms;
-  Scheduler s({.workers = 1, .max_batch = 1, .max_delay = 0us, .max_queue = 2, .on_batch = {}}, model.Factory());
+  Scheduler s(Options(4, 0us), model.Factory());
   s.Start();
-  std::vector<std::promise<Result<JobOutput>>> results(8);
-  int accepted = 0, refused = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    auto job = MakeJob(1, &results[i]);
-    Status st = s.Enqueue(job);
-    if (st.ok()) {
-      ++accepted;
-    } else {
-      ++refused;
-      EXPECT_EQ(st.code(), StatusCode::kUnavailable);
-      ASSERT_NE(job, nullptr);  // still ours
-      EXPECT_EQ(job->input[0], 1.0f);
-    }
+  std::promise<Result<JobOutput>> first;
+  auto entered = model.Hold();
+  auto j0 = MakeJob(0, &first);
+  ASSERT_TRUE(s.Enqueue(j0).ok());
+  entered.wait();  // the worker is inside the first run
+  std::vector<std::promise<Result<JobOutput>>> results(4);
+  const int rows[] = {1, 3, 2, 2};
+  for (int i = 0; i < 4; ++i) {
+    auto job = MakeJob(static_cast<float>(1000 * (i + 1)), &results[static_cast<size_t>(i)], rows[i]);
+    ASSERT_TRUE(s.Enqueue(job).ok());
   }
-  EXPECT_GT(refused, 0);
-  EXPECT_FALSE(s.HasRoom() && refused == 0);
+  EXPECT_EQ(s.queue_depth(), 8u);  // rows waiting
+  model.Release();
+  ExpectDoubled(first.get_future().get(), 0, 1);
+  for (int i = 0; i < 4; ++i) {
+    ExpectDoubled(results[static_cast<size_t>(i)].get_future().get(), 1000.0f * (i + 1), rows[i]);
+  }
+  s.Stop();
+  // 1 (held), then 1+3 = 4, then 2+2 = 4.
+  EXPECT_EQ(model.batches(), (std::vector<int>{1, 4, 4}));
+}
+
+// A request larger than max_batch runs alone, in chunks, and its caller gets
+// one answer of all its rows.
+TEST(Scheduler, AJobOverMaxBatchRunsInChunksAndAnswersOnce) {
+  FakeModel model;
+  std::vector<int> observed;
+  SchedulerOptions o = Options(4, 0us);
+  o.on_batch = [&observed](int n) { observed.push_back(n); };
+  Scheduler s(o, model.Factory());
+  s.Start();
+  std::promise<Result<JobOutput>> big;
+  auto job = MakeJob(5, &big, 10);
+  ASSERT_TRUE(s.Enqueue(job).ok());
+  auto r = big.get_future().get();
+  ExpectDoubled(r, 5, 10);
+  EXPECT_EQ(r->batch_size, 4);
+  s.Stop();
+  EXPECT_EQ(model.batches(), (std::vector<int>{4, 4, 2}));
+  EXPECT_EQ(observed, (std::vector<int>{4, 4, 2}));
+}
+
+TEST(Scheduler, FullQueueRefusesByRowsAndLeavesTheJobWithTheCaller) {
+  FakeModel model;
+  Scheduler s(Options(1, 0us, /*max_queue=*/3), model.Factory());
+  s.Start();
+  std::promise<Result<JobOutput>> first, a, b, c;
+  auto entered = model.Hold();
+  auto j0 = MakeJob(1, &first);
+  ASSERT_TRUE(s.Enqueue(j0).ok());
+  entered.wait();  // running rows do not count against the queue
+  auto ja = MakeJob(2, &a, 2);
+  ASSERT_TRUE(s.Enqueue(ja).ok());
+  EXPECT_TRUE(s.HasRoom(1));
+  EXPECT_FALSE(s.HasRoom(2));
+  auto jb = MakeJob(3, &b, 2);  // 2 + 2 rows > 3
+  const Status refused = s.Enqueue(jb);
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  ASSERT_NE(jb, nullptr);  // still ours
+  EXPECT_EQ(jb->input[0], 3.0f);
+  auto jc = MakeJob(4, &c);  // 2 + 1 rows fit
+  ASSERT_TRUE(s.Enqueue(jc).ok());
+  model.Release();
   s.Stop();  // runs every accepted job
-  EXPECT_EQ(model.items_run.load(), accepted);
+  EXPECT_TRUE(first.get_future().get().ok());
+  EXPECT_TRUE(a.get_future().get().ok());
+  EXPECT_TRUE(c.get_future().get().ok());
+  EXPECT_EQ(model.rows_run(), 4);
+}
+
+TEST(Scheduler, AJobWithoutRowsIsRefused) {
+  FakeModel model;
+  Scheduler s(Options(4, 0us), model.Factory());
+  s.Start();
+  auto empty = std::make_unique<Job>();
+  empty->input = Tensor({0, 2});
+  EXPECT_EQ(s.Enqueue(empty).code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(empty, nullptr);
+  s.Stop();
+  EXPECT_EQ(model.rows_run(), 0);
 }
 
 TEST(Scheduler, ExpiredJobsNeverRun) {
   FakeModel model;
-  model.delay = 150ms;
-  Scheduler s({.workers = 1, .max_batch = 1, .max_delay = 0us, .max_queue = 8, .on_batch = {}}, model.Factory());
+  Scheduler s(Options(1, 0us), model.Factory());
   s.Start();
   std::promise<Result<JobOutput>> first, second;
+  auto entered = model.Hold();
   auto a = MakeJob(1, &first);
   ASSERT_TRUE(s.Enqueue(a).ok());
-  std::this_thread::sleep_for(20ms);  // the worker is busy with `a`
+  entered.wait();  // the worker is busy with `a`
   auto b = MakeJob(2, &second);
-  b->deadline = Clock::now() + 1ms;
+  b->deadline = Clock::now() - 1ms;  // already past: it can never start in time
   ASSERT_TRUE(s.Enqueue(b).ok());
+  model.Release();
   EXPECT_TRUE(first.get_future().get().ok());
   auto r = second.get_future().get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
   s.Stop();
-  EXPECT_EQ(model.items_run.load(), 1);
+  EXPECT_EQ(model.rows_run(), 1);
 }
 
 TEST(Scheduler, StopRunsEverythingQueuedThenRefuses) {
   FakeModel model;
-  model.delay = 10ms;
-  Scheduler s({.workers = 2, .max_batch = 2, .max_delay = 1ms, .max_queue = 64, .on_batch = {}}, model.Factory());
+  Scheduler s({.workers = 2, .max_batch = 2, .max_delay = 1h, .max_queue = 64, .on_batch = {}},
+              model.Factory());
   s.Start();
-  std::vector<std::promise<Result<JobOutput>>> results(20);
+  std::vector<std::promise<Result<JobOutput>>> results(21);
   for (auto& p : results) {
     auto job = MakeJob(3, &p);
     ASSERT_TRUE(s.Enqueue(job).ok());
   }
-  s.Stop();
+  s.Stop();  // the odd last job does not wait an hour for company
   for (auto& p : results) EXPECT_TRUE(p.get_future().get().ok());
+  EXPECT_EQ(model.rows_run(), 21);
   std::promise<Result<JobOutput>> late;
   auto job = MakeJob(1, &late);
   EXPECT_EQ(s.Enqueue(job).code(), StatusCode::kUnavailable);
@@ -131,41 +244,38 @@ TEST(Scheduler, StopRunsEverythingQueuedThenRefuses) {
 // jobs the front-end still submits while it finishes accepted requests.
 TEST(Scheduler, DrainRunsQueuedAndLateJobsWithoutWaitingForTheBatchToFill) {
   FakeModel model;
-  Scheduler s({.workers = 1, .max_batch = 8, .max_delay = 30s, .max_queue = 16, .on_batch = {}},
-              model.Factory());
+  Scheduler s(Options(8, 1h), model.Factory());  // it would wait an hour for 8 rows
   s.Start();
   std::vector<std::promise<Result<JobOutput>>> results(3);
   for (size_t i = 0; i < 2; ++i) {
     auto job = MakeJob(1, &results[i]);
     ASSERT_TRUE(s.Enqueue(job).ok());
   }
-  std::this_thread::sleep_for(20ms);  // the worker is waiting for the batch to fill
-  EXPECT_EQ(model.items_run.load(), 0);
+  EXPECT_EQ(model.rows_run(), 0);
   s.Drain();
   EXPECT_TRUE(s.HasRoom());
   auto late = MakeJob(2, &results[2]);
   ASSERT_TRUE(s.Enqueue(late).ok()) << "a draining scheduler still accepts";
-  for (auto& p : results) {
-    auto f = p.get_future();
-    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "the drain waited for the batch delay";
-    EXPECT_TRUE(f.get().ok());
-  }
+  for (auto& p : results) EXPECT_TRUE(p.get_future().get().ok());  // would hang an hour
   s.Stop();
-  EXPECT_EQ(model.items_run.load(), 3);
+  EXPECT_EQ(model.rows_run(), 3);
 }
 
 TEST(Scheduler, RunnerErrorsReachEveryJobOfTheBatch) {
   RunnerFactory failing = [](int) -> BatchRunner {
     return [](const Tensor&) -> Result<std::vector<Tensor>> { return Internal("boom"); };
   };
-  Scheduler s({.workers = 1, .max_batch = 2, .max_delay = 50ms, .max_queue = 4, .on_batch = {}}, failing);
+  Scheduler s(Options(2, 1h, 4), failing);
   s.Start();
-  std::promise<Result<JobOutput>> a, b;
+  std::promise<Result<JobOutput>> a, b, big;
   auto ja = MakeJob(1, &a), jb = MakeJob(2, &b);
   ASSERT_TRUE(s.Enqueue(ja).ok());
   ASSERT_TRUE(s.Enqueue(jb).ok());
   EXPECT_EQ(a.get_future().get().status().code(), StatusCode::kInternal);
   EXPECT_EQ(b.get_future().get().status().code(), StatusCode::kInternal);
+  auto jbig = MakeJob(3, &big, 3);  // chunked: the first chunk's error ends it
+  ASSERT_TRUE(s.Enqueue(jbig).ok());
+  EXPECT_EQ(big.get_future().get().status().code(), StatusCode::kInternal);
 }
 
 }  // namespace

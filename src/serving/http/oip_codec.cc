@@ -58,7 +58,7 @@ Status SplitBinaryBytes(std::string_view raw, std::vector<std::string>& out) {
   return Status::Ok();
 }
 
-Result<OipRequest> Parse(const json& header, std::string_view binary) {
+Result<OipRequest> Parse(const json& header, std::string_view binary, int64_t max_rows) {
   if (!header.is_object()) return InvalidArgument("the request must be a JSON object");
   OipRequest req;
   if (header.contains("id") && header["id"].is_string()) req.id = header["id"].get<std::string>();
@@ -91,6 +91,11 @@ Result<OipRequest> Parse(const json& header, std::string_view binary) {
         return InvalidArgument(where + ": 'shape' must hold non-negative integers");
       }
       input.shape.push_back(d.get<int64_t>());
+    }
+    if (max_rows > 0 && !input.shape.empty() && input.shape[0] > max_rows) {
+      return InvalidArgument(where + ": 'shape' has " + std::to_string(input.shape[0]) +
+                             " rows, over the limit of " + std::to_string(max_rows) +
+                             " per request");
     }
     auto checked = CheckedNumElements(input.shape);
     if (!checked.ok()) return checked.status().WithPrefix(where + ": 'shape'");
@@ -165,14 +170,15 @@ Result<OipRequest> Parse(const json& header, std::string_view binary) {
 
 }  // namespace
 
-Result<OipRequest> ParseInferRequest(std::string_view body, std::optional<size_t> header_length) {
+Result<OipRequest> ParseInferRequest(std::string_view body, std::optional<size_t> header_length,
+                                     int64_t max_rows) {
   const size_t n = header_length.value_or(body.size());
   if (n > body.size()) {
     return InvalidArgument("Inference-Header-Content-Length is larger than the body");
   }
   try {
     const json header = json::parse(body.substr(0, n));
-    return Parse(header, body.substr(n));
+    return Parse(header, body.substr(n), max_rows);
   } catch (const json::exception& e) {
     return InvalidArgument(std::string("malformed JSON: ") + e.what());
   }

@@ -36,8 +36,11 @@ struct OipRequest {
 };
 
 // `header_length`: the Inference-Header-Content-Length value, if present.
-// InvalidArgument names the field; Unsupported an unsupported datatype.
-Result<OipRequest> ParseInferRequest(std::string_view body, std::optional<size_t> header_length);
+// InvalidArgument names the field; Unsupported an unsupported datatype. With
+// `max_rows` > 0, an input whose shape's dimension 0 is larger is refused as
+// soon as its shape is read, before its data is copied or base64-decoded.
+Result<OipRequest> ParseInferRequest(std::string_view body, std::optional<size_t> header_length,
+                                     int64_t max_rows = 0);
 
 struct OipOutput {
   std::string name;

@@ -205,11 +205,9 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
       if (top_k < 1) return call->Error(400, "query parameter 'top_k' must be a positive integer");
     }
   }
-  if (!model.scheduler().HasRoom()) {
-    return call->Error(Unavailable("model '" + model.name() + "' is overloaded: the queue is full"));
-  }
+  if (Status admit = service_.Admit(model, 1); !admit.ok()) return call->Error(admit);
   PrepareTiming timing;
-  auto item = service_.PrepareImage(model, Bytes(image), &timing);
+  auto item = service_.PrepareImages(model, {Bytes(image)}, &timing);
   if (!item.ok()) return call->Error(item.status());
 
   const model::ModelConfig* config = &model.config();
@@ -239,19 +237,6 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
   if (!s.ok()) call->Error(s);
 }
 
-namespace {
-
-// Collects the per-item results of one /infer request and answers once the
-// last one arrives.
-struct InferJoin {
-  std::vector<std::vector<Tensor>> items;
-  std::mutex mu;
-  Status error;  // first error, guarded by mu
-  std::atomic<int> remaining{0};
-};
-
-}  // namespace
-
 void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
   const Request& req = call->req();
   std::optional<size_t> header_length;
@@ -262,7 +247,9 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
       return call->Error(400, "Inference-Header-Content-Length is not a number");
     }
   }
-  auto parsed = ParseInferRequest(req.body(), header_length);
+  // The row limit is checked on each input's shape before its data is read.
+  auto parsed =
+      ParseInferRequest(req.body(), header_length, service_.options().max_rows_per_request);
   if (!parsed.ok()) return call->Error(parsed.status());
   OipRequest& oip = *parsed;
   const runtime::CompiledModel& compiled = model.compiled();
@@ -282,69 +269,58 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
                                   "' (its output is '" + output_name + "')");
     }
   }
-  if (!model.scheduler().HasRoom()) {
-    return call->Error(Unavailable("model '" + model.name() + "' is overloaded: the queue is full"));
-  }
 
-  // Split the request into batch-1 items.
+  // One tensor of N rows, checked and admitted before anything is decoded.
   const Shape& item_shape = model.item_shape();
-  std::vector<Tensor> items;
+  Result<Tensor> rows = Internal("no input");
   if (in.datatype == "FP32") {
     if (in.shape.size() != item_shape.size() ||
-        !std::equal(item_shape.begin() + 1, item_shape.end(), in.shape.begin() + 1) || in.shape[0] < 1) {
-      std::string want = "[N";
-      for (size_t d = 1; d < item_shape.size(); ++d) want += "," + std::to_string(item_shape[d]);
-      return call->Error(400, "input '" + in.name + "' must have shape " + want + "]");
+        !std::equal(item_shape.begin() + 1, item_shape.end(), in.shape.begin() + 1) ||
+        in.shape[0] < 1) {
+      Shape want = item_shape;
+      want[0] = -1;
+      return call->Error(400, "input '" + in.name + "' must have shape " + ShapeToString(want) +
+                                  " (? = the number of rows)");
     }
-    const int64_t per = [&] {
-      int64_t n = 1;
-      for (int64_t d : item_shape) n *= d;
-      return n;
-    }();
-    for (int64_t b = 0; b < in.shape[0]; ++b) {
-      Tensor t(item_shape);
-      std::copy(in.fp32.begin() + b * per, in.fp32.begin() + (b + 1) * per, t.data());
-      items.push_back(std::move(t));
-    }
+    if (Status admit = service_.Admit(model, in.shape[0]); !admit.ok()) return call->Error(admit);
+    rows = Tensor(in.shape, std::move(in.fp32));
   } else {
     if (in.bytes.empty() || in.shape.empty() || in.shape.size() > 2 ||
         (in.shape.size() == 2 && in.shape[1] != 1)) {
       return call->Error(400, "BYTES input '" + in.name + "' must have shape [N] or [N,1] of encoded images");
     }
-    for (size_t b = 0; b < in.bytes.size(); ++b) {
-      auto t = service_.PrepareImage(model, Bytes(in.bytes[b]));
-      if (!t.ok()) {
-        return call->Error(t.status().WithPrefix("input '" + in.name + "' element " + std::to_string(b)));
-      }
-      items.push_back(std::move(t).value());
+    if (Status admit = service_.Admit(model, static_cast<int64_t>(in.bytes.size())); !admit.ok()) {
+      return call->Error(admit);
     }
+    std::vector<std::span<const uint8_t>> images;
+    for (const std::string& b : in.bytes) images.push_back(Bytes(b));
+    rows = service_.PrepareImages(model, images);
+    if (!rows.ok()) return call->Error(rows.status().WithPrefix("input '" + in.name + "'"));
   }
-  if (items.size() > 256) return call->Error(400, "at most 256 items per request");
 
   // Outputs wanted: the requested ones, or the model's output as FP32.
   std::vector<OipOutputRequest> wanted = oip.outputs;
   if (wanted.empty()) wanted.push_back({output_name, 0, oip.binary_outputs});
-
-  auto join = std::make_shared<InferJoin>();
-  const int n = static_cast<int>(items.size());
-  join->items.resize(items.size());
-  join->remaining.store(n);
   const model::ModelConfig* config = &model.config();
-  const std::string id = oip.id;
-  auto finish = [call, join, config, wanted, id, n] {
-    if (!join->error.ok()) return call->Error(join->error);
+  Status s = service_.Submit(model, std::move(rows).value(),
+                             [call, config, wanted, id = oip.id](Result<JobOutput> r) {
+    if (!r.ok()) return call->Error(r.status());
+    const Tensor& probs = r->outputs.front();  // [n, classes]
+    const int64_t n = probs.shape()[0];
+    const int64_t classes = n > 0 ? probs.size() / n : 0;
     std::vector<OipOutput> outputs;
     for (const auto& w : wanted) {
       OipOutput o;
       o.name = w.name;
       o.binary = w.binary;
-      const int64_t classes = join->items.front().front().size();
       if (w.classification > 0) {
         o.datatype = "BYTES";
         const int k = std::min<int>(w.classification, static_cast<int>(classes));
         o.shape = {n, k};
-        for (const auto& item : join->items) {
-          for (const auto& c : model::TopClasses(*config, item.front().span(), k)) {
+        for (int64_t row = 0; row < n; ++row) {
+          const std::span<const float> p = probs.span().subspan(static_cast<size_t>(row * classes),
+                                                                 static_cast<size_t>(classes));
+          for (const auto& c : model::TopClasses(*config, p, k)) {
             char score[32];
             std::snprintf(score, sizeof(score), "%f", c.score);
             o.bytes.push_back(std::string(score) + ":" + std::to_string(c.index) + ":" + c.label);
@@ -353,37 +329,15 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
       } else {
         o.datatype = "FP32";
         o.shape = {n, classes};
-        for (const auto& item : join->items) {
-          o.fp32.insert(o.fp32.end(), item.front().data(), item.front().data() + classes);
-        }
+        o.fp32.assign(probs.data(), probs.data() + probs.size());
       }
       outputs.push_back(std::move(o));
     }
     EncodedBody e = EncodeInferResponse(config->name, id, outputs);
     call->Reply(200, std::move(e.body),
                 e.header_length ? "application/octet-stream" : "application/json", e.header_length);
-  };
-  for (int b = 0; b < n; ++b) {
-    Status s = service_.Submit(model, std::move(items[static_cast<size_t>(b)]),
-                               [join, b, finish](Result<JobOutput> r) {
-      if (r.ok()) {
-        join->items[static_cast<size_t>(b)] = std::move(r->outputs);
-      } else {
-        std::lock_guard<std::mutex> lock(join->mu);
-        if (join->error.ok()) join->error = r.status();
-      }
-      if (join->remaining.fetch_sub(1) == 1) finish();
-    });
-    if (!s.ok()) {
-      // The items not queued will never report; count them out here.
-      {
-        std::lock_guard<std::mutex> lock(join->mu);
-        if (join->error.ok()) join->error = s;
-      }
-      if (join->remaining.fetch_sub(n - b) == n - b) finish();
-      return;
-    }
-  }
+  });
+  if (!s.ok()) call->Error(s);
 }
 
 }  // namespace kamado::serving::http
