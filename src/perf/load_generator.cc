@@ -17,7 +17,7 @@
 namespace kamado::perf {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::TimePoint;
 
 // One request. Times are seconds after the level's t0.
 struct Record {
@@ -29,12 +29,10 @@ struct Record {
 
 bool IsSuccess(int status) { return status >= 200 && status < 300; }
 
-double SecondsSince(Clock::time_point t0, Clock::time_point t) {
-  return std::chrono::duration<double>(t - t0).count();
-}
+double SecondsSince(TimePoint t0, TimePoint t) { return SecondsBetween(t0, t); }
 
-Clock::time_point At(Clock::time_point t0, double s) {
-  return t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+TimePoint At(TimePoint t0, double s) {
+  return t0 + std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(s));
 }
 
 // Shared between the controlling thread and the workers of one level.
@@ -48,15 +46,21 @@ struct LevelState {
 };
 
 // What a worker does once the clock has started: send and append records.
-using WorkerBody = std::function<void(Sender& sender, Clock::time_point t0, LevelState& state,
+using WorkerBody = std::function<void(Sender& sender, TimePoint t0, LevelState& state,
                                       std::vector<Record>& records)>;
+
+Clock& ClockOf(const LoadOptions& options) {
+  return options.clock ? *options.clock : SystemClock();
+}
 
 // Creates `workers` senders, opens them in parallel on their threads, starts
 // the clock once all are open, runs `body` on each and reports progress until
-// all have finished. Returns every record.
+// all have finished. Returns every record. The workers are the clock's
+// participants; this thread only watches (its progress polling is real time).
 Result<std::vector<Record>> RunWorkers(const SenderFactory& factory, int workers,
                                        const LoadOptions& options, const ProgressCallback& progress,
                                        LevelState& state, const WorkerBody& body) {
+  Clock& clock = ClockOf(options);
   std::vector<std::unique_ptr<Sender>> senders;
   for (int i = 0; i < workers; ++i) {
     senders.push_back(factory());
@@ -65,17 +69,22 @@ Result<std::vector<Record>> RunWorkers(const SenderFactory& factory, int workers
   std::vector<std::vector<Record>> records(static_cast<size_t>(workers));
   std::vector<Status> opened(static_cast<size_t>(workers));
   std::latch all_open(workers);
-  std::promise<Clock::time_point> start;
-  std::shared_future<Clock::time_point> start_future = start.get_future().share();
+  std::promise<TimePoint> start;
+  std::shared_future<TimePoint> start_future = start.get_future().share();
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(workers));
   for (int i = 0; i < workers; ++i) {
+    clock.Join();  // before the thread exists, so no participant is ever missed
     threads.emplace_back([&, i] {
       const auto w = static_cast<size_t>(i);
       opened[w] = senders[w]->Open();
       all_open.count_down();
-      const Clock::time_point t0 = start_future.get();
-      if (t0 != Clock::time_point::min()) body(*senders[w], t0, state, records[w]);
+      const TimePoint t0 = start_future.get();
+      if (t0 != TimePoint::min()) {
+        clock.SleepUntil(t0);  // every worker starts at t0, none before
+        body(*senders[w], t0, state, records[w]);
+      }
+      clock.Leave();
       std::lock_guard<std::mutex> lock(state.mu);
       ++state.finished;
       state.cv.notify_all();
@@ -90,8 +99,8 @@ Result<std::vector<Record>> RunWorkers(const SenderFactory& factory, int workers
     }
   }
   // A short lead so every worker is waiting on the future when the clock starts.
-  const Clock::time_point t0 =
-      failed.ok() ? Clock::now() + std::chrono::milliseconds(5) : Clock::time_point::min();
+  const TimePoint t0 =
+      failed.ok() ? clock.Now() + std::chrono::milliseconds(5) : TimePoint::min();
   start.set_value(t0);
   const double total_s = options.warmup_s + options.duration_s;
   {
@@ -100,7 +109,7 @@ Result<std::vector<Record>> RunWorkers(const SenderFactory& factory, int workers
       state.cv.wait_for(lock, std::chrono::milliseconds(100));
       if (progress && failed.ok()) {
         LoadProgress p;
-        p.elapsed_s = std::max(0.0, SecondsSince(t0, Clock::now()));
+        p.elapsed_s = std::max(0.0, SecondsSince(t0, clock.Now()));
         p.total_s = total_s;
         p.warming_up = p.elapsed_s < options.warmup_s;
         p.completed = state.completed.load();
@@ -248,13 +257,13 @@ Result<LevelResult> RunClosedLoop(const SenderFactory& factory,
   }
   const double end_s = options.warmup_s + options.duration_s;
   LevelState state;
-  auto body = [&](Sender& sender, Clock::time_point t0, LevelState& st,
-                  std::vector<Record>& records) {
-    const Clock::time_point end = At(t0, end_s);
-    for (Clock::time_point now = Clock::now(); now < end; now = Clock::now()) {
+  Clock& clock = ClockOf(options);
+  auto body = [&](Sender& sender, TimePoint t0, LevelState& st, std::vector<Record>& records) {
+    const TimePoint end = At(t0, end_s);
+    for (TimePoint now = clock.Now(); now < end; now = clock.Now()) {
       const Payload& p = payloads[st.next.fetch_add(1) % payloads.size()];
       const int status = sender.Send(p);
-      const Clock::time_point done = Clock::now();
+      const TimePoint done = clock.Now();
       const double start_s = SecondsSince(t0, now);
       records.push_back({start_s, start_s, SecondsSince(t0, done), status});
       st.completed.fetch_add(1);
@@ -284,12 +293,12 @@ Result<LevelResult> RunOpenLoop(const SenderFactory& factory, const std::vector<
   LevelState state;
   // Workers take arrivals in order, so a free worker always holds the earliest
   // unsent one; when all are busy, arrivals wait and the wait is counted.
-  auto body = [&](Sender& sender, Clock::time_point t0, LevelState& st,
-                  std::vector<Record>& records) {
-    const Clock::time_point drain_deadline = At(t0, end_s + options.drain_timeout_s);
+  Clock& clock = ClockOf(options);
+  auto body = [&](Sender& sender, TimePoint t0, LevelState& st, std::vector<Record>& records) {
+    const TimePoint drain_deadline = At(t0, end_s + options.drain_timeout_s);
     for (uint64_t k = st.next.fetch_add(1); k < schedule.size(); k = st.next.fetch_add(1)) {
       const double intended_s = schedule[k];
-      Clock::time_point now = Clock::now();
+      TimePoint now = clock.Now();
       if (now > drain_deadline) {  // give up on the backlog: no response
         const double t = SecondsSince(t0, now);
         records.push_back({intended_s, t, t, 0});
@@ -297,11 +306,11 @@ Result<LevelResult> RunOpenLoop(const SenderFactory& factory, const std::vector<
         st.errors.fetch_add(1);
         continue;
       }
-      std::this_thread::sleep_until(At(t0, intended_s));
-      now = Clock::now();
+      clock.SleepUntil(At(t0, intended_s));
+      now = clock.Now();
       const int status = sender.Send(payloads[k % payloads.size()]);
       records.push_back(
-          {intended_s, SecondsSince(t0, now), SecondsSince(t0, Clock::now()), status});
+          {intended_s, SecondsSince(t0, now), SecondsSince(t0, clock.Now()), status});
       st.completed.fetch_add(1);
       if (!IsSuccess(status)) st.errors.fetch_add(1);
     }

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "perf/clock.h"
 #include "perf/hdr_histogram.h"
 #include "perf/latency_stats.h"
 #include "core/result.h"
@@ -77,6 +78,9 @@ struct LoadOptions {
   // After the measured period, how long to wait for outstanding requests;
   // open-loop arrivals still unsent then count as status 0.
   double drain_timeout_s = 30;
+  // The time the level runs on (perf/clock.h); null: SystemClock(). The
+  // workers are its participants; a Sender that waits should wait on it too.
+  Clock* clock = nullptr;
 };
 
 // Live figures for a progress line.

@@ -228,6 +228,11 @@ std::vector<Sample> Monitor::Stop() {
   return samples_;
 }
 
+size_t Monitor::samples_taken() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return samples_.size();
+}
+
 void Monitor::Loop() {
   const long clk_tck = sysconf(_SC_CLK_TCK);
   Snapshot prev = first_;

@@ -108,6 +108,7 @@ class Monitor {
 
   Status Start();              // first snapshot; error if a pid or file is unreadable
   std::vector<Sample> Stop();  // joins; returns every sample taken
+  size_t samples_taken();      // so far; any thread
 
  private:
   void Loop();

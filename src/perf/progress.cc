@@ -22,18 +22,19 @@ size_t TerminalColumns(std::FILE* out) {
 
 }  // namespace
 
-Progress::Progress(std::string label, double total, int enabled, std::FILE* out)
+Progress::Progress(std::string label, double total, int enabled, std::FILE* out, Clock* clock)
     : label_(std::move(label)),
       total_(total),
       enabled_(out != nullptr && (enabled == 1 || (enabled == -1 && isatty(fileno(out))))),
       out_(out),
-      start_(std::chrono::steady_clock::now()) {}
+      clock_(clock ? *clock : SystemClock()),
+      start_(clock_.Now()) {}
 
 Progress::~Progress() { Finish(); }
 
 void Progress::Update(double done, const std::string& extra) {
   if (!enabled_) return;
-  const auto now = std::chrono::steady_clock::now();
+  const Clock::TimePoint now = clock_.Now();
   if (drawn_ && now - last_ < kRedrawInterval) return;
   last_ = now;
   drawn_ = true;

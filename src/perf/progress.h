@@ -7,13 +7,18 @@
 #include <cstdio>
 #include <string>
 
+#include "perf/clock.h"
+
 namespace kamado::perf {
 
 class Progress {
  public:
   // `total` is in the caller's units (iterations, seconds); 0 = unknown.
   // `enabled`: -1 = when stderr is a terminal, 0 = never, 1 = always.
-  Progress(std::string label, double total, int enabled = -1, std::FILE* out = stderr);
+  // `clock` (perf/clock.h; null: SystemClock) times the throttle and the
+  // elapsed seconds; it must outlive the Progress.
+  Progress(std::string label, double total, int enabled = -1, std::FILE* out = stderr,
+           Clock* clock = nullptr);
   ~Progress();  // Finish()
 
   // Redraws at most every 200 ms (the first call always draws):
@@ -32,9 +37,10 @@ class Progress {
   double total_;
   bool enabled_;
   std::FILE* out_;
+  Clock& clock_;
   bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_;  // construction; for the elapsed time
-  std::chrono::steady_clock::time_point last_{};
+  Clock::TimePoint start_;  // construction; for the elapsed time
+  Clock::TimePoint last_{};
 };
 
 }  // namespace kamado::perf

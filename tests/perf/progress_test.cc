@@ -1,5 +1,5 @@
-// Progress writes to a memory stream here; timing assertions only rely on
-// two back-to-back calls being well under the 200 ms redraw interval.
+// Progress writes to a memory stream here, on a simulated clock that only
+// moves when the test moves it, so the 200 ms throttle is tested exactly.
 #include "perf/progress.h"
 
 #include <gtest/gtest.h>
@@ -9,7 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
+
+#include "perf/simulated_clock.h"
 
 namespace kamado::perf {
 namespace {
@@ -100,18 +101,23 @@ TEST(ProgressTest, AutoIsOffWhenNotATerminal) {
 
 TEST(ProgressTest, ThrottlesRedrawsTo200Ms) {
   MemoryStream out;
-  Progress p("run", 100, 1, out.file());
+  testing::SimulatedClock clock;
+  Progress p("run", 100, 1, out.file(), &clock);
   p.Update(10);
-  p.Update(20);  // within 200 ms of the first: skipped
+  clock.Advance(std::chrono::milliseconds(199));
+  p.Update(20);  // 199 ms after the first draw: skipped
   std::string text = out.Text();
   EXPECT_EQ(Count(text, "\r"), 1u) << text;
   EXPECT_NE(text.find("10%"), std::string::npos);
   EXPECT_EQ(text.find("20%"), std::string::npos);
-  std::this_thread::sleep_for(std::chrono::milliseconds(230));
-  p.Update(30);
+  clock.Advance(std::chrono::milliseconds(1));
+  p.Update(30);  // 200 ms: drawn, with the elapsed time
   text = out.Text();
   EXPECT_EQ(Count(text, "\r"), 2u) << text;
   EXPECT_NE(text.find("30%"), std::string::npos);
+  EXPECT_NE(text.find("0.2s"), std::string::npos) << text;
+  p.Update(40);  // the throttle restarts from the last draw
+  EXPECT_EQ(Count(out.Text(), "\r"), 2u);
 }
 
 TEST(ProgressTest, UnknownTotalShowsCountWithoutPercent) {

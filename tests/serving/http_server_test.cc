@@ -466,41 +466,56 @@ TEST_F(HttpServerTest, RowsPerRequestAreLimitedBeforeDecodingAndRunAsOneJob) {
   }
 }
 
-TEST_F(HttpServerTest, ConcurrentLoadFormsBatchesAndRoutesResults) {
+// Concurrent requests share a run and each gets its own answer. With a batch
+// delay of 1000 s and max batch 8, a batch forms only when 8 rows are queued:
+// 8 clients × 2 rounds give exactly 2 runs of 8, however slow the machine.
+TEST(HttpServerBatching, ConcurrentRequestsFormOneBatchAndGetTheirOwnAnswers) {
+  KAMADO_REQUIRE_DATA(kModel / "kamado.yaml");
+  for (const auto& i : kImages) KAMADO_REQUIRE_DATA(i);
+  ServiceOptions o;
+  o.sessions = 1;
+  o.threads = 1;
+  o.max_batch = 8;
+  o.batch_delay_us = 1'000'000'000;  // never the reason a batch starts
+  o.timeout_ms = 0;
+  TestServer server(o);
+  ASSERT_NE(server.server, nullptr);
   std::vector<std::vector<float>> want;
-  for (const auto& path : kImages) want.push_back(Expected(*server_->service, path));
-  http::HttpClient probe = server_->Client();
+  for (const auto& path : kImages) want.push_back(Expected(*server.service, path));
+  http::HttpClient probe = server.Client();
   const std::string before = probe.Get("/metrics")->body;
-  const std::string count = "kamado_batch_size_count{model=\"mobilenet_v2\"}";
-  const std::string ones = "kamado_batch_size_bucket{model=\"mobilenet_v2\",le=\"1\"}";
 
-  constexpr int kClients = 12, kEach = 4;
-  std::vector<std::thread> threads;
-  std::atomic<int> ok{0};
-  for (int t = 0; t < kClients; ++t) {
-    threads.emplace_back([&, t] {
-      http::HttpClient c = server_->Client();
-      for (int k = 0; k < kEach; ++k) {
-        const size_t img = static_cast<size_t>(t + k) % kImages.size();
+  constexpr int kClients = 8, kRounds = 2;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int t = 0; t < kClients; ++t) {
+      threads.emplace_back([&, t] {
+        http::HttpClient c = server.Client();
+        const size_t img = static_cast<size_t>(t + round) % kImages.size();
         auto r = c.Post("/v2/models/mobilenet_v2/classify", FileBytes(kImages[img]),
                         "application/octet-stream");
         ASSERT_TRUE(r.ok()) << r.status().ToString();
         ASSERT_EQ(r->status, 200) << r->body;
-        // Batched runs may round differently from batch 1, but each answer
+        const json j = json::parse(r->body);
+        EXPECT_EQ(j["batch_size"], kClients);
+        // A batched run may round differently from batch 1, but each answer
         // must be its own image's.
-        ExpectClose(json::parse(r->body)["probabilities"], want[img], 1e-4, kImages[img]);
+        ExpectClose(j["probabilities"], want[img], 1e-4, kImages[img]);
         ++ok;
-      }
-    });
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), kClients);
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), kClients * kEach);
   const std::string after = probe.Get("/metrics")->body;
-  const double batches = MetricValue(after, count) - MetricValue(before, count);
-  const double singles = MetricValue(after, ones) - MetricValue(before, ones);
-  EXPECT_GT(batches, 0);
-  EXPECT_LT(singles, batches) << "no batch larger than 1 formed\n" << after;
-  EXPECT_LT(batches, kClients * kEach);
+  const std::string m = "{model=\"mobilenet_v2\"}";
+  auto moved = [&](const std::string& series) {
+    return MetricValue(after, series) - std::max(MetricValue(before, series), 0.0);
+  };
+  EXPECT_EQ(moved("kamado_batch_size_count" + m), kRounds);
+  EXPECT_EQ(moved("kamado_batch_size_sum" + m), kRounds * kClients);
+  EXPECT_EQ(moved("kamado_requests_total{model=\"mobilenet_v2\",code=\"200\"}"), kRounds * kClients);
 }
 
 TEST_F(HttpServerTest, KeepAliveAndPipelining) {
@@ -558,58 +573,56 @@ TEST(HttpServerLimits, SlowHeaderIsCutOffAndDeadlinesGive504) {
   EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
 }
 
+// Overload, made exact: with a 1000 s batch delay and max batch 8 the worker
+// never starts while 4 rows (the whole queue) wait, so the next requests find
+// the queue full and get 503 with Retry-After; when the server drains, the
+// 4 queued requests run and get 200. Nothing else is ever answered.
 TEST(HttpServerLimits, OverloadGivesOnly200And503) {
   KAMADO_REQUIRE_DATA(kModel / "kamado.yaml");
   KAMADO_REQUIRE_DATA(kImages[0]);
   ServiceOptions o;
   o.sessions = 1;
   o.threads = 1;
-  o.max_batch = 2;
-  o.batch_delay_us = 0;
+  o.max_batch = 8;
+  o.batch_delay_us = 1'000'000'000;
   o.max_queue = 4;
   o.timeout_ms = 0;
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
   const std::string image = FileBytes(kImages[0]);
-  std::atomic<bool> done{false};
-  std::atomic<double> max_depth{0};
-  std::thread scraper([&] {
-    http::HttpClient c = s.Client();
-    while (!done.load()) {
-      auto r = c.Get("/metrics");
-      if (r.ok()) {
-        const double d = MetricValue(r->body, "kamado_queue_depth{model=\"mobilenet_v2\"}");
-        if (d > max_depth.load()) max_depth.store(d);
-      }
-    }
-  });
-  constexpr int kClients = 24, kEach = 6;
-  std::mutex mu;
-  std::map<int, int> codes;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kClients; ++t) {
-    threads.emplace_back([&] {
+  const std::string depth = "kamado_queue_depth{model=\"mobilenet_v2\"}";
+  std::vector<std::thread> queued;
+  std::vector<int> codes(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    queued.emplace_back([&, t] {
       http::HttpClient c = s.Client();
-      for (int k = 0; k < kEach; ++k) {
-        auto r = c.Post("/v2/models/mobilenet_v2/classify", image, "image/png");
-        std::lock_guard<std::mutex> lock(mu);
-        ++codes[r.ok() ? r->status : -1];
-        if (r.ok() && r->status == 503) {
-          EXPECT_EQ(r->header("retry-after"), "1");
-        }
-      }
+      auto r = c.Post("/v2/models/mobilenet_v2/classify", image, "image/png");
+      codes[static_cast<size_t>(t)] = r.ok() ? r->status : -1;
     });
   }
-  for (auto& t : threads) t.join();
-  done = true;
-  scraper.join();
-  for (const auto& [code, n] : codes) {
-    EXPECT_TRUE(code == 200 || code == 503) << n << " responses with " << code;
+  http::HttpClient c = s.Client();
+  // Wait (by state, not by time) until all four are queued.
+  double d = 0;
+  for (int polls = 0; polls < 10000 && d < 4; ++polls) {
+    d = MetricValue(c.Get("/metrics")->body, depth);
+    if (d < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  EXPECT_GT(codes[200], 0);
-  EXPECT_GT(codes[503], 0);
-  EXPECT_GT(max_depth.load(), 0) << "the queue-depth gauge never showed the backlog";
-  EXPECT_LE(max_depth.load(), 4);
+  ASSERT_EQ(d, 4) << "the four requests never queued";
+  for (int k = 0; k < 6; ++k) {
+    auto r = c.Post("/v2/models/mobilenet_v2/classify", image, "image/png");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 503) << r->body;
+    EXPECT_EQ(r->header("retry-after"), "1");
+    EXPECT_NE(ErrorOf(*r).find("queue is full"), std::string::npos) << r->body;
+  }
+  EXPECT_EQ(MetricValue(c.Get("/metrics")->body, depth), 4);
+  s.service->BeginShutdown();  // drain: what is queued runs now
+  for (auto& t : queued) t.join();
+  EXPECT_EQ(codes, (std::vector<int>{200, 200, 200, 200}));
+  const std::string metrics = c.Get("/metrics")->body;
+  EXPECT_EQ(MetricValue(metrics, "kamado_requests_total{model=\"mobilenet_v2\",code=\"503\"}"), 6);
+  EXPECT_EQ(MetricValue(metrics, "kamado_requests_total{model=\"mobilenet_v2\",code=\"200\"}"), 4);
+  EXPECT_EQ(MetricValue(metrics, depth), 0);
 }
 
 }  // namespace
