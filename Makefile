@@ -6,7 +6,7 @@ BUILD ?= build
 BUILD_TYPE ?= Release
 MODEL ?= models/inception_v3
 
-.PHONY: all deps configure build models test-data test test-asan fuzz serve clean
+.PHONY: all deps configure build models test-data test test-asan test-tsan fuzz serve clean
 
 all: build
 
@@ -35,6 +35,7 @@ test: build test-data
 	KAMADO_REQUIRE_TEST_DATA=1 OMP_WAIT_POLICY=passive \
 	  ctest --test-dir $(BUILD) --output-on-failure
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 	bash fuzz/run.sh 10
 
 # The image decoders and the bad-input corpus under ASan + UBSan: only the
@@ -42,10 +43,29 @@ test: build test-data
 ASAN_BUILD ?= build-asan
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DKAMADO_SANITIZE=ON -DKAMADO_BUILD_BENCH=OFF
+	  -DKAMADO_SANITIZE=address -DKAMADO_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) --target image_decode_test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(ASAN_BUILD)/tests/image/image_decode_test
+
+# ThreadSanitizer on what runs concurrently: many Sessions on one
+# CompiledModel, the scheduler, the HTTP server (real requests on loopback,
+# the default MobileNetV2) and the load generator. One intra-op thread per
+# session: Debian's oneDNN and libgomp are not instrumented, and with one
+# OpenMP thread they start none. -O1 without NDEBUG, so assertions run too.
+# tests/tsan.supp holds suppressions for those libraries only.
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS := runtime_concurrency_test serving_unit_test serving_http_test load_generator_test
+test-tsan: test-data
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DKAMADO_SANITIZE=thread -DKAMADO_BUILD_BENCH=OFF
+	cmake --build $(TSAN_BUILD) --target $(TSAN_TESTS)
+	set -e; for t in tests/runtime/runtime_concurrency_test tests/serving/serving_unit_test \
+	    tests/serving/serving_http_test tests/perf/load_generator_test; do \
+	  OMP_NUM_THREADS=1 KAMADO_REQUIRE_TEST_DATA=1 \
+	    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	    $(TSAN_BUILD)/$$t --gtest_brief=1; \
+	done
 
 # libFuzzer (clang-14) on each decoder and on bytes -> tensor; FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 300

@@ -22,6 +22,9 @@
 #include "runtime/plan.h"
 
 namespace kamado::runtime {
+namespace detail {
+class PlanBuilder;
+}  // namespace detail
 
 struct CompileOptions {
   bool run_passes = true;
@@ -54,19 +57,24 @@ class CompiledModel {
   const ir::Graph& graph() const { return graph_; }
   bool winograd() const { return winograd_; }
 
-  // The plan for `batch` × `threads`, built on first use. Thread-safe.
+  // The plan for `batch` × `threads`, built on first use. Thread-safe:
+  // plans are built under `mu_`, and a built plan is immutable.
   Result<std::shared_ptr<const Plan>> GetPlan(int64_t batch, int threads) const;
 
-  // Reordered weights for constant `value` in layout `desc`; created on first
-  // request. Callers must hold `mu_` (only the plan builder calls it).
+ private:
+  // The plan builder runs inside GetPlan, with `mu_` held, and is the only
+  // caller of the *Locked functions.
+  friend class detail::PlanBuilder;
+
+  CompiledModel() = default;
+
   // Whether `value` is a constant (its source tensor may have been released
-  // after compile). Callers must hold `mu_`.
+  // after compile). `mu_` must be held.
   bool IsConstantLocked(ir::ValueId value) const;
+  // Reordered weights for constant `value` in layout `desc`; created on first
+  // request. `mu_` must be held.
   Result<dnnl::memory> ConstantLocked(ir::ValueId value, const dnnl::memory::desc& desc,
                                       const dnnl::memory::desc& source_desc) const;
-
- private:
-  CompiledModel() = default;
 
   ir::Graph graph_;
   std::vector<TensorInfo> inputs_;

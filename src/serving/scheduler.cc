@@ -171,17 +171,15 @@ void Scheduler::RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRu
 
   // Stack the jobs' rows into one [n, ...] tensor (a lone job as it is).
   int64_t n = 0;
-  Status bad = Status::Ok();
+  bool same_shape = true;
   for (auto& job : live) {
     n += job->rows();
     const Shape& a = job->input.shape();
     const Shape& b = live.front()->input.shape();
-    if (a.size() != b.size() || !std::equal(a.begin() + 1, a.end(), b.begin() + 1)) {
-      bad = InvalidArgument("inputs in one batch differ in shape");
-    }
+    same_shape &= a.size() == b.size() && std::equal(a.begin() + 1, a.end(), b.begin() + 1);
   }
-  Result<std::vector<Tensor>> outputs = bad;
-  if (bad.ok()) {
+  Result<std::vector<Tensor>> outputs = InvalidArgument("inputs in one batch differ in shape");
+  if (same_shape) {
     Tensor stacked;
     if (live.size() == 1) {
       stacked = live.front()->input;
