@@ -128,7 +128,7 @@ Status InferenceService::Admit(const ServedModel& model, int64_t rows) const {
 
 Result<Tensor> InferenceService::PrepareImages(const ServedModel& model,
                                                const std::vector<std::span<const uint8_t>>& images,
-                                               PrepareTiming* timing) const {
+                                               PrepareTiming* timing, bool name_elements) const {
   const int64_t n = static_cast<int64_t>(images.size());
   RETURN_IF_ERROR(CheckRowCount(n));
   const Clock::time_point t0 = Clock::now();
@@ -139,7 +139,7 @@ Result<Tensor> InferenceService::PrepareImages(const ServedModel& model,
     auto decoded = image::DecodeImage(images[static_cast<size_t>(i)], model.decode());
     Status s = decoded.ok() ? image::PreprocessInto(*decoded, model.preprocess(), rows.data() + i * per)
                             : decoded.status();
-    if (!s.ok()) return s.WithPrefix("element " + std::to_string(i));
+    if (!s.ok()) return name_elements ? s.WithPrefix("element " + std::to_string(i)) : s;
     if (metrics_) metrics_->ObserveDecode(model.name(), MsSince(start) / 1000.0);
   }
   if (timing) timing->decode_ms = MsSince(t0);

@@ -105,10 +105,10 @@ class InferenceService {
   // Decodes encoded images and preprocesses them into one tensor of
   // images.size() rows. InvalidArgument (not an image, corrupt) or
   // Unsupported (a format kamado does not decode), prefixed with
-  // "element i" (the image's index in `images`).
+  // "element i" (the image's index in `images`) when `name_elements`.
   Result<Tensor> PrepareImages(const ServedModel& model,
                                const std::vector<std::span<const uint8_t>>& images,
-                               PrepareTiming* timing = nullptr) const;
+                               PrepareTiming* timing = nullptr, bool name_elements = true) const;
   // Checks a caller-supplied tensor of k rows ([k, ...] in the model's layout,
   // 1 ≤ k ≤ max_rows_per_request).
   Status CheckRows(const ServedModel& model, const Tensor& rows) const;

@@ -207,7 +207,7 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
   }
   if (Status admit = service_.Admit(model, 1); !admit.ok()) return call->Error(admit);
   PrepareTiming timing;
-  auto item = service_.PrepareImages(model, {Bytes(image)}, &timing);
+  auto item = service_.PrepareImages(model, {Bytes(image)}, &timing, /*name_elements=*/false);
   if (!item.ok()) return call->Error(item.status());
 
   const model::ModelConfig* config = &model.config();
