@@ -93,15 +93,12 @@ class Parser {
       return Error(ValueMark(v, k),
                    "key '" + path + "' must be " + TypeName<T>() + ", got " + DescribeYaml(v));
     };
-    if (!v.IsScalar()) return bad();
     if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
-      if (v.Scalar().find('-') != std::string::npos) return bad();
+      if (v.IsScalar() && v.Scalar().find('-') != std::string::npos) return bad();
     }
-    try {
-      out = v.as<T>();
-    } catch (const YAML::Exception&) {
-      return bad();
-    }
+    std::optional<T> value = ScalarAs<T>(v);
+    if (!value) return bad();
+    out = std::move(*value);
     if constexpr (std::is_same_v<T, std::string>) {
       if (out.empty()) return Error(ValueMark(v, k), "key '" + path + "' must not be empty");
     }
@@ -145,20 +142,12 @@ class Parser {
     std::vector<T> values;
     for (size_t i = 0; i < v.size(); ++i) {
       const YAML::Node e = v[i];
-      T value{};
-      bool ok = e.IsScalar();
-      if (ok) {
-        try {
-          value = e.as<T>();
-        } catch (const YAML::Exception&) {
-          ok = false;
-        }
-      }
-      if (!ok) {
+      std::optional<T> value = ScalarAs<T>(e);
+      if (!value) {
         return Error(ValueMark(e, v), "key '" + path + "[" + std::to_string(i) + "]' must be " +
                                           TypeName<T>() + ", got " + DescribeYaml(e));
       }
-      values.push_back(std::move(value));
+      values.push_back(std::move(*value));
     }
     out = std::move(values);
     return Status::Ok();

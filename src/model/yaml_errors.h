@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,17 @@ YAML::Mark ValueMark(const YAML::Node& value, const YAML::Node& key);
 
 // The value as a message shows it: "'abc'", "a list", "a mapping", "nothing".
 std::string DescribeYaml(const YAML::Node& value);
+
+// A scalar as T, or nullopt when it is not a scalar or does not convert (the
+// caller then reports it with DescribeYaml). Never throws.
+template <typename T>
+std::optional<T> ScalarAs(const YAML::Node& value) {
+  if (!value.IsScalar()) return std::nullopt;
+  try {
+    return value.as<T>();
+  } catch (const YAML::Exception&) {
+    return std::nullopt;
+  }
+}
 
 }  // namespace kamado::model

@@ -157,16 +157,12 @@ Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_v
     case Kind::kInt:
       break;
   }
-  int64_t value = 0;
-  bool ok = v.IsScalar();
-  if (ok) {
-    try {
-      value = v.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      ok = false;
-    }
+  const std::optional<int64_t> parsed = model::ScalarAs<int64_t>(v);
+  if (!parsed) {
+    return model::YamlError(file, mark,
+                            "key '" + name + "' must be an integer, got " + model::DescribeYaml(v));
   }
-  if (!ok) return model::YamlError(file, mark, "key '" + name + "' must be an integer, got " + model::DescribeYaml(v));
+  const int64_t value = *parsed;
   if (value < key->min || value > key->max) {
     return model::YamlError(file, mark,
                    "key '" + name + "' must be in " + std::to_string(key->min) + ".." +
