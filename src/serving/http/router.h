@@ -1,4 +1,4 @@
-// Routes: the HTTP endpoints, as an adapter over InferenceService. Parses
+// Router: the HTTP endpoints, as an adapter over InferenceService. Parses
 // requests, calls the service, serialises answers; never throws, every error
 // is {"error": "..."} with the status code of its StatusCode (plus 405, 413,
 // 415). See docs/HTTP_API.md for the endpoints.
