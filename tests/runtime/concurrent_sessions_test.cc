@@ -88,6 +88,12 @@ bool BitwiseEqual(const Tensor& a, const Tensor& b) {
          std::memcmp(a.data(), b.data(), static_cast<size_t>(a.size()) * sizeof(float)) == 0;
 }
 
+CompileOptions OneThread() {
+  CompileOptions o;
+  o.threads = 1;
+  return o;
+}
+
 TEST(ConcurrentSessions, SharedModelGivesEveryThreadTheSerialAnswer) {
   constexpr int kThreads = 4, kRounds = 6;
   const std::vector<int64_t> kBatches = {1, 2, 3, 5};
@@ -98,7 +104,7 @@ TEST(ConcurrentSessions, SharedModelGivesEveryThreadTheSerialAnswer) {
   // The serial answer of each plan, from its own model and session.
   std::map<int64_t, Tensor> serial;
   {
-    auto model = CompiledModel::Compile(SmallCnn(), {.threads = 1});
+    auto model = CompiledModel::Compile(SmallCnn(), OneThread());
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     Session session(*model, {.threads = 1});
     for (int64_t b : kBatches) {
@@ -109,7 +115,7 @@ TEST(ConcurrentSessions, SharedModelGivesEveryThreadTheSerialAnswer) {
   }
 
   // One model (only its batch-1 plan built so far), many sessions at once.
-  auto model = CompiledModel::Compile(SmallCnn(), {.threads = 1});
+  auto model = CompiledModel::Compile(SmallCnn(), OneThread());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::vector<std::string> errors(kThreads);
   std::vector<int> runs(kThreads, 0);

@@ -23,7 +23,9 @@ ir::Graph InceptionLikeBlock(std::mt19937& rng) {
   ir::Graph g;
   const auto x = g.AddValue("x", {-1, 32, 35, 35});
   g.AddInput(x);
-  ir::ConvAttrs same3{.kernel = {3, 3}, .pads = {1, 1, 1, 1}};
+  ir::ConvAttrs same3;
+  same3.kernel = {3, 3};
+  same3.pads = {1, 1, 1, 1};
   same3.post_ops.push_back(ir::PostOp::Act({ir::ActivationKind::kRelu}));
   const auto a = g.AddValue("a");
   g.AddNode("conv_a", OpType::kConv,
@@ -67,7 +69,9 @@ TEST(WinogradTest, MatchesReferenceAcrossBatchSizes) {
     // oneDNN has Winograd kernels on AVX-512 only; elsewhere both convs
     // stay direct and this checks that the fallback is taken.
     const int wino = WinogradSteps(**model, 1);
-    if (!winograd) EXPECT_EQ(wino, 0);
+    if (!winograd) {
+      EXPECT_EQ(wino, 0);
+    }
     std::printf("winograd %s: %d Winograd step(s) in the batch-1 plan\n", winograd ? "on" : "off",
                 wino);
     // Compile builds the batch-1 plan and drops the weights' source where
