@@ -175,6 +175,18 @@ LevelResult Aggregate(const std::vector<Record>& records, const LoadOptions& opt
   return out;
 }
 
+// Runs the workers and turns their records into the level's result.
+Result<LevelResult> RunLevel(const SenderFactory& factory, int workers, const LoadOptions& options,
+                             const ProgressCallback& progress, LevelState& state,
+                             const WorkerBody& body, LoadMode mode, double offered) {
+  ASSIGN_OR_RETURN(auto records, RunWorkers(factory, workers, options, progress, state, body));
+  LevelResult out = Aggregate(records, options);
+  out.mode = mode;
+  out.offered = offered;
+  out.connections = workers;
+  return out;
+}
+
 Status ValidateCommon(const std::vector<Payload>& payloads, const LoadOptions& options) {
   if (payloads.empty()) return InvalidArgument("no payloads to send");
   if (!(options.duration_s > 0)) return InvalidArgument("duration must be positive");
@@ -270,12 +282,8 @@ Result<LevelResult> RunClosedLoop(const SenderFactory& factory,
       if (!IsSuccess(status)) st.errors.fetch_add(1);
     }
   };
-  ASSIGN_OR_RETURN(auto records, RunWorkers(factory, concurrency, options, progress, state, body));
-  LevelResult out = Aggregate(records, options);
-  out.mode = LoadMode::kClosedLoop;
-  out.offered = concurrency;
-  out.connections = concurrency;
-  return out;
+  return RunLevel(factory, concurrency, options, progress, state, body, LoadMode::kClosedLoop,
+                  concurrency);
 }
 
 Result<LevelResult> RunOpenLoop(const SenderFactory& factory, const std::vector<Payload>& payloads,
@@ -315,12 +323,7 @@ Result<LevelResult> RunOpenLoop(const SenderFactory& factory, const std::vector<
       if (!IsSuccess(status)) st.errors.fetch_add(1);
     }
   };
-  ASSIGN_OR_RETURN(auto records, RunWorkers(factory, connections, options, progress, state, body));
-  LevelResult out = Aggregate(records, options);
-  out.mode = LoadMode::kOpenLoop;
-  out.offered = rate;
-  out.connections = connections;
-  return out;
+  return RunLevel(factory, connections, options, progress, state, body, LoadMode::kOpenLoop, rate);
 }
 
 Result<MaxRateResult> FindMaxRate(const SenderFactory& factory,
