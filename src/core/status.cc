@@ -9,6 +9,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kNotFound: return "NOT_FOUND";
     case StatusCode::kUnsupported: return "UNSUPPORTED";
     case StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
+    case StatusCode::kTooLarge: return "TOO_LARGE";
     case StatusCode::kUnavailable: return "UNAVAILABLE";
     case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
     case StatusCode::kInternal: return "INTERNAL";
@@ -23,6 +24,7 @@ int HttpStatusOf(StatusCode code) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kUnsupported: return 422;
     case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kTooLarge: return 413;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;
     case StatusCode::kInternal: return 500;

@@ -17,6 +17,7 @@ enum class StatusCode {
   kNotFound,           // 404: a named thing (file, model, tensor) does not exist.
   kUnsupported,        // 422: well-formed but not something kamado can do (op, attribute, dtype).
   kResourceExhausted,  // 429: a limit was hit (queue full, size limit).
+  kTooLarge,           // 413: over a limit it can never fit (more rows than the queue holds).
   kUnavailable,        // 503: try again later (overload, draining).
   kDeadlineExceeded,   // 504: the deadline passed before the work started.
   kInternal,           // 500: a bug or a library failure.
@@ -52,6 +53,7 @@ inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgum
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status TooLarge(std::string m) { return {StatusCode::kTooLarge, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }

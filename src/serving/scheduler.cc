@@ -23,12 +23,18 @@ void Scheduler::Start() {
   }
 }
 
+std::string Scheduler::QueueLimitMessage(int64_t rows) const {
+  return "the request has " + std::to_string(rows) + " rows, more than the queue can ever hold (max_queue " +
+         std::to_string(options_.max_queue) + " rows)";
+}
+
 Status Scheduler::Enqueue(std::unique_ptr<Job>& job) {
   const int64_t rows = job->rows();
   if (rows < 1) return InvalidArgument("a request must hold at least one row");
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable("the server is shutting down");
+    if (static_cast<size_t>(rows) > options_.max_queue) return TooLarge(QueueLimitMessage(rows));
     if (queued_rows_ + static_cast<size_t>(rows) > options_.max_queue) {
       return Unavailable("the queue is full (" + std::to_string(queued_rows_) + " of " +
                          std::to_string(options_.max_queue) + " rows waiting, the request has " +

@@ -79,9 +79,10 @@ class Scheduler {
   void Start();
 
   // Queues `job` (stamping `enqueued`). OK: the scheduler owns it and `job`
-  // is null. Unavailable: its rows do not fit in the queue (max_queue rows)
-  // or the scheduler is stopping; InvalidArgument: no rows. On error `job`
-  // is untouched.
+  // is null. TooLarge: it has more rows than max_queue, so it could never be
+  // queued; Unavailable: its rows do not fit in the queue now or the
+  // scheduler is stopping; InvalidArgument: no rows. On error `job` is
+  // untouched.
   Status Enqueue(std::unique_ptr<Job>& job);
 
   // Whether Enqueue would accept `rows` rows now (a cheap check before
@@ -97,6 +98,9 @@ class Scheduler {
   // Stops accepting, lets the workers finish every queued job, joins them.
   // Idempotent.
   void Stop();
+
+  // The TooLarge message for a request of `rows` > max_queue rows.
+  std::string QueueLimitMessage(int64_t rows) const;
 
   // Rows queued, and rows in runs now.
   size_t queue_depth() const { return depth_.load(); }

@@ -23,6 +23,7 @@ TEST(StatusTest, CodesMapToHttp) {
   EXPECT_EQ(HttpStatusOf(StatusCode::kNotFound), 404);
   EXPECT_EQ(HttpStatusOf(StatusCode::kUnsupported), 422);
   EXPECT_EQ(HttpStatusOf(StatusCode::kResourceExhausted), 429);
+  EXPECT_EQ(HttpStatusOf(StatusCode::kTooLarge), 413);
   EXPECT_EQ(HttpStatusOf(StatusCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusOf(StatusCode::kInternal), 500);
 }

@@ -189,6 +189,22 @@ TEST(Scheduler, FullQueueRefusesByRowsAndLeavesTheJobWithTheCaller) {
   EXPECT_EQ(model.rows_run(), 4);
 }
 
+// More rows than the queue can ever hold: TooLarge (413), not Unavailable
+// (503, "retry"), and the job stays with the caller.
+TEST(Scheduler, AJobOverTheQueueBoundIsTooLargeEvenWhenIdle) {
+  FakeModel model;
+  Scheduler s(Options(2, 0us, /*max_queue=*/4), model.Factory());
+  s.Start();
+  std::promise<Result<JobOutput>> p;
+  auto big = MakeJob(1, &p, 5);
+  const Status refused = s.Enqueue(big);
+  EXPECT_EQ(refused.code(), StatusCode::kTooLarge);
+  EXPECT_NE(refused.message().find("max_queue 4"), std::string::npos) << refused.message();
+  ASSERT_NE(big, nullptr);
+  s.Stop();
+  EXPECT_EQ(model.rows_run(), 0);
+}
+
 TEST(Scheduler, AJobWithoutRowsIsRefused) {
   FakeModel model;
   Scheduler s(Options(4, 0us), model.Factory());
