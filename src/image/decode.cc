@@ -43,7 +43,7 @@ std::string HexPrefix(std::span<const uint8_t> bytes) {
 namespace internal {
 
 Status CheckImageSize(std::string_view format, uint64_t width, uint64_t height,
-                      const DecodeOptions& options) {
+                      const DecodeOptions& options, uint32_t bytes_per_pixel) {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
   if (width == 0 || height == 0) {
     return InvalidArgument(std::string(format) + " image has an empty size " + size);
@@ -59,6 +59,14 @@ Status CheckImageSize(std::string_view format, uint64_t width, uint64_t height,
                            std::to_string(width * height) + " pixels, over the limit of " +
                            std::to_string(options.max_pixels) + " pixels (max_pixels)");
   }
+  // Compared by division: width x height x bytes_per_pixel may not fit 64 bits.
+  if (bytes_per_pixel == 0) bytes_per_pixel = 1;
+  if (width * height > options.max_decode_bytes / bytes_per_pixel) {
+    return InvalidArgument(std::string(format) + " image is " + size + " and needs " +
+                           std::to_string(bytes_per_pixel) + " bytes per pixel to decode, over the limit of " +
+                           std::to_string(options.max_decode_bytes) + " bytes (max_decode_bytes)");
+  }
+  if (options.reserve) return options.reserve(width * height * bytes_per_pixel);
   return Status::Ok();
 }
 

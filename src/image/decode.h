@@ -26,6 +26,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -50,6 +51,15 @@ struct DecodeOptions {
   uint64_t max_pixels = 100'000'000;
   // Refuse images wider or taller than this ("max side").
   uint32_t max_dimension = 65535;
+  // Refuse images whose decode needs more memory than this: pixels times the
+  // decoder's peak bytes per pixel (JPEG 6, 8-bit PNG 4, 16-bit PNG 12, WebP
+  // 3 or 4), checked from the header, so a small file cannot ask for
+  // gigabytes (a 10000x10000 16-bit PNG needs 1.2 GB).
+  uint64_t max_decode_bytes = uint64_t{512} << 20;
+  // Optional: called with that figure once the header is read, before the
+  // pixel buffer is allocated; a non-OK status refuses the image with it.
+  // Serving uses it for its per-request and in-flight decode budgets.
+  std::function<Status(uint64_t decode_bytes)> reserve;
   // Smallest acceptable decoded size for reduced-size decoding (JPEG, WebP);
   // 0 = full size. See the file comment.
   int min_width = 0;

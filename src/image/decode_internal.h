@@ -12,10 +12,11 @@
 namespace kamado::image::internal {
 
 // Checks header dimensions against `options` before any pixel memory is
-// allocated: zero sizes, max_dimension, max_pixels. Messages name the format
-// and the limit.
+// allocated: zero sizes, max_dimension, max_pixels, and max_decode_bytes
+// (width x height x `bytes_per_pixel`, the decoder's peak); then calls
+// options.reserve. Messages name the format and the limit.
 Status CheckImageSize(std::string_view format, uint64_t width, uint64_t height,
-                      const DecodeOptions& options);
+                      const DecodeOptions& options, uint32_t bytes_per_pixel);
 
 // The smallest n in 1..8 with ceil(width·n/8) >= min_width and
 // ceil(height·n/8) >= min_height (8 when none is smaller, or when both

@@ -50,7 +50,8 @@ Result<Image> DecodeJpeg(std::span<const uint8_t> bytes, const DecodeOptions& op
                            std::to_string(width) + "x" + std::to_string(height) + ")");
   }
   RETURN_IF_ERROR(internal::CheckImageSize("JPEG", static_cast<uint64_t>(width),
-                                                 static_cast<uint64_t>(height), options));
+                                                 static_cast<uint64_t>(height), options,
+                                              /*bytes_per_pixel=*/6));
   const internal::JpegMarkers markers = internal::ReadJpegMarkers(bytes);
   const int orientation = options.apply_exif_orientation ? markers.orientation : 1;
 

@@ -65,7 +65,9 @@ Result<Image> DecodePng(std::span<const uint8_t> bytes, const DecodeOptions& opt
   spng_ihdr ihdr{};
   err = spng_get_ihdr(ctx.get(), &ihdr);
   if (err != 0) return SpngError("IHDR", err, options);
-  RETURN_IF_ERROR(internal::CheckImageSize("PNG", ihdr.width, ihdr.height, options));
+  // 16-bit: an RGBA16 buffer (8 bytes per pixel) and the RGBA8 result (4).
+  RETURN_IF_ERROR(internal::CheckImageSize("PNG", ihdr.width, ihdr.height, options,
+                                           ihdr.bit_depth == 16 ? 12 : 4));
 
   // Only gray/RGB images can carry a colour key; for them alpha comes from
   // tRNS alone, so alpha == 0 <=> the pixel matched the key.

@@ -52,7 +52,8 @@ Result<Image> DecodeWebp(std::span<const uint8_t> bytes, const DecodeOptions& op
   }
   const int width = config.input.width, height = config.input.height;
   RETURN_IF_ERROR(internal::CheckImageSize("WebP", static_cast<uint64_t>(width),
-                                                 static_cast<uint64_t>(height), options));
+                                                 static_cast<uint64_t>(height), options,
+                                           config.input.has_alpha ? 4 : 3));
 
   const int n = internal::ScaleEighths(width, height, options.min_width, options.min_height);
   const int out_w = (width * n + 7) / 8, out_h = (height * n + 7) / 8;

@@ -73,6 +73,9 @@ def cases():
     # A decompression bomb: 1-bit, 50000x50000 (2.5 G pixels); the IDAT holds
     # 64 real rows of zeros. Refused from the header before any allocation.
     yield "png_bomb_1bit.png", png(50000, 50000, depth=1, colour=0, rows=64), INVALID, "(max_pixels)"
+    # Within max_pixels but 12 bytes per pixel to decode (RGBA16 buffer + RGBA8 result): 1.2 GB.
+    yield "png_16bit_rgba_10000x10000.png", png(10000, 10000, depth=16, colour=6, idat=zlib.compress(b"\x00" * 1000)), INVALID, \
+        "10000x10000 and needs 12 bytes per pixel to decode, over the limit of 536870912 bytes (max_decode_bytes)"
     yield "png_too_wide.png", png(70000, 1, idat=zlib.compress(b"\x00" * 1000)), INVALID, "pixels per side, max_dimension"
     yield "png_bad_colour_type.png", png(4, 4, depth=8, colour=5, idat=b""), INVALID,         "invalid PNG data (IHDR)"
     yield "jpeg_soi_only.jpg", b"\xff\xd8\xff", INVALID, "invalid JPEG header"
