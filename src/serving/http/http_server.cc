@@ -7,8 +7,14 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <future>
+#include <limits>
 #include <optional>
+
+#include "serving/http/conformance.h"
 
 namespace kamado::serving::http {
 
@@ -27,29 +33,61 @@ Response MakeResponse(int status, std::string body, std::string content_type) {
 
 namespace {
 
+// Dumped with invalid UTF-8 replaced: an error message may quote what a
+// client sent.
 std::string ErrorJson(const std::string& message) {
-  return nlohmann::json{{"error", message}}.dump();
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// One read of a body: the connection's buffer may hold a header (or a
+// trailer) of max_header_bytes plus this.
+constexpr size_t kReadBytes = 16 << 10;
+
 }  // namespace
+
+int RaiseOpenFilesLimit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) != 0) return 1024;
+  if (r.rlim_cur < r.rlim_max) {
+    rlimit raised = r;
+    raised.rlim_cur = r.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) r = raised;
+  }
+  return r.rlim_cur == RLIM_INFINITY ? std::numeric_limits<int>::max()
+                                     : static_cast<int>(std::min<rlim_t>(r.rlim_cur, 1 << 30));
+}
 
 // One TCP connection; every handler runs on its strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket&& socket, HttpServer* server) : stream_(std::move(socket)), server_(server) {
+  Connection(tcp::socket&& socket, HttpServer* server)
+      : stream_(std::move(socket)), server_(server),
+        buffer_(server->options_.max_header_bytes + kReadBytes) {
     server_->connections_.fetch_add(1);
   }
-  ~Connection() { server_->connections_.fetch_sub(1); }
+  ~Connection() {
+    Release();
+    server_->connections_.fetch_sub(1);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
-  // Server shutdown: an idle keep-alive connection closes now; one with a
-  // request being read or handled closes after its response.
+  // Over max_connections: answered 503 and closed, nothing read.
+  void Refuse() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->Reject(503, "the server has " + std::to_string(self->server_->max_connections_) +
+                            " connections open, its limit (max_connections); retry later");
+    });
+  }
+
+  // Server shutdown: a connection waiting for (the rest of) a request header
+  // closes now; one with a request being read or handled closes after its
+  // response.
   void Drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_ && self->buffer_.size() == 0) self->Close();
+      if (self->idle_) self->Close();
     });
   }
 
@@ -63,6 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
     idle_ = true;
+    head_ = false;
     stream_.expires_after(options().header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&Connection::OnHeader, shared_from_this()));
@@ -72,6 +111,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     idle_ = false;
     if (ec) return OnReadError(ec);
     const auto& req = parser_->get();
+    version_ = req.version();
+    head_ = req.method() == bhttp::verb::head;
+    if (auto refusal = CheckRequestHead(req)) {
+      if (options().on_rejected) options().on_rejected(refusal->status);
+      return Reject(refusal->status, refusal->message);
+    }
+    // string_body reserves a declared length when the body starts: count it now.
+    if (auto length = parser_->content_length(); length && !Hold(*length)) return RejectBusy();
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue),
@@ -85,17 +132,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ReadBody() {
-    stream_.expires_after(options().body_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
+    stream_.expires_after(options().body_timeout);  // for the whole body
+    ReadMore();
   }
 
-  void OnBody(beast::error_code ec, size_t) {
+  void ReadMore() {
+    if (parser_->is_done()) return OnBody();
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&Connection::OnSome, shared_from_this()));
+  }
+
+  void OnSome(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
+    // Unparsed bytes beyond a header's worth: a chunked trailer (or chunk
+    // line) that would otherwise grow without bound.
+    if (buffer_.size() > options().max_header_bytes) return RejectHeaderLimit("trailer");
+    const size_t held = std::max<size_t>(parser_->get().body().capacity(), held_) + buffer_.size();
+    if (!Hold(held)) return RejectBusy();
+    ReadMore();
+  }
+
+  void OnBody() {
     stream_.expires_never();
     Request req = parser_->release();
     keep_alive_ = req.keep_alive();
-    version_ = req.version();
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Responder respond = [self, answered](Response res) {
@@ -106,7 +166,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     try {
       server_->handler_(std::move(req), respond);
     } catch (const std::exception& e) {
-      respond(MakeResponse(500, ErrorJson(std::string("internal error: ") + e.what())));
+      spdlog::error("handler: {}", e.what());
+      respond(MakeResponse(500, ErrorJson("internal error")));
     } catch (...) {
       respond(MakeResponse(500, ErrorJson("internal error")));
     }
@@ -115,12 +176,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnReadError(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
       return Reject(413, "the request body is over the limit of " +
-                             std::to_string(options().max_body_bytes) + " bytes");
+                             std::to_string(options().max_body_bytes) + " bytes (max_body_bytes)");
     }
-    if (ec == bhttp::error::header_limit) {
-      return Reject(431, "the request header is over the limit of " +
-                             std::to_string(options().max_header_bytes) + " bytes");
-    }
+    if (ec == bhttp::error::header_limit) return RejectHeaderLimit("header");
+    if (ec == bhttp::error::buffer_overflow) return RejectHeaderLimit("trailer");
     if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       return Reject(400, "malformed HTTP request: " + ec.message());
@@ -128,21 +187,52 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Close();  // end of stream, timeout (slowloris), reset, or closed by Drain
   }
 
+  void RejectHeaderLimit(const char* what) {
+    Reject(431, std::string("the request ") + what + " is over the limit of " +
+                    std::to_string(options().max_header_bytes) + " bytes (max_header_bytes)");
+  }
+
+  void RejectBusy() {
+    Reject(503, "the server holds its limit of " + std::to_string(options().max_buffered_bytes) +
+                    " bytes of request bodies (max_buffered_bytes); retry later");
+  }
+
   // Answers a request the server refuses on its own, then closes.
   void Reject(int status, const std::string& message) {
-    if (options().on_rejected) options().on_rejected(status);
+    if (options().on_rejected && status != 400 && status != 501) options().on_rejected(status);
+    Release();
     keep_alive_ = false;
     lingering_ = true;
-    Write(MakeResponse(status, ErrorJson(message)));
+    Response res = MakeResponse(status, ErrorJson(message));
+    if (status == 503) res.set(bhttp::field::retry_after, "1");
+    Write(std::move(res));
+  }
+
+  // This connection holds `bytes` of request data; false when the server's
+  // total is over its budget.
+  bool Hold(size_t bytes) {
+    const bool ok = server_->HoldBytes(static_cast<int64_t>(bytes) - static_cast<int64_t>(held_));
+    held_ = bytes;
+    return ok;
+  }
+  void Release() {
+    if (held_ > 0) server_->HoldBytes(-static_cast<int64_t>(held_));
+    held_ = 0;
   }
 
   void Write(Response res) {
     res.version(version_ == 10 ? 10 : 11);
     res.keep_alive(keep_alive_ && !draining());
     res.prepare_payload();
+    if (head_) {
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);  // what GET would send
+    }
     auto sp = std::make_shared<Response>(std::move(res));
     stream_.expires_after(options().body_timeout);
     bhttp::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
+      self->Release();  // the request and its body are gone by now
       if (ec) return self->Close();
       if (sp->need_eof()) return self->lingering_ ? self->Linger() : self->Close();
       self->ReadHeader();
@@ -156,7 +246,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.expires_after(std::chrono::seconds(2));
-    discard_.resize(64 << 10);
+    discard_.resize(16 << 10);
     stream_.async_read_some(net::buffer(discard_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->Close();
@@ -172,10 +262,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   beast::tcp_stream stream_;
   HttpServer* server_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;  // bounded: see kReadBytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::vector<char> discard_;
-  bool idle_ = false;  // waiting for a request's first bytes
+  size_t held_ = 0;  // request bytes counted against max_buffered_bytes
+  bool idle_ = false;  // waiting for a request header
+  bool head_ = false;  // a HEAD request: the response goes without its body
   bool keep_alive_ = true;
   bool lingering_ = false;
   unsigned version_ = 11;
@@ -184,7 +276,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
     : options_(std::move(options)), handler_(std::move(handler)),
       work_(boost::asio::make_work_guard(ioc_)),
-      acceptor_(ioc_) {}
+      acceptor_(ioc_), accept_timer_(ioc_) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -192,6 +284,13 @@ Status HttpServer::Start() {
   beast::error_code ec;
   const auto address = net::ip::make_address(options_.host, ec);
   if (ec) return InvalidArgument("'" + options_.host + "' is not an IP address: " + ec.message());
+  const int files = RaiseOpenFilesLimit();
+  const int by_files = std::max(1, files - kReservedFiles);
+  max_connections_ = options_.max_connections > 0 ? std::min(options_.max_connections, by_files) : by_files;
+  if (options_.max_connections > by_files) {
+    spdlog::warn("max_connections {} is over the open-files limit {} less {} reserved: using {}",
+                 options_.max_connections, files, kReservedFiles, max_connections_);
+  }
   const tcp::endpoint endpoint(address, options_.port);
   const std::string where = options_.host + ":" + std::to_string(options_.port);
   acceptor_.open(endpoint.protocol(), ec);
@@ -202,26 +301,78 @@ Status HttpServer::Start() {
   port_ = acceptor_.local_endpoint().port();
   DoAccept();
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
-    threads_.emplace_back([this] { ioc_.run(); });
+    threads_.emplace_back([this] {
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          // The handler that threw is gone, and with it its connection.
+          spdlog::error("I/O thread: {} (one connection closed)", e.what());
+        }
+      }
+    });
   }
   return Status::Ok();
 }
 
+bool HttpServer::HoldBytes(int64_t delta) {
+  const int64_t total = buffered_bytes_.fetch_add(delta) + delta;
+  return delta <= 0 || total <= static_cast<int64_t>(options_.max_buffered_bytes);
+}
+
+HttpServerStats HttpServer::stats() const {
+  HttpServerStats s;
+  s.accept_attempts = accept_attempts_.load();
+  s.accept_failures = accept_failures_.load();
+  s.accept_warnings = accept_warnings_.load();
+  s.refused_connections = refused_connections_.load();
+  s.buffered_bytes = static_cast<size_t>(std::max<int64_t>(0, buffered_bytes_.load()));
+  return s;
+}
+
 void HttpServer::DoAccept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    accept_attempts_.fetch_add(1);
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      if (draining_.load()) return;
-      auto connection = std::make_shared<Connection>(std::move(socket), this);
+    if (ec) return OnAcceptFailure(ec);
+    if (draining_.load()) return;
+    const bool over = connections_.load() >= max_connections_;
+    auto connection = std::make_shared<Connection>(std::move(socket), this);
+    if (over) {
+      refused_connections_.fetch_add(1);
+      if (options_.on_rejected) options_.on_rejected(503);
+      connection->Refuse();
+    } else {
       {
         std::lock_guard<std::mutex> lock(mu_);
         live_.remove_if([](const std::weak_ptr<Connection>& w) { return w.expired(); });
         live_.push_back(connection);
       }
       connection->Start();
-    } else {
-      spdlog::warn("accept: {}", ec.message());
     }
+    DoAccept();
+  });
+}
+
+// Out of descriptors (EMFILE/ENFILE): accepting again at once would fail at
+// once, a busy loop. Wait, and log one line per interval, not per attempt.
+// Other failures (a connection reset before it was accepted) retry now.
+void HttpServer::OnAcceptFailure(const beast::error_code& ec) {
+  accept_failures_.fetch_add(1);
+  const bool no_files = ec == net::error::no_descriptors ||
+                        ec == boost::system::errc::too_many_files_open_in_system;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_warning_ >= options_.accept_log_interval) {
+    last_accept_warning_ = now;
+    accept_warnings_.fetch_add(1);
+    spdlog::warn("accept: {} ({} failures so far){}", ec.message(), accept_failures_.load(),
+                 no_files ? "; waiting before accepting again" : "");
+  }
+  if (!no_files) return DoAccept();
+  accept_timer_.expires_after(options_.accept_backoff);
+  accept_timer_.async_wait([this](beast::error_code ec) {
+    if (ec || !acceptor_.is_open()) return;
     DoAccept();
   });
 }
@@ -234,6 +385,7 @@ bool HttpServer::Shutdown(std::chrono::milliseconds deadline) {
     net::post(ioc_, [this, &closed] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_timer_.cancel();
       closed.set_value();
     });
     if (!threads_.empty()) closed.get_future().wait();

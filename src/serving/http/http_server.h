@@ -3,24 +3,44 @@
 // A fixed pool of I/O threads runs one io_context; each connection lives on
 // its own strand (no thread per connection). Keep-alive; pipelined requests
 // are read from the connection's buffer one after another and answered in
-// order. Limits: the header must arrive within `header_timeout` (this is also
-// the keep-alive idle timeout), the body within `body_timeout` after the
-// header (slowloris); a body over `max_body_bytes` is answered 413 and the
-// connection closed.
+// order.
+//
+// Limits and budgets (docs/RELIABILITY.md), each answered by the server
+// itself with a JSON error that names the limit:
+//   - the header must arrive within `header_timeout` (also the keep-alive
+//     idle timeout), the body within `body_timeout` after it (slowloris);
+//   - header over `max_header_bytes`: 431; a chunked trailer is held to the
+//     same limit (the connection's read buffer cannot grow past it plus one
+//     read, so no trailer field can reach Beast's 64 KiB field limit);
+//   - body over `max_body_bytes`: 413;
+//   - all connections together hold at most `max_buffered_bytes` of request
+//     bodies (a declared Content-Length counts in full when the header
+//     arrives): beyond it, 503 with Retry-After;
+//   - at most `max_connections` connections: the next is answered 503 with
+//     Retry-After and closed. Start() raises the open-files soft limit to
+//     the hard limit and keeps max_connections below it;
+//   - accept failing for want of descriptors (EMFILE/ENFILE) waits
+//     `accept_backoff` before trying again and logs at most one line per
+//     `accept_log_interval`;
+//   - the request head must pass CheckRequestHead (conformance.h): 400/501.
+// HEAD is answered as GET without the body. An exception that escapes a
+// handler is logged and closes that connection only; the server goes on.
 //
 // The handler is called on an I/O thread with the request and a Responder;
 // it must call the Responder exactly once, from any thread, possibly later.
 // The connection reads nothing more until then.
 //
-// Shutdown: closes the listener, closes idle keep-alive connections, lets
-// every request already being read or handled finish (its response carries
-// `Connection: close`), then stops the I/O threads. Thread-safe.
+// Shutdown: closes the listener, closes idle keep-alive connections and those
+// that have not finished sending a header, lets every request already being
+// read or handled finish (its response carries `Connection: close`), then
+// stops the I/O threads. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <functional>
@@ -48,12 +68,33 @@ struct HttpServerOptions {
   size_t max_header_bytes = 16 << 10;
   std::chrono::milliseconds header_timeout{30000};
   std::chrono::milliseconds body_timeout{30000};
+  // 0: the open-files limit less kReservedFiles.
+  int max_connections = 0;
+  size_t max_buffered_bytes = size_t{512} << 20;
+  std::chrono::milliseconds accept_backoff{100};
+  std::chrono::milliseconds accept_log_interval{1000};
   // Called for a request the server answers itself (413, 400 on a malformed
   // request): the status code. Optional.
   std::function<void(int status)> on_rejected;
 };
 
 class Connection;
+
+// Descriptors kept free for everything but connections (model files, logs).
+inline constexpr int kReservedFiles = 64;
+
+// Raises this process's open-files soft limit to its hard limit; returns the
+// soft limit now in force.
+int RaiseOpenFilesLimit();
+
+// What the server has done since it started; for tests and logs.
+struct HttpServerStats {
+  uint64_t accept_attempts = 0;   // async_accept completions
+  uint64_t accept_failures = 0;   // of which failed (EMFILE, ...)
+  uint64_t accept_warnings = 0;   // log lines about them
+  uint64_t refused_connections = 0;  // answered 503 over max_connections
+  size_t buffered_bytes = 0;      // request bytes held now
+};
 
 class HttpServer {
  public:
@@ -73,21 +114,35 @@ class HttpServer {
   void Stop();
 
   int connections() const { return connections_.load(); }
+  // The limit in force (after Start): options.max_connections, or the
+  // open-files limit less kReservedFiles, whichever is smaller.
+  int max_connections() const { return max_connections_; }
+  HttpServerStats stats() const;
 
  private:
   friend class Connection;
   void DoAccept();
+  void OnAcceptFailure(const boost::system::error_code& ec);
+  // Moves this server's count of buffered request bytes by `delta`; false
+  // when the total is then over max_buffered_bytes.
+  bool HoldBytes(int64_t delta);
 
   const HttpServerOptions options_;
   const Handler handler_;
   // Declared before ioc_: connections destroyed with the io_context update it.
   std::atomic<int> connections_{0};
+  std::atomic<int64_t> buffered_bytes_{0};
+  std::atomic<uint64_t> accept_attempts_{0}, accept_failures_{0}, accept_warnings_{0},
+      refused_connections_{0};
+  int max_connections_ = 0;
+  std::chrono::steady_clock::time_point last_accept_warning_{};
   std::atomic<bool> draining_{false};
   boost::asio::io_context ioc_;
   // Keeps the I/O threads running while requests sit in a scheduler with no
   // socket operation pending (e.g. after the acceptor closes on shutdown).
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_timer_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::mutex mu_;
