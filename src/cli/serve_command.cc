@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "serving/allocator.h"
 #include "serving/http/router.h"
 #include "serving/http/http_server.h"
 #include "serving/inference_service.h"
@@ -27,6 +28,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
   if (!config_file.empty()) spdlog::info("kamado serve: settings from {}", config_file);
 
+  serving::ConfigureAllocator();
   serving::Metrics metrics;
   std::vector<std::filesystem::path> dirs(args.models.begin(), args.models.end());
   auto service = serving::InferenceService::Create(dirs, args.service, &metrics);
@@ -45,6 +47,8 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
                         : std::max(2, (*service)->sessions() * (*service)->threads());
   http.header_timeout = std::chrono::milliseconds(args.header_timeout_ms);
   http.body_timeout = std::chrono::milliseconds(args.body_timeout_ms);
+  http.max_connections = args.max_connections;
+  http.max_buffered_bytes = args.max_buffered_bytes;
   http.on_rejected = [&metrics](int status) { metrics.CountRequest("", status, 0); };
   serving::http::HttpServer server(
       http, [&router](serving::http::Request&& req, serving::http::Responder respond) {
@@ -54,7 +58,12 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     std::cerr << "kamado serve: " << s.ToString() << "\n";
     return 2;
   }
-  spdlog::info("{} I/O threads, max body {} bytes", http.io_threads, http.max_body_bytes);
+  spdlog::info("{} I/O threads, max body {} bytes, max {} connections", http.io_threads,
+               http.max_body_bytes, server.max_connections());
+  // Memory back to the system after a burst: see serving/allocator.h.
+  serving::AllocatorTrimmer trimmer(
+      std::chrono::seconds(1), [&metrics] { return metrics.requests_answered(); },
+      [&metrics, &server] { return metrics.in_flight().load() == 0 && server.stats().buffered_bytes == 0; });
   std::cout << "kamado serve: listening on http://" << args.host << ":" << server.port() << "\n"
             << std::flush;
 
@@ -100,6 +109,16 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--body-timeout-ms", flags->body_timeout_ms, "Body read timeout");
   cmd->add_option("--drain-timeout-ms", flags->drain_timeout_ms,
                   "On SIGTERM, how long to finish requests");
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "Open connections before 503 (0: the open-files limit less 64)");
+  cmd->add_option("--max-buffered-bytes", flags->max_buffered_bytes,
+                  "Request body bytes all connections may hold together before 503");
+  cmd->add_option("--max-decode-bytes-per-request", flags->service.max_decode_bytes_per_request,
+                  "Image decode memory one request may need in all (413 above)");
+  cmd->add_option("--max-decode-bytes-in-flight", flags->service.max_decode_bytes_in_flight,
+                  "Image decode memory of all requests at once (503 above)");
+  cmd->add_flag("--allow-non-finite-inputs", flags->service.allow_non_finite_inputs,
+                "Accept NaN and infinity in FP32 tensors (refused with 400 by default)");
   cmd->callback([cmd, flags, config_file, &exit_code] {
     serving::ServeConfig config;
     if (!config_file->empty()) {

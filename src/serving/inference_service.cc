@@ -120,6 +120,9 @@ Status InferenceService::CheckRowCount(int64_t rows) const {
 
 Status InferenceService::Admit(const ServedModel& model, int64_t rows) const {
   RETURN_IF_ERROR(CheckRowCount(rows));
+  if (static_cast<size_t>(rows) > model.scheduler().options().max_queue) {
+    return TooLarge("model '" + model.name() + "': " + model.scheduler().QueueLimitMessage(rows));
+  }
   if (!model.scheduler().HasRoom(rows)) {
     return Unavailable("model '" + model.name() + "' is overloaded: the queue is full");
   }
@@ -134,9 +137,32 @@ Result<Tensor> InferenceService::PrepareImages(const ServedModel& model,
   const Clock::time_point t0 = Clock::now();
   Tensor rows(model.config().InputShape(n));
   const int64_t per = NumElements(model.item_shape());
+  // The decode budgets: each image's work is reserved from its header before
+  // its pixels are allocated, and given back once it is decoded.
+  image::DecodeOptions decode = model.decode();
+  uint64_t request_bytes = 0, holding = 0;
+  decode.reserve = [&](uint64_t bytes) -> Status {
+    if (request_bytes + bytes > options_.max_decode_bytes_per_request) {
+      return TooLarge("decoding the request's images needs more than " +
+                      std::to_string(options_.max_decode_bytes_per_request) +
+                      " bytes (max_decode_bytes_per_request)");
+    }
+    request_bytes += bytes;
+    holding = bytes;
+    const uint64_t now = decoding_bytes_.fetch_add(bytes) + bytes;
+    if (now > options_.max_decode_bytes_in_flight) {
+      return Unavailable("the server is decoding " + std::to_string(now - bytes) +
+                         " bytes of images already, its limit is " +
+                         std::to_string(options_.max_decode_bytes_in_flight) +
+                         " (max_decode_bytes_in_flight); retry later");
+    }
+    return Status::Ok();
+  };
   for (int64_t i = 0; i < n; ++i) {
     const Clock::time_point start = Clock::now();
-    auto decoded = image::DecodeImage(images[static_cast<size_t>(i)], model.decode());
+    auto decoded = image::DecodeImage(images[static_cast<size_t>(i)], decode);
+    decoding_bytes_.fetch_sub(holding);
+    holding = 0;
     Status s = decoded.ok() ? image::PreprocessInto(*decoded, model.preprocess(), rows.data() + i * per)
                             : decoded.status();
     if (!s.ok()) return name_elements ? s.WithPrefix("element " + std::to_string(i)) : s;

@@ -45,6 +45,13 @@ struct ServiceOptions {
   size_t max_queue = 64;
   int timeout_ms = 10000;  // a request not started within this → DeadlineExceeded; 0 = none
   int max_rows_per_request = 256;  // rows (images, tensors) one request may hold
+  // FP32 tensors holding NaN or infinity: refused with 400 unless allowed.
+  bool allow_non_finite_inputs = false;
+  // Decode work (image::DecodeOptions::max_decode_bytes: pixels x peak bytes
+  // per pixel) one request may ask for in all (413 over it), and all requests
+  // decoding at once (503 over it).
+  uint64_t max_decode_bytes_per_request = uint64_t{2} << 30;
+  uint64_t max_decode_bytes_in_flight = uint64_t{1} << 30;
 };
 
 class ServedModel {
@@ -98,14 +105,18 @@ class InferenceService {
   void BeginShutdown();
 
   // Whether a request of `rows` rows can be admitted now: InvalidArgument
-  // over max_rows_per_request (it never can), Unavailable when the queue has
-  // no room for them or the service is shutting down. Call before decoding.
+  // over max_rows_per_request, TooLarge over max_queue (it never can be),
+  // Unavailable when the queue has no room for them now or the service is
+  // shutting down. Call before decoding.
   Status Admit(const ServedModel& model, int64_t rows) const;
 
   // Decodes encoded images and preprocesses them into one tensor of
-  // images.size() rows. InvalidArgument (not an image, corrupt) or
-  // Unsupported (a format kamado does not decode), prefixed with
-  // "element i" (the image's index in `images`) when `name_elements`.
+  // images.size() rows. InvalidArgument (not an image, corrupt, over a
+  // DecodeOptions limit), Unsupported (a format kamado does not decode),
+  // TooLarge (the images together need more than
+  // max_decode_bytes_per_request to decode) or Unavailable (the server is
+  // decoding max_decode_bytes_in_flight already), prefixed with "element i"
+  // (the image's index in `images`) when `name_elements`.
   Result<Tensor> PrepareImages(const ServedModel& model,
                                const std::vector<std::span<const uint8_t>>& images,
                                PrepareTiming* timing = nullptr, bool name_elements = true) const;
@@ -133,6 +144,7 @@ class InferenceService {
   int sessions_ = 1, threads_ = 1;
   std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
   std::atomic<bool> ready_{false};
+  mutable std::atomic<uint64_t> decoding_bytes_{0};  // decode work in flight, all requests
 };
 
 }  // namespace kamado::serving

@@ -1,6 +1,7 @@
 #include "serving/metrics.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/process_usage.h"
 
@@ -11,9 +12,13 @@ const std::vector<double> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0
                                             0.25,  0.5,    1,     2.5,  5,     10};
 const std::vector<double> kBatchBounds = {1, 2, 4, 8, 16, 32, 64};
 
+// The shortest decimal that reads back as `v` (0.0025, not 0.0025000000000000001).
 std::string Num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
 
@@ -69,6 +74,7 @@ PrometheusHistogram& Metrics::Series(std::map<std::string, PrometheusHistogram>&
 }
 
 void Metrics::CountRequest(const std::string& model, int http_status, double seconds) {
+  answered_.fetch_add(1);
   std::lock_guard<std::mutex> lock(mu_);
   ++requests_[{model, http_status}];
   Series(request_seconds_, model, kLatencyBounds).Observe(seconds);

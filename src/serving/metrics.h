@@ -43,6 +43,8 @@ class Metrics {
 
   // HTTP requests read and not yet answered.
   std::atomic<int>& in_flight() { return in_flight_; }
+  // Requests counted so far (CountRequest calls).
+  uint64_t requests_answered() const { return answered_.load(); }
 
   // Sampled at scrape time: the queue depth of `model`.
   void AddQueueDepthSource(const std::string& model, std::function<double()> source);
@@ -59,6 +61,7 @@ class Metrics {
       infer_seconds_, batch_size_;
   std::vector<std::pair<std::string, std::function<double()>>> queue_depth_;
   std::atomic<int> in_flight_{0};
+  std::atomic<uint64_t> answered_{0};
 };
 
 }  // namespace kamado::serving

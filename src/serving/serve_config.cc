@@ -15,7 +15,7 @@ namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 
-enum class Kind { kInt, kString, kModels };
+enum class Kind { kInt, kBool, kString, kModels };
 
 // One setting: its key and, for numbers, its range and how to read and write
 // it on a ServeConfig. One table serves the parser, the overrides and the checks.
@@ -50,6 +50,15 @@ const std::vector<Key>& Keys() {
       KAMADO_INT_KEY("header_timeout_ms", header_timeout_ms, 1, kMaxInt),
       KAMADO_INT_KEY("body_timeout_ms", body_timeout_ms, 1, kMaxInt),
       KAMADO_INT_KEY("drain_timeout_ms", drain_timeout_ms, 0, kMaxInt),
+      KAMADO_INT_KEY("max_connections", max_connections, 0, 10'000'000),
+      KAMADO_INT_KEY("max_buffered_bytes", max_buffered_bytes, 1, int64_t{1} << 40),
+      KAMADO_INT_KEY("max_decode_bytes_per_request", service.max_decode_bytes_per_request, 1,
+                     int64_t{1} << 40),
+      KAMADO_INT_KEY("max_decode_bytes_in_flight", service.max_decode_bytes_in_flight, 1,
+                     int64_t{1} << 40),
+      Key{"allow_non_finite_inputs", Kind::kBool, 0, 1,
+          [](const ServeConfig& c) { return static_cast<int64_t>(c.service.allow_non_finite_inputs); },
+          [](ServeConfig& c, int64_t v) { c.service.allow_non_finite_inputs = v != 0; }},
   };
   return keys;
 }
@@ -65,7 +74,8 @@ const Key* FindKey(std::string_view name) {
 
 bool IsServiceKey(std::string_view name) {
   for (const char* k :
-       {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms"}) {
+       {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms",
+        "max_decode_bytes_per_request", "max_decode_bytes_in_flight", "allow_non_finite_inputs"}) {
     if (name == k) return true;
   }
   return false;
@@ -154,6 +164,15 @@ Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_v
       return Status::Ok();
     case Kind::kModels:
       return ParseModels(v, file, mark, config.models);
+    case Kind::kBool: {
+      const std::optional<bool> b = model::ScalarAs<bool>(v);
+      if (!b) {
+        return model::YamlError(file, mark,
+                                "key '" + name + "' must be true or false, got " + model::DescribeYaml(v));
+      }
+      key->set(config, *b ? 1 : 0);
+      return Status::Ok();
+    }
     case Kind::kInt:
       break;
   }
@@ -244,6 +263,7 @@ Status OverrideServeConfig(const ServeConfig& flags, const std::vector<std::stri
         config.models = flags.models;
         break;
       case Kind::kInt:
+      case Kind::kBool:
         key->set(config, key->get(flags));
         break;
     }
@@ -260,7 +280,7 @@ Status ValidateServeConfig(const ServeConfig& config) {
   }
   if (config.host.empty()) return InvalidArgument("'host' (--host) is empty");
   for (const Key& k : Keys()) {
-    if (k.kind != Kind::kInt) continue;
+    if (k.kind != Kind::kInt && k.kind != Kind::kBool) continue;
     const int64_t v = k.get(config);
     if (v < k.min || v > k.max) {
       return InvalidArgument("'" + std::string(k.name) + "' (" + FlagForKey(k.name) +

@@ -18,6 +18,11 @@
 //   header_timeout_ms: 30000
 //   body_timeout_ms: 30000
 //   drain_timeout_ms: 30000
+//   max_connections: 0            # 0: the open-files limit less 64
+//   max_buffered_bytes: 536870912 # request bodies held, all connections
+//   max_decode_bytes_per_request: 2147483648
+//   max_decode_bytes_in_flight: 1073741824
+//   allow_non_finite_inputs: false
 //
 // Precedence: built-in defaults < the file < flags given on the command line
 // (a `--model` flag replaces the file's whole `models` list). Relative model
@@ -51,6 +56,8 @@ struct ServeConfig {
   int header_timeout_ms = 30000;
   int body_timeout_ms = 30000;
   int drain_timeout_ms = 30000;
+  int max_connections = 0;  // 0: the open-files limit less a reserve
+  size_t max_buffered_bytes = size_t{512} << 20;
 };
 
 // Every key a config file may hold, in the order above.

@@ -47,6 +47,11 @@ io_threads: 3
 header_timeout_ms: 1000
 body_timeout_ms: 2000
 drain_timeout_ms: 3000
+max_connections: 500
+max_buffered_bytes: 100000000
+max_decode_bytes_per_request: 300000000
+max_decode_bytes_in_flight: 200000000
+allow_non_finite_inputs: true
 )";
   ServeConfig c;
   ASSERT_TRUE(Parse(yaml, c).ok()) << Parse(yaml, c).ToString();
@@ -64,9 +69,14 @@ drain_timeout_ms: 3000
   EXPECT_EQ(c.header_timeout_ms, 1000);
   EXPECT_EQ(c.body_timeout_ms, 2000);
   EXPECT_EQ(c.drain_timeout_ms, 3000);
+  EXPECT_EQ(c.max_connections, 500);
+  EXPECT_EQ(c.max_buffered_bytes, 100000000u);
+  EXPECT_EQ(c.service.max_decode_bytes_per_request, 300000000u);
+  EXPECT_EQ(c.service.max_decode_bytes_in_flight, 200000000u);
+  EXPECT_TRUE(c.service.allow_non_finite_inputs);
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 14u);
+  EXPECT_EQ(ServeConfigKeys().size(), 19u);
 }
 
 TEST(ServeConfig, AbsentKeysKeepTheirDefaultsAndEmptyFilesSetNothing) {
@@ -112,6 +122,8 @@ TEST(ServeConfig, WrongTypesNameFileLineAndKey) {
   EXPECT_NE(e.find("'timeout_ms' must be an integer, got nothing"), std::string::npos) << e;
   e = ErrorFor("models: models/mobilenet_v2\n");
   EXPECT_NE(e.find("'models' must be a non-empty list"), std::string::npos) << e;
+  e = ErrorFor("allow_non_finite_inputs: 2\n");
+  EXPECT_NE(e.find("'allow_non_finite_inputs' must be true or false, got '2'"), std::string::npos) << e;
 }
 
 TEST(ServeConfig, RangesRepeatsAndStructure) {

@@ -10,6 +10,16 @@ namespace {
 
 using nlohmann::json;
 
+// nlohmann's message without its "[json.exception.type_error.302] " prefix.
+std::string JsonReason(const json::exception& e) {
+  std::string_view m = e.what();
+  if (!m.empty() && m.front() == '[') {
+    const size_t close = m.find("] ");
+    if (close != std::string_view::npos) m.remove_prefix(close + 2);
+  }
+  return std::string(m);
+}
+
 // OIP allows `data` flat or nested in row-major order.
 Status FlattenFp32(const json& data, std::vector<float>& out, int depth = 0) {
   if (depth > 8) return InvalidArgument("'data' is nested too deeply");
@@ -179,8 +189,12 @@ Result<OipRequest> ParseInferRequest(std::string_view body, std::optional<size_t
   try {
     const json header = json::parse(body.substr(0, n));
     return Parse(header, body.substr(n), max_rows);
+  } catch (const json::parse_error& e) {
+    const bool utf8 = std::string_view(e.what()).find("UTF-8") != std::string_view::npos;
+    return InvalidArgument("the request's JSON is malformed at byte " + std::to_string(e.byte) +
+                           (utf8 ? ": a string is not valid UTF-8" : ""));
   } catch (const json::exception& e) {
-    return InvalidArgument(std::string("malformed JSON: ") + e.what());
+    return InvalidArgument("a field of the request's JSON has the wrong type (" + JsonReason(e) + ")");
   }
 }
 
@@ -214,7 +228,7 @@ EncodedBody EncodeInferResponse(const std::string& model, const std::string& id,
     j["outputs"].push_back(std::move(out));
   }
   EncodedBody e;
-  e.body = j.dump();
+  e.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
   if (any_binary) {
     e.header_length = e.body.size();
     e.body += binary;

@@ -1,6 +1,8 @@
 #include "serving/http/router.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "model/classification.h"
@@ -72,11 +74,18 @@ class Router::Call {
     Response res = MakeResponse(status, std::move(body), std::move(content_type));
     if (header_length) res.set("Inference-Header-Content-Length", std::to_string(*header_length));
     if (status == 503) res.set(bhttp::field::retry_after, "1");
+    if (!allow_.empty()) res.set(bhttp::field::allow, allow_);
     metrics_.CountRequest(model_, status, MsSince(start_) / 1000.0);
     metrics_.in_flight().fetch_sub(1);
     respond_(std::move(res));
   }
-  void Json(int status, const json& j) { Reply(status, j.dump()); }
+  // Invalid UTF-8 (an error quoting what a client sent) is replaced, never thrown.
+  void Json(int status, const json& j) {
+    Reply(status, j.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  // The methods a 405 names in its Allow header.
+  void set_allow(std::string methods) { allow_ = std::move(methods); }
+  const std::string& allow() const { return allow_; }
   void Error(const Status& s) { Error(HttpStatusOf(s.code()), s.message()); }
   void Error(int status, const std::string& message) { Json(status, json{{"error", message}}); }
 
@@ -86,6 +95,7 @@ class Router::Call {
   Metrics& metrics_;
   Clock::time_point start_;
   std::string model_;
+  std::string allow_;
   std::atomic<bool> answered_{false};
 };
 
@@ -95,11 +105,13 @@ void Router::Handle(Request&& req, Responder respond) {
   const std::string path = target.substr(0, target.find('?'));
   const std::vector<std::string> p = Split(path);
   const bhttp::verb method = call->req().method();
-  const bool get = method == bhttp::verb::get;
+  // HEAD is GET without the body (the server drops it), on every GET route.
+  const bool get = method == bhttp::verb::get || method == bhttp::verb::head;
   const bool post = method == bhttp::verb::post;
   auto wrong_method = [&](const char* allowed) {
+    call->set_allow(std::string(allowed) == "GET" ? "GET, HEAD" : allowed);
     call->Error(405, "method " + std::string(call->req().method_string()) + " is not allowed on " +
-                         path + " (allowed: " + allowed + ")");
+                         path + " (allowed: " + call->allow() + ")");
   };
 
   if (path == "/metrics") {
@@ -281,6 +293,15 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
       want[0] = -1;
       return call->Error(400, "input '" + in.name + "' must have shape " + ShapeToString(want) +
                                   " (? = the number of rows)");
+    }
+    if (!service_.options().allow_non_finite_inputs) {
+      const auto bad = std::find_if(in.fp32.begin(), in.fp32.end(), [](float v) { return !std::isfinite(v); });
+      if (bad != in.fp32.end()) {
+        return call->Error(400, "input '" + in.name + "' holds a non-finite value (" +
+                                    (std::isnan(*bad) ? "NaN" : "infinity") + ") at element " +
+                                    std::to_string(bad - in.fp32.begin()) +
+                                    " (allow them with --allow-non-finite-inputs)");
+      }
     }
     if (Status admit = service_.Admit(model, in.shape[0]); !admit.ok()) return call->Error(admit);
     rows = Tensor(in.shape, std::move(in.fp32));
