@@ -45,7 +45,7 @@ constexpr const char* TypeName() {
   if constexpr (std::is_same_v<T, bool>) return "true or false";
   if constexpr (std::is_integral_v<T>) return "a whole number";
   if constexpr (std::is_floating_point_v<T>) return "a number";
-  return "a string";
+  return "a string (printable UTF-8)";
 }
 
 // Reads one document, keeping the file name for every message. The paths in

@@ -6,10 +6,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "core/utf8.h"
 
 namespace kamado::model {
 
@@ -27,11 +29,16 @@ YAML::Mark ValueMark(const YAML::Node& value, const YAML::Node& key);
 std::string DescribeYaml(const YAML::Node& value);
 
 // A scalar as T, or nullopt when it is not a scalar or does not convert (the
-// caller then reports it with DescribeYaml). Never throws.
+// caller then reports it with DescribeYaml). A string must be printable
+// UTF-8 (core/utf8.h): YAML is UTF-8, and what kamado writes back
+// (FormatModelConfig) must read back the same. Never throws.
 template <typename T>
 std::optional<T> ScalarAs(const YAML::Node& value) {
   if (!value.IsScalar()) return std::nullopt;
   try {
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!IsPrintableUtf8(value.Scalar())) return std::nullopt;
+    }
     return value.as<T>();
   } catch (const YAML::Exception&) {
     return std::nullopt;

@@ -133,6 +133,18 @@ TEST_F(OnnxImporterTest, ImportsAClassifier) {
   }
 }
 
+// Found by fuzz_onnx_import: dims whose product overflows int64 were signed
+// overflow (UB) before any data was read. Now an error naming the tensor.
+TEST_F(OnnxImporterTest, AnInitializerWhoseDimsOverflowIsRefused) {
+  BuildClassifier();
+  AddInit("huge", {int64_t{1} << 40, int64_t{1} << 40, 97}, {});
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("more elements than fit in 64 bits"), std::string::npos)
+      << g.status().ToString();
+  EXPECT_NE(g.status().message().find("huge"), std::string::npos) << g.status().ToString();
+}
+
 TEST_F(OnnxImporterTest, AbsorbsALeadingNhwcTranspose) {
   AddInput("x", {1, 8, 8, 3});
   auto* t = AddNode("Transpose", "to_nchw", {"x"}, {"t"});

@@ -73,6 +73,25 @@ TEST_F(ModelConfigTest, ErrorsNameTheField) {
   }
 }
 
+// Found by fuzz_model_yaml: a string with control characters or invalid
+// UTF-8 parsed, and FormatModelConfig then wrote back something else. YAML
+// strings must be printable UTF-8.
+TEST_F(ModelConfigTest, StringsMustBePrintableUtf8) {
+  const std::string input = "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\n";
+  for (const std::string& bad : {std::string("m\x05.json"), std::string("m\xff.json")}) {
+    auto r = ParseModelConfig("name: m\nfile: \"" + bad + "\"\n" + input, "kamado.yaml", dir_);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("key 'file' must be a string (printable UTF-8)"), std::string::npos)
+        << r.status().message();
+  }
+  auto ok = ParseModelConfig("name: m\nfile: caf\xc3\xa9.json\n" + input, "kamado.yaml", dir_);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->file, "caf\xc3\xa9.json");
+  auto again = ParseModelConfig(FormatModelConfig(*ok), "kamado.yaml", dir_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *ok);
+}
+
 TEST_F(ModelConfigTest, ParsesAndValidatesTheDecisionBlock) {
   const std::string base =
       "name: m\nformat: tfjs\nfile: m.json\ninput: {layout: NHWC, height: 2, width: 2}\n"

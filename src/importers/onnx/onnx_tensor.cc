@@ -63,7 +63,10 @@ Result<ConstTensor> DecodeTensor(const TP& proto, const std::filesystem::path& b
     if (d < 0) return InvalidArgument(what + ": negative dimension");
     t.shape.push_back(d);
   }
-  const auto n = static_cast<size_t>(NumElements(t.shape));
+  // A file can claim any dims: the element count must fit, and its bytes too.
+  auto count = CheckedNumElements(t.shape);
+  if (!count.ok()) return count.status().WithPrefix(what);
+  const auto n = static_cast<size_t>(*count);
   const int32_t type = proto.data_type();
   size_t elem = 0;
   switch (type) {
@@ -73,6 +76,9 @@ Result<ConstTensor> DecodeTensor(const TP& proto, const std::filesystem::path& b
     default:
       return Unsupported(what + ": dtype " + DataTypeName(type) +
                          " is not supported (float32, int64, int32)");
+  }
+  if (n > (size_t{1} << 62) / elem) {
+    return InvalidArgument(what + ": shape " + ShapeToString(t.shape) + " is too large to hold");
   }
   std::string raw;
   bool has_raw = proto.has_raw_data();

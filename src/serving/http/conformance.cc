@@ -4,6 +4,7 @@
 #include <cctype>
 #include <vector>
 
+#include "core/utf8.h"
 #include "serving/http/encoding.h"
 
 namespace kamado::serving::http {

@@ -1,6 +1,5 @@
 // Body encodings the HTTP front-end reads: base64 (OIP BYTES in JSON) and
-// multipart/form-data (an uploaded file), and UTF-8 validation. Pure
-// functions; never throw.
+// multipart/form-data (an uploaded file). Pure functions; never throw.
 #pragma once
 
 #include <string>
@@ -24,9 +23,5 @@ std::string MediaTypeParameter(std::string_view content_type, std::string_view n
 // view into `body`. InvalidArgument: no boundary, malformed, or no such field.
 Result<std::string_view> MultipartField(std::string_view body, std::string_view content_type,
                                         std::string_view field);
-
-// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF).
-bool IsValidUtf8(std::string_view s);
 
 }  // namespace kamado::serving::http
