@@ -28,7 +28,7 @@ uint64_t AllocatorTrimmer::trims() const {
 }
 
 void AllocatorTrimmer::Loop() {
-  uint64_t trimmed_at = activity_();
+  uint64_t trimmed_at = 0;  // trims after the first work
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
     const uint64_t now = activity_();

@@ -146,6 +146,16 @@ TEST(HttpHardening, AcceptBacksOffWhenOutOfDescriptors) {
 TEST(HttpHardening, ConnectionsOverTheLimitGet503WithRetryAfter) {
   http::HttpServerOptions o;
   o.max_connections = 3;
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  ASSERT_GT(files.rlim_max, 256u);
+  rlimit low = files;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  EchoServer by_files;  // max_connections 0: the open-files limit less the reserve
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  EXPECT_EQ(files.rlim_cur, files.rlim_max) << "Start raises the open-files soft limit to the hard limit";
+  EXPECT_EQ(by_files.server->max_connections(), static_cast<int>(files.rlim_max) - http::kReservedFiles);
   EchoServer s(o);
   EXPECT_EQ(s.server->max_connections(), 3);
   net::io_context ioc;
@@ -218,6 +228,14 @@ TEST(HttpHardening, HeadIsGetWithoutTheBodyAndHttp10NeedsNoHost) {
   EXPECT_NE(ErrorOf(r).find("needs a Host header"), std::string::npos) << r.body;
 }
 
+// One session of one thread: the model tests need no more.
+ServiceOptions OneSession() {
+  ServiceOptions o;
+  o.sessions = 1;
+  o.threads = 1;
+  return o;
+}
+
 // With the model: the router's rules.
 class HttpHardeningModel : public ::testing::Test {
  protected:
@@ -231,9 +249,7 @@ class HttpHardeningModel : public ::testing::Test {
 // server, and part of it ran. It can never be admitted: 413 naming the
 // limit, nothing decoded, nothing run.
 TEST_F(HttpHardeningModel, ARequestOverTheQueueBoundIs413AndNoneOfItRuns) {
-  ServiceOptions o;
-  o.sessions = 1;
-  o.threads = 1;
+  ServiceOptions o = OneSession();
   o.max_queue = 4;
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
@@ -272,9 +288,7 @@ TEST_F(HttpHardeningModel, ARequestOverTheQueueBoundIs413AndNoneOfItRuns) {
 // per image (max_decode_bytes: a 74-byte 16-bit PNG asking for 1.2 GB),
 // per request (413) and across requests in flight (503).
 TEST_F(HttpHardeningModel, DecodeWorkIsBudgetedPerImagePerRequestAndInFlight) {
-  ServiceOptions o;
-  o.sessions = 1;
-  o.threads = 1;
+  ServiceOptions o = OneSession();
   o.max_decode_bytes_per_request = 1'000'000;  // chelsea.png: 451 x 300 x 4 = 541,200
   o.allow_non_finite_inputs = true;
   TestServer s(o);
@@ -322,9 +336,7 @@ TEST_F(HttpHardeningModel, DecodeWorkIsBudgetedPerImagePerRequestAndInFlight) {
 // NaN and infinity in an FP32 tensor gave normal-looking probabilities: now
 // refused with 400 naming the input and the element.
 TEST_F(HttpHardeningModel, NonFiniteInputsAreRefusedNamingTheInput) {
-  ServiceOptions o;
-  o.sessions = 1;
-  o.threads = 1;
+  ServiceOptions o = OneSession();
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
   std::vector<float> values(224 * 224 * 3, 0.5f);
@@ -345,9 +357,7 @@ TEST_F(HttpHardeningModel, NonFiniteInputsAreRefusedNamingTheInput) {
 // RSS is back within 100 MB of where it started.
 TEST_F(HttpHardeningModel, MemoryIsGivenBackAfterABurstOfLargeBodies) {
   ConfigureAllocator();  // as kamado serve does at start
-  ServiceOptions o;
-  o.sessions = 1;
-  o.threads = 1;
+  ServiceOptions o = OneSession();
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
   const std::string body(15 << 20, 'z');
@@ -399,9 +409,7 @@ std::vector<CorpusCase> ReadManifest(const fs::path& dir) {
 // never "dropped without an answer", a library's exception text or a
 // source path. The server answers health after all of them.
 TEST_F(HttpHardeningModel, TheBadRequestCorpusIsAnsweredInKamadosWords) {
-  ServiceOptions o;
-  o.sessions = 1;
-  o.threads = 1;
+  ServiceOptions o = OneSession();
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
   const fs::path dir = "tests/data/http";
