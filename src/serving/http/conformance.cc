@@ -71,9 +71,9 @@ std::optional<Refusal> CheckRequestHead(const bhttp::request_header<>& head) {
     if (codings.empty() || codings.back() != "chunked") {
       return Refusal{400, "Transfer-Encoding must end with 'chunked' (RFC 9112 section 6.1)"};
     }
-    for (size_t i = 0; i + 1 < codings.size(); ++i) {
-      if (codings[i] == "chunked") return Refusal{400, "Transfer-Encoding applies 'chunked' twice"};
-      return Refusal{501, "transfer coding '" + codings[i] +
+    if (codings.size() > 1) {  // another coding before the final chunked
+      if (codings.front() == "chunked") return Refusal{400, "Transfer-Encoding applies 'chunked' twice"};
+      return Refusal{501, "transfer coding '" + codings.front() +
                               "' is not supported (kamado reads only 'chunked')"};
     }
   }

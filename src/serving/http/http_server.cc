@@ -113,12 +113,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto& req = parser_->get();
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
-    if (auto refusal = CheckRequestHead(req)) {
-      if (options().on_rejected) options().on_rejected(refusal->status);
-      return Reject(refusal->status, refusal->message);
-    }
+    if (auto refusal = CheckRequestHead(req)) return Reject(refusal->status, refusal->message);
     // string_body reserves a declared length when the body starts: count it now.
-    if (auto length = parser_->content_length(); length && !Hold(*length)) return RejectBusy();
+    declared_ = parser_->content_length().value_or(0);
+    if (declared_ > 0 && !Hold(declared_)) return RejectBusy();
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(kContinue),
@@ -147,8 +145,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // Unparsed bytes beyond a header's worth: a chunked trailer (or chunk
     // line) that would otherwise grow without bound.
     if (buffer_.size() > options().max_header_bytes) return RejectHeaderLimit("trailer");
-    const size_t held = std::max<size_t>(parser_->get().body().capacity(), held_) + buffer_.size();
-    if (!Hold(held)) return RejectBusy();
+    if (!Hold(std::max<size_t>(parser_->get().body().capacity(), declared_) + buffer_.size())) {
+      return RejectBusy();
+    }
     ReadMore();
   }
 
@@ -199,7 +198,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Answers a request the server refuses on its own, then closes.
   void Reject(int status, const std::string& message) {
-    if (options().on_rejected && status != 400 && status != 501) options().on_rejected(status);
+    if (options().on_rejected) options().on_rejected(status);
     Release();
     keep_alive_ = false;
     lingering_ = true;
@@ -265,7 +264,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;  // bounded: see kReadBytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::vector<char> discard_;
-  size_t held_ = 0;  // request bytes counted against max_buffered_bytes
+  size_t held_ = 0;      // request bytes counted against max_buffered_bytes
+  size_t declared_ = 0;  // the request's Content-Length (0 when chunked)
   bool idle_ = false;  // waiting for a request header
   bool head_ = false;  // a HEAD request: the response goes without its body
   bool keep_alive_ = true;
@@ -341,8 +341,7 @@ void HttpServer::DoAccept() {
     auto connection = std::make_shared<Connection>(std::move(socket), this);
     if (over) {
       refused_connections_.fetch_add(1);
-      if (options_.on_rejected) options_.on_rejected(503);
-      connection->Refuse();
+      connection->Refuse();  // Reject counts it (on_rejected)
     } else {
       {
         std::lock_guard<std::mutex> lock(mu_);
