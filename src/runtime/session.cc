@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -11,10 +12,9 @@
 
 namespace kamado::runtime {
 // A plan bound to this session's memory: one dnnl::memory per argument.
+// Every Bound points into the session's one arena and one scratchpad.
 struct Session::Bound {
   std::shared_ptr<const Plan> plan;
-  AlignedBuffer arena;
-  AlignedBuffer scratchpad;
   std::vector<dnnl::memory> inputs;
   std::vector<std::unordered_map<int, dnnl::memory>> args;  // per step
   std::vector<float*> fill_targets;                          // per step (fill steps only)
@@ -31,14 +31,29 @@ Result<Session::Bound*> Session::Bind(int64_t batch) {
   auto it = bound_.find(batch);
   if (it != bound_.end()) return it->second.get();
   ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, model_->GetPlan(batch, threads_));
+  // One arena and one scratchpad, sized for the largest plan bound so far:
+  // plans run one at a time on a session, so they can share them. A larger
+  // plan grows both and unbinds the others (they bind again on next use).
+  if (plan->memory.arena_bytes > arena_bytes_ || plan->scratchpad_bytes > scratchpad_bytes_) {
+    const size_t arena_bytes = std::max(arena_bytes_, plan->memory.arena_bytes);
+    const size_t scratchpad_bytes = std::max(scratchpad_bytes_, plan->scratchpad_bytes);
+    bound_.clear();
+    arena_.reset();
+    scratchpad_.reset();
+    arena_bytes_ = scratchpad_bytes_ = 0;
+    arena_ = AllocateAligned(arena_bytes);
+    scratchpad_ = AllocateAligned(scratchpad_bytes);
+    if (!arena_ || !scratchpad_) {
+      arena_.reset();
+      scratchpad_.reset();
+      return ResourceExhausted("cannot allocate " + std::to_string(arena_bytes) +
+                               " bytes of activation memory");
+    }
+    arena_bytes_ = arena_bytes;
+    scratchpad_bytes_ = scratchpad_bytes;
+  }
   auto b = std::make_unique<Bound>();
   b->plan = plan;
-  b->arena = AllocateAligned(plan->memory.arena_bytes);
-  b->scratchpad = AllocateAligned(plan->scratchpad_bytes);
-  if (!b->arena || !b->scratchpad) {
-    return ResourceExhausted("cannot allocate " + std::to_string(plan->memory.arena_bytes) +
-                             " bytes of activation memory");
-  }
   const dnnl::engine& engine = CpuEngine();
   try {
     for (const MemRef& in : plan->inputs) b->inputs.emplace_back(in.desc, engine, nullptr);
@@ -46,14 +61,14 @@ Result<Session::Bound*> Session::Bind(int64_t batch) {
       switch (ref.kind) {
         case MemRef::Kind::kArena:
           return dnnl::memory(ref.desc, engine,
-                              b->arena.get() + plan->memory.offsets[static_cast<size_t>(ref.index)] +
+                              arena_.get() + plan->memory.offsets[static_cast<size_t>(ref.index)] +
                                   ref.offset);
         case MemRef::Kind::kConstant:
           return plan->constants[static_cast<size_t>(ref.index)];
         case MemRef::Kind::kInput:
           return b->inputs[static_cast<size_t>(ref.index)];
         case MemRef::Kind::kScratchpad:
-          return dnnl::memory(ref.desc, engine, b->scratchpad.get());
+          return dnnl::memory(ref.desc, engine, scratchpad_.get());
       }
       return {};
     };
@@ -64,7 +79,7 @@ Result<Session::Bound*> Session::Bind(int64_t batch) {
       if (step.fill) {
         const MemRef& ref = step.args.front().second;
         fill = reinterpret_cast<float*>(
-            b->arena.get() + plan->memory.offsets[static_cast<size_t>(ref.index)] + ref.offset);
+            arena_.get() + plan->memory.offsets[static_cast<size_t>(ref.index)] + ref.offset);
       }
       b->fill_targets.push_back(fill);
     }
@@ -131,7 +146,7 @@ Result<std::vector<Tensor>> Session::Run(const std::vector<Tensor>& inputs) {
     Tensor t(plan.output_shapes[i]);
     const MemRef& ref = plan.outputs[i];
     std::memcpy(t.data(),
-                b->arena.get() + plan.memory.offsets[static_cast<size_t>(ref.index)] + ref.offset,
+                arena_.get() + plan.memory.offsets[static_cast<size_t>(ref.index)] + ref.offset,
                 static_cast<size_t>(t.size()) * sizeof(float));
     outputs.push_back(std::move(t));
   }

@@ -1,6 +1,7 @@
 // Session: runs a CompiledModel on one thread. Owns the oneDNN stream, the
 // activation arena and the scratchpad; not thread-safe — create one per
 // thread (they are cheap; the weights stay in the shared CompiledModel).
+// Activations live in one arena sized for the largest batch run so far.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include "core/result.h"
 #include "core/tensor.h"
 #include "runtime/compiled_model.h"
+#include "runtime/constant_arena.h"
 
 namespace kamado::runtime {
 
@@ -41,6 +43,8 @@ class Session {
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
 
   int threads() const { return threads_; }
+  // Bytes of the activation arena (the largest plan's, of those run).
+  size_t arena_bytes() const { return arena_bytes_; }
   const std::shared_ptr<const CompiledModel>& model() const { return model_; }
   // Per-step timings accumulated over profiled runs, in plan order.
   const std::vector<StepProfile>& profile() const { return profile_; }
@@ -53,7 +57,11 @@ class Session {
   SessionOptions options_;
   int threads_ = 1;
   dnnl::stream stream_;
-  std::map<int64_t, std::unique_ptr<Bound>> bound_;
+  std::map<int64_t, std::unique_ptr<Bound>> bound_;  // point into arena_ and scratchpad_
+  AlignedBuffer arena_;
+  AlignedBuffer scratchpad_;
+  size_t arena_bytes_ = 0;
+  size_t scratchpad_bytes_ = 0;
   std::vector<StepProfile> profile_;
 };
 
