@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev libwebp-dev zlib1g-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
-  libexif-dev libboost-dev
+  libexif-dev libboost-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev wrk
   nodejs npm

@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -13,9 +16,66 @@
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
 #include "serving/serve_config.h"
+#include "serving/cpu_budget.h"
+#include "serving/supervisor.h"
 
 namespace kamado::cli {
 namespace {
+
+// This process's command line, as given (from /proc/self/cmdline).
+std::vector<std::string> OwnCommandLine() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) out.push_back(arg);
+  return out;
+}
+
+// Where compiled files go when workers need them and no cache was given.
+std::string DefaultCompileCache() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/kamado";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/kamado";
+  return "/tmp/kamado-cache";
+}
+
+// `--workers P` (P > 1) in the first process: size the workers from the CPU
+// budget, refuse to oversubscribe it, and supervise them.
+int RunSupervisorFor(const serving::ServeConfig& args, const sigset_t& signals) {
+  const serving::CpuBudget budget = serving::DetectCpuBudget();
+  const int per_worker_cpus = std::max(1, static_cast<int>(std::floor(budget.cpus / args.workers)));
+  const serving::Parallelism p =
+      serving::DefaultParallelism(per_worker_cpus, args.service.sessions, args.service.threads);
+  const int wanted = args.workers * p.sessions * p.threads;
+  const int cpus = std::max(1, static_cast<int>(std::ceil(budget.cpus - 1e-9)));
+  if (wanted > cpus && !args.oversubscribe) {
+    std::cerr << "kamado serve: " << args.workers << " workers × " << p.sessions << " sessions × "
+              << p.threads << " threads = " << wanted << " CPUs, but this process may use "
+              << budget.cpus << " (" << budget.source
+              << "); lower --workers, --sessions or --threads, or pass --oversubscribe\n";
+    return 2;
+  }
+  spdlog::info("kamado serve: {:.2f} CPUs ({}) → {} workers × {} sessions × {} threads{}", budget.cpus,
+               budget.source, args.workers, p.sessions, p.threads,
+               wanted > cpus ? " (oversubscribed)" : "");
+  serving::SupervisorOptions so;
+  so.workers = args.workers;
+  so.host = args.host;
+  so.port = args.port;
+  so.worker_argv = OwnCommandLine();
+  so.worker_argv[0] = "/proc/self/exe";
+  for (const std::string& extra :
+       {std::string("--workers"), std::string("1"), std::string("--sessions"), std::to_string(p.sessions),
+        std::string("--threads"), std::to_string(p.threads), std::string("--compile-cache"),
+        args.service.compile_cache.empty() ? DefaultCompileCache() : args.service.compile_cache}) {
+    so.worker_argv.push_back(extra);
+  }
+  // The exec'd path must name this binary even after /proc/self changes
+  // meaning in the child: resolve it now.
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) so.worker_argv[0] = self.string();
+  return serving::RunSupervisor(so, signals);
+}
 
 int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   // Signals are taken synchronously by this thread (sigwait); every thread
@@ -27,6 +87,8 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
   if (!config_file.empty()) spdlog::info("kamado serve: settings from {}", config_file);
+  const char* worker_index = std::getenv(serving::kWorkerIndexEnv);
+  if (worker_index == nullptr && args.workers > 1) return RunSupervisorFor(args, signals);
 
   serving::ConfigureAllocator();
   serving::Metrics metrics;
@@ -50,6 +112,13 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   http.max_connections = args.max_connections;
   http.max_buffered_bytes = args.max_buffered_bytes;
   http.on_rejected = [&metrics](int status) { metrics.CountRequest("", status, 0); };
+  if (worker_index != nullptr) {
+    // A worker of `--workers P`: accept from the supervisor's socket, and
+    // say in every response which worker answered.
+    const char* fd = std::getenv(serving::kListenFdEnv);
+    http.listen_fd = fd ? std::atoi(fd) : -1;
+    http.response_headers.emplace_back("X-Kamado-Worker", worker_index);
+  }
   serving::http::HttpServer server(
       http, [&router](serving::http::Request&& req, serving::http::Responder respond) {
         router.Handle(std::move(req), std::move(respond));
@@ -64,8 +133,13 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   serving::AllocatorTrimmer trimmer(
       std::chrono::seconds(1), [&metrics] { return metrics.requests_answered(); },
       [&metrics, &server] { return metrics.in_flight().load() == 0 && server.stats().buffered_bytes == 0; });
-  std::cout << "kamado serve: listening on http://" << args.host << ":" << server.port() << "\n"
-            << std::flush;
+  if (worker_index == nullptr) {
+    std::cout << "kamado serve: listening on http://" << args.host << ":" << server.port() << "\n"
+              << std::flush;
+  } else {
+    spdlog::info("worker {} ready", worker_index);
+    serving::NotifyWorkerReady();
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -74,7 +148,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   const bool clean = server.Shutdown(std::chrono::milliseconds(args.drain_timeout_ms));
   (*service)->Shutdown();
   spdlog::info("stopped{}", clean ? "" : " (drain deadline passed)");
-  std::cout << "kamado serve: stopped\n" << std::flush;
+  if (worker_index == nullptr) std::cout << "kamado serve: stopped\n" << std::flush;
   return 0;
 }
 
@@ -91,10 +165,14 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--model", flags->models, "Model directory (repeat for several models)");
   cmd->add_option("--host", flags->host, "Address to listen on");
   cmd->add_option("--port", flags->port, "Port (0: an ephemeral port, printed)");
+  // The supervisor of --workers appends its choices of these four to the
+  // workers' command lines: the last one given wins.
   cmd->add_option("--sessions", flags->service.sessions,
-                  "Sessions (worker threads) per model; 0: from the CPU quota");
+                  "Sessions (worker threads) per model; 0: from the CPU quota")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--threads", flags->service.threads,
-                  "Intra-op threads per session; 0: from the CPU quota");
+                  "Intra-op threads per session; 0: from the CPU quota")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--max-batch", flags->service.max_batch, "Largest dynamic batch");
   cmd->add_option("--batch-delay-us", flags->service.batch_delay_us,
                   "How long a batch may wait to fill, in µs");
@@ -117,6 +195,15 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Image decode memory one request may need in all (413 above)");
   cmd->add_option("--max-decode-bytes-in-flight", flags->service.max_decode_bytes_in_flight,
                   "Image decode memory of all requests at once (503 above)");
+  cmd->add_option("--workers", flags->workers,
+                  "Worker processes sharing one compiled model per model (1: this process serves)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_flag("--oversubscribe", flags->oversubscribe,
+                "Allow workers × sessions × threads over the CPUs this process may use");
+  cmd->add_option("--compile-cache", flags->service.compile_cache,
+                  "Directory of compiled-model files (reused when valid, rebuilt when stale); "
+                  "default with --workers > 1: ~/.cache/kamado")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_flag("--allow-non-finite-inputs", flags->service.allow_non_finite_inputs,
                 "Accept NaN and infinity in FP32 tensors (refused with 400 by default)");
   cmd->callback([cmd, flags, config_file, &exit_code] {

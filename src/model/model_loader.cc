@@ -1,5 +1,15 @@
 #include "model/model_loader.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "core/sha256.h"
 #include "importers/onnx/onnx_importer.h"
 #include "importers/tfjs/tfjs_importer.h"
 
@@ -27,16 +37,9 @@ Result<ir::Graph> ImportModel(const ModelConfig& config) {
   return graph;
 }
 
-Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
-                              const runtime::CompileOptions& options) {
-  LoadedModel loaded;
-  ASSIGN_OR_RETURN(loaded.config, LoadModelConfig(dir));
-  auto graph = ImportModel(loaded.config);
-  if (!graph.ok()) return graph.status().WithPrefix("model '" + dir.string() + "'");
-  graph->name = loaded.config.name;
-  auto compiled = runtime::CompiledModel::Compile(std::move(graph).value(), options);
-  if (!compiled.ok()) return compiled.status().WithPrefix("model '" + dir.string() + "'");
-  loaded.compiled = std::move(compiled).value();
+namespace {
+
+Status CheckLabels(const LoadedModel& loaded, const std::filesystem::path& dir) {
   const auto& out = loaded.compiled->outputs();
   if (!loaded.config.labels.empty() &&
       (out.size() != 1 || out[0].shape.size() != 2 ||
@@ -46,6 +49,121 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
                            " labels but the output is " +
                            (out.empty() ? "missing" : ShapeToString(out[0].shape)));
   }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const runtime::CompiledModel>> CompileInMemory(
+    const ModelConfig& config, const std::filesystem::path& dir,
+    const runtime::CompileOptions& options) {
+  auto graph = ImportModel(config);
+  if (!graph.ok()) return graph.status().WithPrefix("model '" + dir.string() + "'");
+  graph->name = config.name;
+  auto compiled = runtime::CompiledModel::Compile(std::move(graph).value(), options);
+  if (!compiled.ok()) return compiled.status().WithPrefix("model '" + dir.string() + "'");
+  return compiled;
+}
+
+// An exclusive flock on `path`, released (and the descriptor closed) when
+// the object goes.
+class FileLock {
+ public:
+  explicit FileLock(const std::filesystem::path& path)
+      : fd_(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::string> HashModelFiles(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.empty() && name[0] == '.') {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && it->path().extension() != ".kmc") files.push_back(it->path());
+  }
+  if (ec) return InvalidArgument("cannot list model directory " + dir.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  Sha256 h;
+  std::vector<char> buf(size_t{1} << 20);
+  for (const fs::path& f : files) {
+    const std::string rel = fs::relative(f, dir).generic_string();
+    const uint64_t size = fs::file_size(f, ec);
+    h.Update(rel.data(), rel.size() + 1);
+    h.Update(&size, sizeof(size));
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return InvalidArgument("cannot read " + f.string());
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      h.Update(buf.data(), static_cast<size_t>(in.gcount()));
+    }
+  }
+  return ToHex(h.Final());
+}
+
+std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name) {
+  return cache.dir / (name + ".kmc");
+}
+
+Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
+                              const runtime::CompileOptions& options, const CompiledCache* cache) {
+  LoadedModel loaded;
+  ASSIGN_OR_RETURN(loaded.config, LoadModelConfig(dir));
+  if (cache == nullptr) {
+    ASSIGN_OR_RETURN(loaded.compiled, CompileInMemory(loaded.config, dir, options));
+    RETURN_IF_ERROR(CheckLabels(loaded, dir));
+    return loaded;
+  }
+  if (options.threads <= 0) return InvalidArgument("a compiled cache needs the thread count set");
+  auto hash = HashModelFiles(dir);
+  if (!hash.ok()) return hash.status().WithPrefix("model '" + dir.string() + "'");
+  const runtime::CompiledFileKey key =
+      runtime::CurrentCompiledFileKey(*hash, cache->batches, options.threads, options.winograd);
+  const std::filesystem::path path = CompiledFilePath(*cache, loaded.config.name);
+  std::error_code ec;
+  std::filesystem::create_directories(cache->dir, ec);
+  FileLock lock(path.string() + ".lock");
+  auto mapped = runtime::LoadCompiledFile(path, key);
+  if (mapped.ok()) {
+    loaded.compiled = *mapped;
+    loaded.compiled_file = path;
+    loaded.compiled_how = "reused";
+    RETURN_IF_ERROR(CheckLabels(loaded, dir));
+    return loaded;
+  }
+  const bool missing = mapped.status().code() == StatusCode::kNotFound;
+  if (!missing) spdlog::warn("model '{}': rebuilding: {}", loaded.config.name, mapped.status().message());
+  ASSIGN_OR_RETURN(auto compiled, CompileInMemory(loaded.config, dir, options));
+  loaded.compiled = compiled;
+  RETURN_IF_ERROR(CheckLabels(loaded, dir));
+  if (Status written = runtime::WriteCompiledFile(*compiled, key, path); !written.ok()) {
+    spdlog::warn("model '{}': {}; serving the model compiled in memory (not shared)",
+                 loaded.config.name, written.message());
+    return loaded;
+  }
+  // Serve from the file just written, so this process shares its weights
+  // with every other that maps it; the in-memory copy is released.
+  loaded.compiled.reset();
+  compiled.reset();
+  auto reread = runtime::LoadCompiledFile(path, key);
+  if (!reread.ok()) return reread.status().WithPrefix("model '" + dir.string() + "': ");
+  loaded.compiled = *reread;
+  loaded.compiled_file = path;
+  loaded.compiled_how = missing ? "compiled" : "rebuilt (" + mapped.status().message() + ")";
   return loaded;
 }
 

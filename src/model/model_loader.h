@@ -9,6 +9,7 @@
 #include "core/result.h"
 #include "ir/graph.h"
 #include "model/model_config.h"
+#include "runtime/compiled_file.h"
 #include "runtime/compiled_model.h"
 
 namespace kamado::model {
@@ -16,14 +17,44 @@ namespace kamado::model {
 struct LoadedModel {
   ModelConfig config;
   std::shared_ptr<const runtime::CompiledModel> compiled;
+  // With a compiled cache: the file the model was mapped from, and how it
+  // got there: "reused", "compiled" (no file yet) or "rebuilt (<why>)".
+  std::filesystem::path compiled_file;
+  std::string compiled_how;
 };
+
+// Where compiled files live (runtime/compiled_file.h): `dir`/<name>.kmc,
+// holding the weight layouts of the plans for `batches` at the compile
+// options' thread count (which must be set, > 0).
+struct CompiledCache {
+  std::filesystem::path dir;
+  std::vector<int64_t> batches = {1};
+};
+
+// SHA-256 (hex) over the model directory's regular files, walked in sorted
+// order, each as its relative path, size and bytes; names starting with '.'
+// and compiled files (*.kmc) are left out.
+Result<std::string> HashModelFiles(const std::filesystem::path& dir);
+
+// The compiled file's path for a model named `name` in `cache`.
+std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name);
 
 // The model file of `config` as an IR graph (no passes run), its input
 // checked against the config's height, width and layout.
 Result<ir::Graph> ImportModel(const ModelConfig& config);
 
 // Everything: config, import, compile. Errors are prefixed with the directory.
+//
+// With `cache`: a valid compiled file for this model and key is mapped
+// instead (nothing imported or reordered); a missing, stale, truncated or
+// corrupt one is rebuilt (with a warning saying why) and then mapped, so
+// every process that loads the model shares one copy of its weights. An
+// exclusive lock on <file>.lock serialises processes that load the same
+// model at once: one compiles, the others map its file. A cache directory
+// that cannot be written costs the sharing, not the load (a warning, and
+// the model compiled in memory is served).
 Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
-                              const runtime::CompileOptions& options = {});
+                              const runtime::CompileOptions& options = {},
+                              const CompiledCache* cache = nullptr);
 
 }  // namespace kamado::model

@@ -53,25 +53,9 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
   if (options.run_passes) RETURN_IF_ERROR(passes::RunDefaultPasses(graph, options.passes));
   RETURN_IF_ERROR(graph.Verify());
   std::shared_ptr<CompiledModel> model(new CompiledModel());
-  for (ir::ValueId v : graph.inputs()) {
-    Shape s = graph.value(v).shape;
-    if (s.size() == 4 && graph.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
-    s[0] = -1;
-    model->inputs_.push_back({graph.value(v).name, s});
-  }
-  for (ir::ValueId v : graph.outputs()) {
-    Shape s = graph.value(v).shape;
-    if (s.size() == 4 && graph.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
-    s[0] = -1;
-    model->outputs_.push_back({graph.value(v).name, s});
-  }
   model->graph_ = std::move(graph);
   model->winograd_ = options.winograd;
-  // Build the batch-1 plan now so an unsupported op fails at load, not at
-  // the first request (or the plan for the one batch size a constant with a
-  // row per sample allows, e.g. Gemm's C of shape [M, N]).
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
-  RETURN_IF_ERROR(model->GetPlan(FixedBatch(model->graph_), threads).status());
+  RETURN_IF_ERROR(model->Finish(options.threads > 0 ? options.threads : omp_get_max_threads()));
   // Keep only the reordered weights: a later plan that wants another layout
   // reorders from those (so the source stays where the only copy is in
   // Winograd's format, which oneDNN cannot reorder from).
@@ -82,6 +66,49 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
     }
   }
   return std::shared_ptr<const CompiledModel>(std::move(model));
+}
+
+Status CompiledModel::Finish(int threads) {
+  for (ir::ValueId v : graph_.inputs()) {
+    Shape s = graph_.value(v).shape;
+    if (s.size() == 4 && graph_.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+    if (s.empty()) return InvalidArgument("graph input '" + graph_.value(v).name + "' has no shape");
+    s[0] = -1;
+    inputs_.push_back({graph_.value(v).name, s});
+  }
+  for (ir::ValueId v : graph_.outputs()) {
+    Shape s = graph_.value(v).shape;
+    if (s.size() == 4 && graph_.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+    if (s.empty()) return InvalidArgument("graph output '" + graph_.value(v).name + "' has no shape");
+    s[0] = -1;
+    outputs_.push_back({graph_.value(v).name, s});
+  }
+  // Build the batch-1 plan now so an unsupported op fails at load, not at
+  // the first request (or the plan for the one batch size a constant with a
+  // row per sample allows, e.g. Gemm's C of shape [M, N]).
+  return GetPlan(FixedBatch(graph_), threads).status();
+}
+
+Result<std::shared_ptr<const CompiledModel>> CompiledModel::FromCompiled(
+    ir::Graph graph, bool winograd, int threads,
+    std::vector<std::pair<ir::ValueId, dnnl::memory>> constants,
+    std::shared_ptr<const void> storage) {
+  std::shared_ptr<CompiledModel> model(new CompiledModel());
+  model->storage_ = std::move(storage);
+  model->graph_ = std::move(graph);
+  model->winograd_ = winograd;
+  for (auto& [value, memory] : constants) model->constants_[value].push_back(std::move(memory));
+  RETURN_IF_ERROR(model->Finish(threads));
+  return std::shared_ptr<const CompiledModel>(std::move(model));
+}
+
+std::vector<std::pair<ir::ValueId, dnnl::memory>> CompiledModel::ReorderedConstants() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<ir::ValueId, dnnl::memory>> out;
+  for (const auto& [value, memories] : constants_) {
+    for (const dnnl::memory& m : memories) out.emplace_back(value, m);
+  }
+  return out;
 }
 
 Result<std::shared_ptr<const Plan>> CompiledModel::GetPlan(int64_t batch, int threads) const {

@@ -57,6 +57,20 @@ class CompiledModel {
   const ir::Graph& graph() const { return graph_; }
   bool winograd() const { return winograd_; }
 
+  // A model read back from a compiled file (runtime/compiled_file.h):
+  // `graph` is after the passes, with the sources of reordered weights
+  // released; `constants` are those weights in the layouts the plans chose,
+  // pointing into `storage` (the file's mapping), which the model keeps
+  // alive. Builds the batch-1 plan as Compile does.
+  static Result<std::shared_ptr<const CompiledModel>> FromCompiled(
+      ir::Graph graph, bool winograd, int threads,
+      std::vector<std::pair<ir::ValueId, dnnl::memory>> constants,
+      std::shared_ptr<const void> storage);
+
+  // Every reordered weight the plans built so far use, by value (for the
+  // compiled-file writer). Thread-safe.
+  std::vector<std::pair<ir::ValueId, dnnl::memory>> ReorderedConstants() const;
+
   // The plan for `batch` × `threads`, built on first use. Thread-safe:
   // plans are built under `mu_`, and a built plan is immutable.
   Result<std::shared_ptr<const Plan>> GetPlan(int64_t batch, int threads) const;
@@ -67,6 +81,9 @@ class CompiledModel {
   friend class detail::PlanBuilder;
 
   CompiledModel() = default;
+  // Records the inputs and outputs and builds the first plan (batch 1, or
+  // the one batch size a constant with a row per sample allows).
+  Status Finish(int threads);
 
   // Whether `value` is a constant (its source tensor may have been released
   // after compile). `mu_` must be held.
@@ -81,6 +98,9 @@ class CompiledModel {
   std::vector<TensorInfo> outputs_;
   bool winograd_ = true;
 
+  // A compiled file's mapping, when the weights in constants_ point into
+  // it; released after everything that points into it.
+  std::shared_ptr<const void> storage_;
   mutable std::mutex mu_;
   // Storage of the reordered weights (on huge pages where the kernel
   // allows): the dnnl::memory objects in constants_ and in every plan only

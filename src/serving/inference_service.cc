@@ -38,7 +38,17 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
   for (const auto& dir : model_dirs) {
     runtime::CompileOptions compile;
     compile.threads = p.threads;
-    ASSIGN_OR_RETURN(model::LoadedModel loaded, model::LoadModel(dir, compile));
+    model::CompiledCache cache;
+    cache.dir = options.compile_cache;
+    cache.batches.clear();
+    for (int b = 1; b <= std::max(1, options.max_batch); ++b) cache.batches.push_back(b);
+    const auto load_start = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(model::LoadedModel loaded,
+                     model::LoadModel(dir, compile, options.compile_cache.empty() ? nullptr : &cache));
+    if (!loaded.compiled_file.empty()) {
+      spdlog::info("model '{}': compiled file {} {} in {:.0f} ms", loaded.config.name,
+                   loaded.compiled_file.string(), loaded.compiled_how, MsSince(load_start));
+    }
     if (service->models_.count(loaded.config.name)) {
       return InvalidArgument(dir.string() + ": a model named '" + loaded.config.name +
                              "' is already loaded");

@@ -52,6 +52,9 @@ struct ServiceOptions {
   // decoding at once (503 over it).
   uint64_t max_decode_bytes_per_request = uint64_t{2} << 30;
   uint64_t max_decode_bytes_in_flight = uint64_t{1} << 30;
+  // Where compiled-model files live (model::CompiledCache); empty: every
+  // model is compiled in memory, no file.
+  std::string compile_cache;
 };
 
 class ServedModel {

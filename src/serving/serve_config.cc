@@ -26,6 +26,7 @@ struct Key {
   int64_t max = 0;
   int64_t (*get)(const ServeConfig&) = nullptr;
   void (*set)(ServeConfig&, int64_t) = nullptr;
+  std::string& (*str)(ServeConfig&) = nullptr;  // kString: the field
 };
 
 #define KAMADO_INT_KEY(name, field, lo, hi)                                                       \
@@ -36,7 +37,7 @@ struct Key {
 
 const std::vector<Key>& Keys() {
   static const std::vector<Key> keys = {
-      Key{"host", Kind::kString, 0, 0, nullptr, nullptr},
+      Key{"host", Kind::kString, 0, 0, nullptr, nullptr, [](ServeConfig& c) -> std::string& { return c.host; }},
       KAMADO_INT_KEY("port", port, 0, 65535),
       Key{"models", Kind::kModels, 0, 0, nullptr, nullptr},
       KAMADO_INT_KEY("sessions", service.sessions, 0, 1024),
@@ -59,6 +60,12 @@ const std::vector<Key>& Keys() {
       Key{"allow_non_finite_inputs", Kind::kBool, 0, 1,
           [](const ServeConfig& c) { return static_cast<int64_t>(c.service.allow_non_finite_inputs); },
           [](ServeConfig& c, int64_t v) { c.service.allow_non_finite_inputs = v != 0; }},
+      KAMADO_INT_KEY("workers", workers, 1, 256),
+      Key{"oversubscribe", Kind::kBool, 0, 1,
+          [](const ServeConfig& c) { return static_cast<int64_t>(c.oversubscribe); },
+          [](ServeConfig& c, int64_t v) { c.oversubscribe = v != 0; }},
+      Key{"compile_cache", Kind::kString, 0, 0, nullptr, nullptr,
+          [](ServeConfig& c) -> std::string& { return c.service.compile_cache; }},
   };
   return keys;
 }
@@ -160,7 +167,7 @@ Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_v
       if (!v.IsScalar() || v.Scalar().empty()) {
         return model::YamlError(file, mark, "key '" + name + "' must be a string, got " + model::DescribeYaml(v));
       }
-      config.host = v.Scalar();
+      key->str(config) = v.Scalar();
       return Status::Ok();
     case Kind::kModels:
       return ParseModels(v, file, mark, config.models);
@@ -257,7 +264,7 @@ Status OverrideServeConfig(const ServeConfig& flags, const std::vector<std::stri
     if (!key) return InvalidArgument("'" + name + "' is not a setting of kamado serve");
     switch (key->kind) {
       case Kind::kString:
-        config.host = flags.host;
+        key->str(config) = key->str(const_cast<ServeConfig&>(flags));
         break;
       case Kind::kModels:
         config.models = flags.models;

@@ -23,6 +23,10 @@
 //   max_decode_bytes_per_request: 2147483648
 //   max_decode_bytes_in_flight: 1073741824
 //   allow_non_finite_inputs: false
+//   workers: 1                    # worker processes sharing one compiled model
+//   oversubscribe: false          # allow workers × sessions × threads > CPUs
+//   compile_cache: ""             # compiled-model files (default with workers > 1:
+//                                 # $XDG_CACHE_HOME/kamado or ~/.cache/kamado)
 //
 // Precedence: built-in defaults < the file < flags given on the command line
 // (a `--model` flag replaces the file's whole `models` list). Relative model
@@ -58,6 +62,8 @@ struct ServeConfig {
   int drain_timeout_ms = 30000;
   int max_connections = 0;  // 0: the open-files limit less a reserve
   size_t max_buffered_bytes = size_t{512} << 20;
+  int workers = 1;             // worker processes (serving/supervisor.h); 1: this process serves
+  bool oversubscribe = false;  // allow workers × sessions × threads over the CPUs
 };
 
 // Every key a config file may hold, in the order above.

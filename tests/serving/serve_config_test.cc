@@ -52,6 +52,9 @@ max_buffered_bytes: 100000000
 max_decode_bytes_per_request: 300000000
 max_decode_bytes_in_flight: 200000000
 allow_non_finite_inputs: true
+workers: 3
+oversubscribe: true
+compile_cache: /var/cache/kamado
 )";
   ServeConfig c;
   ASSERT_TRUE(Parse(yaml, c).ok()) << Parse(yaml, c).ToString();
@@ -74,9 +77,12 @@ allow_non_finite_inputs: true
   EXPECT_EQ(c.service.max_decode_bytes_per_request, 300000000u);
   EXPECT_EQ(c.service.max_decode_bytes_in_flight, 200000000u);
   EXPECT_TRUE(c.service.allow_non_finite_inputs);
+  EXPECT_EQ(c.workers, 3);
+  EXPECT_TRUE(c.oversubscribe);
+  EXPECT_EQ(c.service.compile_cache, "/var/cache/kamado");
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 19u);
+  EXPECT_EQ(ServeConfigKeys().size(), 22u);
 }
 
 TEST(ServeConfig, AbsentKeysKeepTheirDefaultsAndEmptyFilesSetNothing) {

@@ -221,6 +221,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Write(Response res) {
     res.version(version_ == 10 ? 10 : 11);
+    for (const auto& [name, value] : options().response_headers) res.set(name, value);
     res.keep_alive(keep_alive_ && !draining());
     res.prepare_payload();
     if (head_) {
@@ -293,11 +294,16 @@ Status HttpServer::Start() {
   }
   const tcp::endpoint endpoint(address, options_.port);
   const std::string where = options_.host + ":" + std::to_string(options_.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Unavailable("cannot listen on " + where + ": " + ec.message());
+  if (options_.listen_fd >= 0) {
+    acceptor_.assign(endpoint.protocol(), options_.listen_fd, ec);
+    if (ec) return Unavailable("cannot accept on the inherited socket: " + ec.message());
+  } else {
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return Unavailable("cannot listen on " + where + ": " + ec.message());
+  }
   port_ = acceptor_.local_endpoint().port();
   DoAccept();
   for (int i = 0; i < std::max(1, options_.io_threads); ++i) {

@@ -76,6 +76,12 @@ struct HttpServerOptions {
   // Called for a request the server answers itself (413, 400 on a malformed
   // request): the status code. Optional.
   std::function<void(int status)> on_rejected;
+  // A socket already bound and listening (inherited from the supervisor of
+  // `kamado serve --workers`): accepted from instead of binding host:port;
+  // the server owns it from Start. -1: bind host:port.
+  int listen_fd = -1;
+  // Header fields set on every response (X-Kamado-Worker), as name, value.
+  std::vector<std::pair<std::string, std::string>> response_headers;
 };
 
 class Connection;
