@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <type_traits>
+
+#include <spdlog/spdlog.h>
 
 #include "core/build_info.h"
 #include "core/sha256.h"
@@ -431,6 +434,25 @@ Status WriteCompiledFile(const CompiledModel& model, const CompiledFileKey& key,
     return offsets.back();
   };
 
+  // A constant whose only reordered copy is in Winograd's format keeps its
+  // source in the graph (oneDNN cannot reorder out of Winograd's format).
+  // It goes in the table too, in its plain layout, so a reader keeps no
+  // private copy of it: its graph value is written without data.
+  std::set<ir::ValueId> in_table;
+  std::vector<std::pair<ir::ValueId, dnnl::memory>> plain_sources;
+  for (const auto& [value, memory] : constants) in_table.insert(value);
+  for (ir::ValueId value : in_table) {
+    const ir::Value& v = g.value(value);
+    if (!v.is_constant() || v.constant->shape().empty() || v.constant->shape().size() > 6) continue;
+    static constexpr dnnl::memory::format_tag kPlain[] = {
+        dnnl::memory::format_tag::a, dnnl::memory::format_tag::ab, dnnl::memory::format_tag::abc,
+        dnnl::memory::format_tag::abcd, dnnl::memory::format_tag::abcde, dnnl::memory::format_tag::abcdef};
+    const Shape& shape = v.constant->shape();
+    const dnnl::memory::desc desc(dnnl::memory::dims(shape.begin(), shape.end()), dnnl::memory::data_type::f32,
+                                  kPlain[shape.size() - 1]);
+    plain_sources.emplace_back(value, dnnl::memory(desc, CpuEngine(), const_cast<float*>(v.constant->data())));
+  }
+
   Writer w;
   WriteKey(w, key);
   w.Str(g.name);
@@ -441,8 +463,9 @@ Status WriteCompiledFile(const CompiledModel& model, const CompiledFileKey& key,
     w.Str(v.name);
     w.Ints(std::vector<int64_t>(v.shape.begin(), v.shape.end()));
     w.I32(v.producer);
-    w.U8(v.is_constant());
-    if (v.is_constant()) {
+    const bool with_data = v.is_constant() && in_table.count(id) == 0;
+    w.U8(with_data);
+    if (with_data) {
       w.Ints(std::vector<int64_t>(v.constant->shape().begin(), v.constant->shape().end()));
       const size_t bytes = static_cast<size_t>(v.constant->size()) * sizeof(float);
       w.U64(add(v.constant->data(), bytes));
@@ -461,7 +484,14 @@ Status WriteCompiledFile(const CompiledModel& model, const CompiledFileKey& key,
   }
   w.Ids(g.inputs());
   w.Ids(g.outputs());
-  w.U32(static_cast<uint32_t>(constants.size()));
+  w.U32(static_cast<uint32_t>(constants.size() + plain_sources.size()));
+  for (const auto& [value, memory] : plain_sources) {
+    const dnnl::memory::desc desc = memory.get_desc();
+    w.I32(value);
+    w.Pod(desc.data);
+    w.U64(add(memory.get_data_handle(), desc.get_size()));
+    w.U64(desc.get_size());
+  }
   for (const auto& [value, memory] : constants) {
     const dnnl::memory::desc desc = memory.get_desc();
     w.I32(value);
@@ -620,6 +650,16 @@ Result<ParsedCompiledFile> ParseCompiledFile(std::span<const uint8_t> bytes, boo
     out.constants.push_back({value, desc, blob.data() + span.first});
   }
   if (r.pos() != meta_bytes) return r.Bad("metadata has " + std::to_string(meta_bytes - r.pos()) + " bytes left over");
+  if (spdlog::should_log(spdlog::level::debug)) {
+    size_t graph_bytes = 0, table_bytes = 0;
+    for (ir::ValueId v = 0; v < g.num_values(); ++v) {
+      if (g.value(v).is_constant()) graph_bytes += static_cast<size_t>(g.value(v).constant->size()) * sizeof(float);
+    }
+    for (const auto& c : out.constants) table_bytes += c.desc.get_size();
+    spdlog::debug("compiled file: {} values, {} nodes, {:.1f} MiB of constants in the graph (copied), "
+                  "{} weights {:.1f} MiB mapped", g.num_values(), g.num_nodes(), graph_bytes / 1048576.0,
+                  out.constants.size(), table_bytes / 1048576.0);
+  }
   // Structure: every node reads values that exist and no cycle. Shapes and
   // attributes are checked again when the plans are built.
   auto order = g.TopologicalOrder();

@@ -71,6 +71,10 @@ class CompiledModel {
   // compiled-file writer). Thread-safe.
   std::vector<std::pair<ir::ValueId, dnnl::memory>> ReorderedConstants() const;
 
+  // Bytes of weights this model reordered into its own memory (for a model
+  // from a compiled file: those the file did not hold). Thread-safe.
+  size_t private_weight_bytes() const;
+
   // The plan for `batch` × `threads`, built on first use. Thread-safe:
   // plans are built under `mu_`, and a built plan is immutable.
   Result<std::shared_ptr<const Plan>> GetPlan(int64_t batch, int threads) const;

@@ -46,8 +46,9 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     ASSIGN_OR_RETURN(model::LoadedModel loaded,
                      model::LoadModel(dir, compile, options.compile_cache.empty() ? nullptr : &cache));
     if (!loaded.compiled_file.empty()) {
-      spdlog::info("model '{}': compiled file {} {} in {:.0f} ms", loaded.config.name,
-                   loaded.compiled_file.string(), loaded.compiled_how, MsSince(load_start));
+      spdlog::info("model '{}': compiled file {} {} in {:.0f} ms ({:.1f} MiB of weights reordered privately)",
+                   loaded.config.name, loaded.compiled_file.string(), loaded.compiled_how,
+                   MsSince(load_start), loaded.compiled->private_weight_bytes() / 1048576.0);
     }
     if (service->models_.count(loaded.config.name)) {
       return InvalidArgument(dir.string() + ": a model named '" + loaded.config.name +
