@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/bench_command.h"
+#include "cli/compile_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
 #include "cli/load_command.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddInferCommand(app, exit_code);
   kamado::cli::AddBenchCommand(app, exit_code);
   kamado::cli::AddConvertCommand(app, exit_code);
+  kamado::cli::AddCompileCommand(app, exit_code);
   kamado::cli::AddServeCommand(app, exit_code);
   kamado::cli::AddMonitorCommand(app, exit_code);
   kamado::cli::AddLoadCommand(app, exit_code);

@@ -18,6 +18,7 @@
 #include "serving/serve_config.h"
 #include "serving/cpu_budget.h"
 #include "serving/supervisor.h"
+#include "serving/metrics_board.h"
 
 namespace kamado::cli {
 namespace {
@@ -92,6 +93,20 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
 
   serving::ConfigureAllocator();
   serving::Metrics metrics;
+  // A worker of `--workers P`: every scrape answers the whole server's sums.
+  auto board = serving::MetricsBoard::FromEnv();
+  if (!board.ok()) {
+    std::cerr << "kamado serve: " << board.status().message() << "\n";
+    return 2;
+  }
+  const int index = worker_index ? std::atoi(worker_index) : 0;
+  std::unique_ptr<serving::MetricsPublisher> publisher;
+  if (*board) {
+    serving::MetricsBoard* b = board->get();
+    metrics.SetAggregator([b, index](const std::string& local) {
+      return b->Aggregate(index, local, std::chrono::milliseconds(1000));
+    });
+  }
   std::vector<std::filesystem::path> dirs(args.models.begin(), args.models.end());
   auto service = serving::InferenceService::Create(dirs, args.service, &metrics);
   if (!service.ok()) {
@@ -138,6 +153,10 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
               << std::flush;
   } else {
     spdlog::info("worker {} ready", worker_index);
+    if (*board) {
+      publisher = std::make_unique<serving::MetricsPublisher>(
+          board->get(), index, std::chrono::milliseconds(250), [&metrics] { return metrics.RenderLocal(); });
+    }
     serving::NotifyWorkerReady();
   }
 
@@ -146,6 +165,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   spdlog::info("{}: draining (readiness false, no new connections)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*service)->BeginShutdown();
   const bool clean = server.Shutdown(std::chrono::milliseconds(args.drain_timeout_ms));
+  publisher.reset();  // it renders the service's queue depths: stop it before the service goes
   (*service)->Shutdown();
   spdlog::info("stopped{}", clean ? "" : " (drain deadline passed)");
   if (worker_index == nullptr) std::cout << "kamado serve: stopped\n" << std::flush;

@@ -116,6 +116,7 @@ Result<std::string> HashModelFiles(const std::filesystem::path& dir) {
 }
 
 std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name) {
+  if (!cache.file.empty()) return cache.file;
   return cache.dir / (name + ".kmc");
 }
 
@@ -135,7 +136,7 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
       runtime::CurrentCompiledFileKey(*hash, cache->batches, options.threads, options.winograd);
   const std::filesystem::path path = CompiledFilePath(*cache, loaded.config.name);
   std::error_code ec;
-  std::filesystem::create_directories(cache->dir, ec);
+  if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path(), ec);
   FileLock lock(path.string() + ".lock");
   auto mapped = runtime::LoadCompiledFile(path, key);
   if (mapped.ok()) {

@@ -29,6 +29,7 @@ struct LoadedModel {
 struct CompiledCache {
   std::filesystem::path dir;
   std::vector<int64_t> batches = {1};
+  std::filesystem::path file;  // overrides dir/<name>.kmc when set (`kamado compile -o`)
 };
 
 // SHA-256 (hex) over the model directory's regular files, walked in sorted

@@ -106,6 +106,74 @@ void Metrics::AddQueueDepthSource(const std::string& model, std::function<double
 }
 
 std::string Metrics::Render() const {
+  std::function<std::string(const std::string&)> aggregate;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    aggregate = aggregate_;
+  }
+  std::string local = RenderLocal();
+  return aggregate ? aggregate(local) : local;
+}
+
+void Metrics::SetAggregator(std::function<std::string(const std::string& local)> aggregate) {
+  std::lock_guard<std::mutex> lock(mu_);
+  aggregate_ = std::move(aggregate);
+}
+
+std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std::string& extra) {
+  struct Family {
+    std::string help, type;
+    std::vector<std::string> order;
+    std::map<std::string, double> sums;
+  };
+  std::vector<std::string> family_order;
+  std::map<std::string, Family> families;
+  auto family = [&](const std::string& name) -> Family& {
+    auto [it, added] = families.try_emplace(name);
+    if (added) family_order.push_back(name);
+    return it->second;
+  };
+  for (const std::string& text : texts) {
+    std::string current;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      const std::string line = text.substr(pos, end - pos);
+      pos = end + 1;
+      if (line.empty()) continue;
+      if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+        const size_t name_end = line.find(' ', 7);
+        current = line.substr(7, name_end == std::string::npos ? std::string::npos : name_end - 7);
+        Family& f = family(current);
+        std::string& slot = line[2] == 'H' ? f.help : f.type;
+        if (slot.empty()) slot = line;
+        continue;
+      }
+      if (line[0] == '#') continue;
+      const size_t space = line.rfind(' ');
+      if (space == std::string::npos) continue;
+      const std::string key = line.substr(0, space);
+      char* parsed_end = nullptr;
+      const double v = std::strtod(line.c_str() + space + 1, &parsed_end);
+      if (current.empty()) current = key.substr(0, key.find('{'));
+      Family& f = family(current);
+      auto [it, added] = f.sums.try_emplace(key, 0.0);
+      if (added) f.order.push_back(key);
+      it->second += v;
+    }
+  }
+  std::string out;
+  for (const std::string& name : family_order) {
+    const Family& f = families[name];
+    if (!f.help.empty()) out += f.help + "\n";
+    if (!f.type.empty()) out += f.type + "\n";
+    for (const std::string& key : f.order) out += key + " " + Num(f.sums.at(key)) + "\n";
+  }
+  return out + extra;
+}
+
+std::string Metrics::RenderLocal() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
   out += "# HELP kamado_requests_total HTTP requests answered, by model and status code.\n";

@@ -30,6 +30,13 @@ class PrometheusHistogram {
   uint64_t count_ = 0;
 };
 
+// Prometheus texts summed: every sample (same name and labels) of every
+// text added up, families in order of first appearance, HELP/TYPE kept from
+// the first text that has them; `extra` lines appended as they are. Every
+// kamado series is a counter, a histogram or a gauge that adds across
+// processes (in-flight, queue depth, CPU seconds, resident bytes).
+std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std::string& extra = "");
+
 class Metrics {
  public:
   Metrics();
@@ -49,13 +56,19 @@ class Metrics {
   // Sampled at scrape time: the queue depth of `model`.
   void AddQueueDepthSource(const std::string& model, std::function<double()> source);
 
+  // What GET /metrics answers: this process's series (RenderLocal), or,
+  // with an aggregator set (a worker of `serve --workers`), what it makes
+  // of them (the whole server's totals, MetricsBoard).
   std::string Render() const;
+  std::string RenderLocal() const;
+  void SetAggregator(std::function<std::string(const std::string& local)> aggregate);
 
  private:
   PrometheusHistogram& Series(std::map<std::string, PrometheusHistogram>& family, const std::string& model,
                     const std::vector<double>& bounds);  // `mu_` must be held
 
   mutable std::mutex mu_;
+  std::function<std::string(const std::string&)> aggregate_;  // set before serving
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, PrometheusHistogram> request_seconds_, queue_seconds_, decode_seconds_,
       infer_seconds_, batch_size_;

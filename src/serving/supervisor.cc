@@ -17,6 +17,8 @@
 #include <iostream>
 #include <optional>
 
+#include "serving/metrics_board.h"
+
 namespace kamado::serving {
 namespace {
 
@@ -67,7 +69,7 @@ Result<int> Listen(const std::string& host, int port, int* bound_port) {
   return fd;
 }
 
-pid_t Spawn(const SupervisorOptions& options, int index, int listen_fd, int ready_fd) {
+pid_t Spawn(const SupervisorOptions& options, int index, int listen_fd, int ready_fd, int metrics_fd) {
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;
@@ -77,13 +79,15 @@ pid_t Spawn(const SupervisorOptions& options, int index, int listen_fd, int read
   sigset_t none;
   sigemptyset(&none);
   pthread_sigmask(SIG_SETMASK, &none, nullptr);
-  char index_env[64], listen_env[64], ready_env[64];
+  char index_env[64], listen_env[64], ready_env[64], metrics_env[64];
   snprintf(index_env, sizeof(index_env), "%s=%d", kWorkerIndexEnv, index);
   snprintf(listen_env, sizeof(listen_env), "%s=%d", kListenFdEnv, listen_fd);
   snprintf(ready_env, sizeof(ready_env), "%s=%d", kReadyFdEnv, ready_fd);
   putenv(index_env);
   putenv(listen_env);
   putenv(ready_env);
+  snprintf(metrics_env, sizeof(metrics_env), "%s=%d", kMetricsFdEnv, metrics_fd);
+  putenv(metrics_env);
   std::vector<char*> argv;
   for (const std::string& a : options.worker_argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -124,6 +128,11 @@ int RunSupervisor(const SupervisorOptions& options, const sigset_t& signals) {
   // The write end must survive exec in the workers; the read end must not.
   fcntl(ready_pipe[1], F_SETFD, 0);
   fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
+  auto board = MetricsBoard::Create(options.workers);
+  if (!board.ok()) {
+    std::cerr << "kamado serve: the metrics board: " << board.status().message() << "\n";
+    return 2;
+  }
   sigset_t waited = signals;
   sigaddset(&waited, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &waited, nullptr);
@@ -131,7 +140,7 @@ int RunSupervisor(const SupervisorOptions& options, const sigset_t& signals) {
   std::vector<Worker> workers(static_cast<size_t>(options.workers));
   auto start = [&](size_t i) {
     Worker& w = workers[i];
-    w.pid = Spawn(options, static_cast<int>(i), *listen_fd, ready_pipe[1]);
+    w.pid = Spawn(options, static_cast<int>(i), *listen_fd, ready_pipe[1], (*board)->fd());
     w.started = Clock::now();
     w.restart_at.reset();
     if (w.pid < 0) {

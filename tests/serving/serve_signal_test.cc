@@ -19,51 +19,13 @@
 #include "core/file_util.h"
 #include "serving/http/http_client.h"
 #include "serving/serving_test_util.h"
+#include "serving/spawn_server.h"
 #include "testutil/test_data.h"
 
 namespace kamado::serving {
 namespace {
 
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;
-};
-
 using Clock = std::chrono::steady_clock;
-
-// Starts `kamado serve` with stdout (and, with `log`, stderr) on a pipe and
-// returns once it printed its URL; `log` gets what it wrote until then.
-Child Spawn(const std::vector<std::string>& args, uint16_t* port, std::string* log = nullptr) {
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  Child c;
-  c.pid = fork();
-  if (c.pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    if (log != nullptr) dup2(fds[1], STDERR_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(KAMADO_BINARY));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(KAMADO_BINARY, argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  c.out = fdopen(fds[0], "r");
-  char line[512];
-  while (fgets(line, sizeof(line), c.out)) {
-    const std::string s(line);
-    if (log != nullptr) *log += s;
-    const auto at = s.find("http://127.0.0.1:");
-    if (at != std::string::npos) {
-      *port = static_cast<uint16_t>(std::stoi(s.substr(at + 17)));
-      break;
-    }
-  }
-  return c;
-}
 
 TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");

@@ -1,0 +1,78 @@
+// MetricsBoard: how the workers of `kamado serve --workers P` show whole-
+// server metrics whichever of them answers a scrape.
+//
+// The supervisor creates a shared memory segment (a memfd, inherited by the
+// workers; its descriptor number in KAMADO_METRICS_FD) of P slots. Each
+// worker publishes its own Prometheus text (Metrics::RenderLocal) to its
+// slot every `period` (and at once when it is ready); a scrape answers the
+// sum of its own fresh text and every other slot published within
+// `max_age` (SumPrometheusTexts), plus kamado_workers (P) and
+// kamado_workers_ready (the slots that are fresh: workers alive and
+// serving). A worker that dies stops being counted once its slot goes
+// stale; its replacement starts its counters from zero (a counter reset to
+// Prometheus, which rate() handles).
+//
+// Slots are seqlocks: the writer makes the sequence odd, writes, makes it
+// even; a reader copies and retries while the sequence moved or was odd.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+
+namespace kamado::serving {
+
+inline constexpr const char* kMetricsFdEnv = "KAMADO_METRICS_FD";
+
+class MetricsBoard {
+ public:
+  static constexpr size_t kSlotBytes = size_t{256} << 10;
+
+  // Supervisor: a fresh segment of `workers` slots; fd() is inheritable.
+  static Result<std::unique_ptr<MetricsBoard>> Create(int workers);
+  // Worker: the segment named by KAMADO_METRICS_FD; null when not set.
+  static Result<std::unique_ptr<MetricsBoard>> FromEnv();
+  ~MetricsBoard();
+
+  int fd() const { return fd_; }
+  int workers() const { return workers_; }
+
+  // Writes `text` (cut at the slot size) to slot `index`, stamped now.
+  void Publish(int index, const std::string& text);
+  // The texts of the slots published within `max_age`, `except` left out,
+  // and how many slots (with `except`) are fresh.
+  std::vector<std::string> ReadFresh(int except, std::chrono::milliseconds max_age, int* fresh) const;
+  // Own text (published as it is read) summed with the others', with the
+  // worker gauges.
+  std::string Aggregate(int index, const std::string& local, std::chrono::milliseconds max_age);
+
+ private:
+  struct Slot;
+  MetricsBoard(int fd, int workers, void* base);
+  Slot* slot(int i) const;
+
+  int fd_;
+  int workers_;
+  void* base_;
+};
+
+// Publishes `render()` to `board` slot `index` every `period` until destroyed.
+class MetricsPublisher {
+ public:
+  MetricsPublisher(MetricsBoard* board, int index, std::chrono::milliseconds period,
+                   std::function<std::string()> render);
+  ~MetricsPublisher();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace kamado::serving

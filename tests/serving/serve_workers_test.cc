@@ -1,0 +1,356 @@
+// `kamado serve --workers P`, the real binary: P worker processes that map
+// one compiled file, accept from one socket, answer whole-server metrics,
+// survive a kill -9 of one of them losing only what it held, drain on
+// SIGTERM, and refuse to oversubscribe the CPUs. And the compiled cache:
+// valid → reused, stale or corrupt → rebuilt.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/file_util.h"
+#include "serving/http/http_client.h"
+#include "serving/serving_test_util.h"
+#include "serving/spawn_server.h"
+#include "testutil/test_data.h"
+
+namespace kamado::serving {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The server's worker processes (the supervisor's children).
+std::vector<pid_t> Workers(pid_t supervisor) {
+  std::vector<pid_t> out;
+  std::ifstream in("/proc/" + std::to_string(supervisor) + "/task/" + std::to_string(supervisor) +
+                   "/children");
+  pid_t p;
+  while (in >> p) out.push_back(p);
+  return out;
+}
+
+// Whether process `pid` maps `file`.
+bool Maps(pid_t pid, const fs::path& file) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(file.string()) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Reads the rest of a child's output in the background so it never blocks
+// writing its log, keeping it for the test.
+class Drain {
+ public:
+  explicit Drain(FILE* f) : thread_([this, f] {
+      char line[1024];
+      while (fgets(line, sizeof(line), f)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        text_ += line;
+      }
+    }) {}
+  ~Drain() { thread_.join(); }
+  std::string text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string text_;
+  std::thread thread_;
+};
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class ServeWorkers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_ = fs::temp_directory_path() / ("kamado_workers_test_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(cache_);
+  }
+  void TearDown() override { fs::remove_all(cache_); }
+
+  std::vector<std::string> Args(int workers, std::vector<std::string> more = {}) {
+    std::vector<std::string> a = {"serve", "--model", "models/mobilenet_v2", "--port", "0", "--workers",
+                                  std::to_string(workers), "--sessions", "1", "--threads", "1",
+                                  "--compile-cache", cache_.string(), "--oversubscribe"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  }
+  fs::path cache_;
+};
+
+// One POST on a fresh connection: status (-1 when the connection failed)
+// and the worker that answered.
+std::pair<int, std::string> Classify(uint16_t port, const std::string& image) {
+  http::HttpClient client("127.0.0.1", port, std::chrono::seconds(30));
+  auto r = client.Post("/v2/models/mobilenet_v2/classify", image, "image/png");
+  if (!r.ok()) return {-1, ""};
+  return {r->status, r->header("x-kamado-worker")};
+}
+
+TEST_F(ServeWorkers, WorkersShareOneCompiledFileAndTheMetricsAreServerTotals) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn(Args(2), &port, &log);
+  ASSERT_NE(port, 0) << log;
+  Drain drain(c.out);
+  const fs::path file = cache_ / "mobilenet_v2.kmc";
+  // One worker compiled the file, the other mapped it.
+  EXPECT_NE(log.find("compiled file " + file.string() + " compiled"), std::string::npos) << log;
+  EXPECT_NE(log.find("compiled file " + file.string() + " reused"), std::string::npos) << log;
+  const auto workers = Workers(c.pid);
+  ASSERT_EQ(workers.size(), 2u);
+  for (pid_t w : workers) EXPECT_TRUE(Maps(w, file)) << "worker " << w << " does not map " << file;
+
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+  std::set<std::string> seen;
+  int ok = 0;
+  // Concurrent clients until both workers have answered (bounded).
+  for (int round = 0; round < 50 && seen.size() < 2; ++round) {
+    std::vector<std::thread> threads;
+    std::mutex mu;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        auto [status, worker] = Classify(port, *image);
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_EQ(status, 200);
+        if (status == 200) ++ok;
+        if (!worker.empty()) seen.insert(worker);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"0", "1"}));
+  // Whichever worker answers the scrape, it counts every request of both
+  // (the other's as of its last publication, at most 250 ms old).
+  std::set<std::string> scraped;
+  for (int i = 0; i < 400 && scraped.size() < 2; ++i) {
+    http::HttpClient probe("127.0.0.1", port);
+    auto m = probe.Get("/metrics");
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(testing::MetricValue(m->body, "kamado_workers"), 2);
+    EXPECT_EQ(testing::MetricValue(m->body, "kamado_workers_ready"), 2);
+    const double total =
+        testing::MetricValue(m->body, "kamado_requests_total{model=\"mobilenet_v2\",code=\"200\"}");
+    EXPECT_LE(total, ok);
+    if (total == ok) {
+      scraped.insert(m->header("x-kamado-worker"));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  EXPECT_EQ(scraped, (std::set<std::string>{"0", "1"})) << "both workers answer server-wide totals";
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(c.pid), 0);
+  fclose(c.out);
+}
+
+TEST_F(ServeWorkers, AKilledWorkerIsRestartedAndOnlyWhatItHeldFails) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn(Args(2), &port, &log);
+  ASSERT_NE(port, 0) << log;
+  Drain drain(c.out);
+  const auto before = Workers(c.pid);
+  ASSERT_EQ(before.size(), 2u);
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+
+  constexpr int kClients = 3, kPerClient = 40;
+  std::atomic<int> done{0}, failed{0};
+  std::atomic<bool> killed{false};
+  std::mutex mu;
+  std::map<std::string, int> after_kill;  // worker → 200s answered after the kill
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerClient; ++i) {
+        const bool late = killed.load();
+        auto [status, worker] = Classify(port, *image);
+        if (status == 200) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (late) ++after_kill[worker];
+        } else {
+          ++failed;
+          EXPECT_EQ(status, -1) << "a worker answered an HTTP error";
+        }
+        ++done;
+      }
+    });
+  }
+  while (done.load() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(kill(before[0], SIGKILL), 0);
+  killed.store(true);
+  for (auto& t : threads) t.join();
+  // Each client had at most one request in flight on the killed worker.
+  EXPECT_LE(failed.load(), kClients);
+  // The worker came back (a new process) and served again; the survivor
+  // served throughout.
+  std::vector<pid_t> now;
+  for (int i = 0; i < 400; ++i) {
+    now = Workers(c.pid);
+    if (now.size() == 2 && std::find(now.begin(), now.end(), before[0]) == now.end()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(now.size(), 2u);
+  EXPECT_EQ(std::find(now.begin(), now.end(), before[0]), now.end());
+  EXPECT_NE(std::find(now.begin(), now.end(), before[1]), now.end());
+  std::set<std::string> served_again;
+  for (int i = 0; i < 200 && served_again.size() < 2; ++i) {
+    auto [status, worker] = Classify(port, *image);
+    EXPECT_EQ(status, 200);
+    served_again.insert(worker);
+  }
+  EXPECT_EQ(served_again, (std::set<std::string>{"0", "1"}));
+  EXPECT_NE(drain.text().find("killed by signal 9"), std::string::npos) << drain.text();
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(c.pid), 0);
+  fclose(c.out);
+}
+
+TEST_F(ServeWorkers, SigtermAnswersWhatEveryWorkerHoldsAndExitsZero) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  uint16_t port = 0;
+  // Requests wait in the queues (a 1000 s batch delay) until SIGTERM drains them.
+  Child c = Spawn(Args(2, {"--max-batch", "64", "--batch-delay-us", "1000000000", "--timeout-ms", "0"}),
+                  &port);
+  ASSERT_NE(port, 0);
+  Drain drain(c.out);
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+  constexpr int kClients = 8;
+  std::vector<int> codes(kClients, 0);
+  std::vector<std::string> workers(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      std::tie(codes[static_cast<size_t>(i)], workers[static_cast<size_t>(i)]) = Classify(port, *image);
+    });
+  }
+  // The server-wide queue depth says when all of them wait.
+  double depth = 0;
+  for (int tries = 0; tries < 2000 && depth < kClients; ++tries) {
+    http::HttpClient probe("127.0.0.1", port);
+    auto m = probe.Get("/metrics");
+    ASSERT_TRUE(m.ok());
+    depth = testing::MetricValue(m->body, "kamado_queue_depth{model=\"mobilenet_v2\"}");
+    if (depth < kClients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(depth, kClients);
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kClients; ++i) EXPECT_EQ(codes[static_cast<size_t>(i)], 200) << "client " << i;
+  EXPECT_EQ(WaitExit(c.pid), 0);
+  fclose(c.out);
+}
+
+TEST_F(ServeWorkers, OversubscribingTheCpusIsRefusedUnlessForced) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  auto a = Args(2);
+  a.pop_back();  // no --oversubscribe
+  a.insert(a.end(), {"--threads", "1024"});
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn(a, &port, &log);
+  EXPECT_EQ(port, 0);
+  EXPECT_EQ(WaitExit(c.pid), 2);
+  EXPECT_NE(log.find("2 workers × 1 sessions × 1024 threads = 2048 CPUs"), std::string::npos) << log;
+  EXPECT_NE(log.find("--oversubscribe"), std::string::npos) << log;
+  fclose(c.out);
+}
+
+TEST_F(ServeWorkers, AWorkerThatCannotStartStopsTheServerWithStatusTwo) {
+  const fs::path bad = cache_ / "not_a_model";
+  fs::create_directories(bad);
+  std::ofstream(bad / "kamado.yaml") << "name: broken\n";
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn({"serve", "--model", bad.string(), "--port", "0", "--workers", "2", "--threads", "1",
+                   "--compile-cache", (cache_ / "cache").string(), "--oversubscribe"},
+                  &port, &log);
+  EXPECT_EQ(port, 0);
+  EXPECT_EQ(WaitExit(c.pid), 2);
+  EXPECT_NE(log.find("failed to start"), std::string::npos) << log;
+  fclose(c.out);
+}
+
+// The compiled cache through the binary: `kamado compile` writes what
+// `serve` reuses; a file for other settings, or a corrupt one, is rebuilt.
+TEST_F(ServeWorkers, ACompiledFileIsReusedWhenValidAndRebuiltWhenStaleOrCorrupt) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  auto run = [&](std::vector<std::string> args) {
+    uint16_t port = 0;
+    std::string log;
+    Child c = Spawn(args, &port, &log);
+    if (port != 0) {
+      kill(c.pid, SIGTERM);
+    }
+    int code = WaitExit(c.pid);
+    std::string rest;
+    char line[1024];
+    while (fgets(line, sizeof(line), c.out)) rest += line;
+    fclose(c.out);
+    return std::make_pair(code, log + rest);
+  };
+  const fs::path file = cache_ / "mobilenet_v2.kmc";
+  auto [code, out] = run({"compile", "--model", "models/mobilenet_v2", "--compile-cache", cache_.string(),
+                          "--threads", "1", "--max-batch", "4"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find(file.string() + ": compiled"), std::string::npos) << out;
+  const std::vector<std::string> serve = {"serve", "--model", "models/mobilenet_v2", "--port", "0",
+                                          "--sessions", "1", "--threads", "1", "--max-batch", "4",
+                                          "--compile-cache", cache_.string()};
+  std::tie(code, out) = run(serve);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("compiled file " + file.string() + " reused"), std::string::npos) << out;
+  // Other settings: stale, rebuilt, served.
+  auto other = serve;
+  other[10] = "2";
+  std::tie(code, out) = run(other);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("stale compiled file: batch sizes [1,2,3,4], not [1,2]"), std::string::npos) << out;
+  EXPECT_NE(out.find("compiled file " + file.string() + " rebuilt"), std::string::npos) << out;
+  // Corrupt: one byte flipped in the weights.
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(file) / 2));
+    f.put('\x7f');
+  }
+  std::tie(code, out) = run(other);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("checksum mismatch"), std::string::npos) << out;
+  EXPECT_NE(out.find("compiled file " + file.string() + " rebuilt"), std::string::npos) << out;
+  // Truncated.
+  fs::resize_file(file, fs::file_size(file) / 3);
+  std::tie(code, out) = run(other);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("compiled file " + file.string() + " rebuilt"), std::string::npos) << out;
+  std::tie(code, out) = run(other);
+  EXPECT_NE(out.find("compiled file " + file.string() + " reused"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace kamado::serving
