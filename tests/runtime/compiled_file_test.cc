@@ -155,6 +155,17 @@ TEST_F(CompiledFileTest, AForeignOrMissingFileIsRefused) {
   EXPECT_NE(r.status().message().find("not a regular file"), std::string::npos);
 }
 
+// The metadata is compact and the weights padded only to 4 KiB: the small
+// model's file stays small. Also the fuzzer's seed (fuzz/run.sh).
+TEST_F(CompiledFileTest, ASmallModelsFileIsSmall) {
+  const auto bytes = fs::file_size(path_);
+  EXPECT_LT(bytes, size_t{128} << 10);
+  if (const char* dir = std::getenv("KAMADO_FUZZ_SEEDS")) {
+    fs::create_directories(dir);
+    fs::copy_file(path_, fs::path(dir) / "small_cnn.kmc", fs::copy_options::overwrite_existing);
+  }
+}
+
 TEST_F(CompiledFileTest, TheKeyNamesThisBuildOneDnnAndIsa) {
   EXPECT_NE(key_.build.find("elf "), std::string::npos) << key_.build;
   EXPECT_EQ(key_.build.find("elf none"), std::string::npos) << key_.build;
