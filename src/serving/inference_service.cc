@@ -81,10 +81,12 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
       so.max_batch = b - 1;
       break;
     }
-    spdlog::info("model '{}': plans for batch 1..{} built in {:.0f} ms", m->config_.name,
-                 so.max_batch,
+    spdlog::info("model '{}': plans for batch 1..{} built in {:.0f} ms ({:.1f} MiB of weights reordered "
+                 "privately)",
+                 m->config_.name, so.max_batch,
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_start)
-                     .count());
+                     .count(),
+                 m->compiled_->private_weight_bytes() / 1048576.0);
     so.max_delay = std::chrono::microseconds(std::max(0, options.batch_delay_us));
     so.max_queue = options.max_queue;
     const std::string name = m->config_.name;
