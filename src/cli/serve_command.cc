@@ -113,7 +113,18 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     std::cerr << "kamado serve: " << service.status().ToString() << "\n";
     return 2;
   }
-  serving::http::Router router(**service, metrics);
+  std::unique_ptr<serving::RequestTrace> trace;
+  if (!args.trace.empty()) {
+    const std::string path = worker_index ? args.trace + "." + worker_index : args.trace;
+    auto opened = serving::RequestTrace::Open(path, index);
+    if (!opened.ok()) {
+      std::cerr << "kamado serve: " << opened.status().message() << "\n";
+      return 2;
+    }
+    trace = std::move(opened).value();
+    spdlog::info("tracing every model request to {}", path);
+  }
+  serving::http::Router router(**service, metrics, trace.get());
   serving::http::HttpServerOptions http;
   http.host = args.host;
   http.port = static_cast<uint16_t>(args.port);
@@ -224,6 +235,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Directory of compiled-model files (reused when valid, rebuilt when stale); "
                   "default with --workers > 1: ~/.cache/kamado")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--trace", flags->trace,
+                  "Append a JSON line per model request (arrival, decode, queue, run, batch) to FILE "
+                  "(FILE.<i> per worker)");
   cmd->add_flag("--allow-non-finite-inputs", flags->service.allow_non_finite_inputs,
                 "Accept NaN and infinity in FP32 tensors (refused with 400 by default)");
   cmd->callback([cmd, flags, config_file, &exit_code] {

@@ -1,6 +1,8 @@
 #include "serving/inference_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
@@ -18,7 +20,72 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// Run time of each batch size in `sizes` on a session like the workers'
+// (threads), on zero inputs: the better of two runs after one warm run of
+// the largest, whose arena and scratchpad the others reuse.
+std::map<int, double> MeasureBatchRuns(const std::shared_ptr<const runtime::CompiledModel>& compiled,
+                                       const Shape& item_shape, int threads, const std::vector<int>& sizes) {
+  std::map<int, double> out;
+  runtime::Session session(compiled, runtime::SessionOptions{threads});
+  auto input = [&](int b) {
+    Shape s = item_shape;
+    s[0] = b;
+    return Tensor(s);
+  };
+  if (sizes.empty() || !session.Run({input(sizes.back())}).ok()) return out;
+  for (int b : sizes) {
+    const Tensor x = input(b);
+    double best = 0;
+    for (int rep = 0; rep < 2; ++rep) {
+      const auto t0 = Clock::now();
+      if (!session.Run({x}).ok()) return out;
+      const double ms = MsSince(t0);
+      best = rep == 0 ? ms : std::min(best, ms);
+    }
+    out[b] = best;
+  }
+  return out;
+}
+
 }  // namespace
+
+BatchDelayDecision DecideBatchDelay(const std::map<int, double>& run_ms, int requested_us) {
+  BatchDelayDecision d;
+  const auto one = run_ms.find(1);
+  std::string best;  // the batch size with the largest gain, described
+  if (one != run_ms.end() && one->second > 0) {
+    for (const auto& [b, ms] : run_ms) {
+      if (b <= 1) continue;
+      const double gain = 1.0 - (ms / b) / one->second;
+      if (!best.empty() && gain <= d.gain) continue;
+      d.gain = gain;
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "batch %d runs in %.1f ms = %.1f ms/row vs %.1f at batch 1", b, ms,
+                    ms / b, one->second);
+      best = buf;
+    }
+  }
+  if (requested_us >= 0) {
+    d.delay_us = requested_us;
+    d.reason = "as set (batch_delay_us " + std::to_string(requested_us) + ")";
+    return d;
+  }
+  char gain[32];
+  std::snprintf(gain, sizeof(gain), "%.0f%%", d.gain * 100);
+  if (best.empty()) {
+    d.delay_us = 0;
+    d.reason = "auto: one batch size, nothing to wait for";
+  } else if (d.gain >= kBatchGainToWait) {
+    d.delay_us = kAutoBatchDelayUs;
+    d.reason = "auto: " + best + " (gain " + gain + "): waiting to batch pays";
+  } else {
+    d.delay_us = 0;
+    d.reason = "auto: " + best + " (gain " + gain + " < " +
+               std::to_string(static_cast<int>(kBatchGainToWait * 100)) +
+               "%): waiting to batch does not pay on this CPU; no batch delay, queued requests still batched";
+  }
+  return d;
+}
 
 Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     const std::vector<std::filesystem::path>& model_dirs, const ServiceOptions& options,
@@ -87,7 +154,18 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_start)
                      .count(),
                  m->compiled_->private_weight_bytes() / 1048576.0);
-    so.max_delay = std::chrono::microseconds(std::max(0, options.batch_delay_us));
+    // Whether waiting to batch pays here: batch 1, 2 and the largest timed
+    // (only when the delay is left to auto and there is a batch to form).
+    if (options.batch_delay_us < 0 && so.max_batch > 1) {
+      std::vector<int> sizes = {1, 2};
+      if (so.max_batch > 2) sizes.push_back(so.max_batch);
+      m->batch_run_ms_ = MeasureBatchRuns(m->compiled_, m->item_shape_, p.threads, sizes);
+    }
+    m->batch_delay_ = DecideBatchDelay(m->batch_run_ms_, options.batch_delay_us);
+    spdlog::info("model '{}': batch delay {} µs — {}", m->config_.name, m->batch_delay_.delay_us,
+                 m->batch_delay_.reason);
+    so.max_delay = std::chrono::microseconds(m->batch_delay_.delay_us);
+    so.run_ms = m->batch_run_ms_;
     so.max_queue = options.max_queue;
     const std::string name = m->config_.name;
     if (metrics) so.on_batch = [metrics, name](int n) { metrics->ObserveBatch(name, n); };
@@ -104,7 +182,7 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     }
     spdlog::info("model '{}' loaded from {}: input {}×{}, max batch {}, delay {} µs, queue {}",
                  name, dir.string(), m->config_.height, m->config_.width, so.max_batch,
-                 options.batch_delay_us, so.max_queue);
+                 so.max_delay.count(), so.max_queue);
     service->models_.emplace(name, std::move(m));
   }
   service->ready_.store(true);

@@ -41,7 +41,10 @@ struct ServiceOptions {
   int sessions = 0;  // 0: from the CPU quota (DefaultParallelism)
   int threads = 0;
   int max_batch = 8;
-  int batch_delay_us = 2000;
+  // How long a batch may wait to fill, from its oldest request; -1 (auto):
+  // 2000 µs where batching pays on this CPU, 0 where it does not
+  // (DecideBatchDelay, from run times measured at start).
+  int batch_delay_us = -1;
   size_t max_queue = 64;
   int timeout_ms = 10000;  // a request not started within this → DeadlineExceeded; 0 = none
   int max_rows_per_request = 256;  // rows (images, tensors) one request may hold
@@ -56,6 +59,23 @@ struct ServiceOptions {
   // model is compiled in memory, no file.
   std::string compile_cache;
 };
+
+// The batch delay policy. Waiting for a batch to fill costs every request
+// in it that wait, and pays only if a batch runs its rows faster than one
+// at a time: with `run_ms` (batch size → measured run time, including 1) the
+// gain is 1 − min over b > 1 of (t(b)/b) / t(1). `auto` (requested < 0):
+// kAutoBatchDelayUs when the gain is at least kBatchGainToWait, else 0 —
+// requests then never wait for company, and a worker still takes whatever
+// is queued (up to max_batch) when it frees, which keeps the throughput
+// under load. A requested delay ≥ 0 is used as given.
+inline constexpr int kAutoBatchDelayUs = 2000;
+inline constexpr double kBatchGainToWait = 0.10;
+struct BatchDelayDecision {
+  int delay_us = 0;
+  double gain = 0;     // as above; 0 when only batch 1 was measured
+  std::string reason;  // for the log
+};
+BatchDelayDecision DecideBatchDelay(const std::map<int, double>& run_ms, int requested_us);
 
 class ServedModel {
  public:
@@ -78,6 +98,8 @@ class ServedModel {
   image::PreprocessOptions preprocess_;
   image::DecodeOptions decode_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::map<int, double> batch_run_ms_;
+  BatchDelayDecision batch_delay_;
 };
 
 struct PrepareTiming {

@@ -1,5 +1,7 @@
 #include "serving/scheduler.h"
 
+#include <cmath>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -26,6 +28,42 @@ void Scheduler::Start() {
 std::string Scheduler::QueueLimitMessage(int64_t rows) const {
   return "the request has " + std::to_string(rows) + " rows, more than the queue can ever hold (max_queue " +
          std::to_string(options_.max_queue) + " rows)";
+}
+
+void RateEstimator::Add(Clock::time_point at, double rows) {
+  rate_ = PerSecond(at) + rows / tau_.count();
+  last_ = at;
+}
+
+double RateEstimator::PerSecond(Clock::time_point now) const {
+  if (last_ == Clock::time_point{} || rate_ == 0) return 0;
+  const double dt = std::chrono::duration<double>(now - last_).count();
+  return dt <= 0 ? rate_ : rate_ * std::exp(-dt / tau_.count());
+}
+
+double RunMsAt(const std::map<int, double>& run_ms, int b) {
+  if (run_ms.empty()) return 0;
+  auto hi = run_ms.lower_bound(b);
+  if (hi != run_ms.end() && hi->first == b) return hi->second;
+  if (hi == run_ms.end()) {
+    const auto& [size, ms] = *run_ms.rbegin();
+    return ms * b / size;
+  }
+  if (hi == run_ms.begin()) return hi->second * b / hi->first;
+  const auto lo = std::prev(hi);
+  const double f = static_cast<double>(b - lo->first) / (hi->first - lo->first);
+  return lo->second + f * (hi->second - lo->second);
+}
+
+size_t BatchRowsWorthRunning(size_t queued_rows, size_t max_batch, const std::map<int, double>& run_ms,
+                             double utilization, double busy) {
+  const size_t limit = std::max<size_t>(1, std::min(queued_rows, max_batch));
+  const double t1 = RunMsAt(run_ms, 1);
+  if (t1 <= 0 || utilization >= busy) return std::max<size_t>(1, max_batch);
+  for (size_t b = limit; b > 1; --b) {
+    if (RunMsAt(run_ms, static_cast<int>(b)) < t1 * (static_cast<double>(b) + 1) / 2) return b;
+  }
+  return 1;
 }
 
 Status Scheduler::Enqueue(std::unique_ptr<Job>& job) {
@@ -90,12 +128,19 @@ void Scheduler::WorkerLoop(int index) {
       cv_.wait_until(lock, until);
     }
     if (queue_.empty()) continue;  // another worker took them
-    // Whole jobs, in order, while their rows fit; the first always goes (a
-    // job of more than max_batch rows runs alone, in chunks).
+    // Whole jobs, in order, while their rows fit in the batch worth running
+    // now; the first always goes (a job of more than max_batch rows runs
+    // alone, in chunks). While draining everything is worth running.
+    const double utilization = busy_.PerSecond(Clock::now()) / std::max(1, options_.workers);
+    const size_t limit =
+        draining_ || stopping_
+            ? max_batch
+            : BatchRowsWorthRunning(queued_rows_, max_batch, options_.run_ms, utilization,
+                                    options_.batch_when_busy);
     std::vector<std::unique_ptr<Job>> batch;
     size_t rows = 0;
     while (!queue_.empty() &&
-           (batch.empty() || rows + static_cast<size_t>(queue_.front()->rows()) <= max_batch)) {
+           (batch.empty() || rows + static_cast<size_t>(queue_.front()->rows()) <= limit)) {
       rows += static_cast<size_t>(queue_.front()->rows());
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -106,9 +151,12 @@ void Scheduler::WorkerLoop(int index) {
     const bool more = !queue_.empty();
     lock.unlock();
     if (more) cv_.notify_all();
+    const Clock::time_point run_start = Clock::now();
     RunBatch(batch, runner);
     running_.fetch_sub(static_cast<int>(rows));
     lock.lock();
+    const Clock::time_point run_end = Clock::now();
+    busy_.Add(run_end, std::chrono::duration<double>(run_end - run_start).count());
   }
 }
 

@@ -6,7 +6,8 @@
 // across batches (Triton's rule: a request of k rows is one unit of k rows).
 // A worker takes the oldest job, then waits until either `max_batch` rows are
 // queued or `max_delay` has passed since that job was enqueued, takes jobs in
-// order while their rows fit in `max_batch`, stacks them along the batch
+// order while their rows fit in the batch worth running now
+// (BatchRowsWorthRunning: up to `max_batch` when busy or when batching pays), stacks them along the batch
 // dimension (no copy for a batch of one job), runs them once and hands every
 // job its own rows of the outputs. A job of more than `max_batch` rows runs
 // alone, in consecutive runs of at most `max_batch` rows whose outputs are
@@ -30,6 +31,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <map>
 
 #include "core/result.h"
 #include "core/tensor.h"
@@ -59,11 +62,50 @@ using BatchRunner = std::function<Result<std::vector<Tensor>>(const Tensor& batc
 // Creates worker `index`'s runner, on that worker's thread.
 using RunnerFactory = std::function<BatchRunner(int index)>;
 
+// A rate (per second) of what is added, decayed exponentially with time
+// constant `tau`: each Add of x adds x/tau, and the estimate decays by
+// e^(-dt/tau). The scheduler adds each run's seconds at its end, so the rate
+// is the workers' utilization (busy seconds per second).
+// Times are passed in, so tests drive it without a clock. Not thread-safe.
+class RateEstimator {
+ public:
+  explicit RateEstimator(std::chrono::milliseconds tau = std::chrono::seconds(2)) : tau_(tau) {}
+  void Add(Clock::time_point at, double rows);
+  double PerSecond(Clock::time_point now) const;
+
+ private:
+  std::chrono::duration<double> tau_;
+  double rate_ = 0;
+  Clock::time_point last_{};
+};
+
+// The run time of a batch of `b` rows from the measured ones (linear between
+// measured sizes, proportional past the largest); 0 when none is known.
+double RunMsAt(const std::map<int, double>& run_ms, int b);
+
+// How many rows a free worker should take now, of `queued_rows` waiting,
+// given the measured run times. At `utilization` (the fraction of the last
+// seconds the workers spent running, RateEstimator) of `busy` or more,
+// throughput decides: up to
+// `max_batch`. Below it, latency decides: the largest b ≤ queued whose
+// batch finishes the b waiting requests sooner on average than running them
+// one by one (t(b) < t(1)·(b+1)/2), else 1 — on a CPU where a batch of b
+// costs about b single runs, queued requests then run one at a time and the
+// first is not held back by the others. No run times: `max_batch`.
+size_t BatchRowsWorthRunning(size_t queued_rows, size_t max_batch, const std::map<int, double>& run_ms,
+                             double utilization, double busy);
+
 struct SchedulerOptions {
   int workers = 1;
   int max_batch = 8;
   std::chrono::microseconds max_delay{2000};
   size_t max_queue = 64;  // rows waiting, not counting those running
+  // Measured run time (ms) by batch size, from InferenceService's start-up
+  // timing; empty: every free worker takes up to max_batch rows.
+  std::map<int, double> run_ms;
+  // The utilization at and above which batches are formed for throughput
+  // (BatchRowsWorthRunning).
+  double batch_when_busy = 0.8;
   // Called after each run with its rows (for the batch-size histogram); any thread.
   std::function<void(int batch_size)> on_batch;
 };
@@ -122,6 +164,7 @@ class Scheduler {
   size_t queued_rows_ = 0;                  // guarded by mu_
   bool stopping_ = false;                   // guarded by mu_
   bool draining_ = false;                   // guarded by mu_
+  RateEstimator busy_;                      // seconds run per second, all workers; guarded by mu_
   std::atomic<size_t> depth_{0};
   std::atomic<int> running_{0};
 };

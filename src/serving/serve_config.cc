@@ -43,7 +43,7 @@ const std::vector<Key>& Keys() {
       KAMADO_INT_KEY("sessions", service.sessions, 0, 1024),
       KAMADO_INT_KEY("threads", service.threads, 0, 1024),
       KAMADO_INT_KEY("max_batch", service.max_batch, 1, 256),
-      KAMADO_INT_KEY("batch_delay_us", service.batch_delay_us, 0, kMaxInt),
+      KAMADO_INT_KEY("batch_delay_us", service.batch_delay_us, -1, kMaxInt),
       KAMADO_INT_KEY("max_queue", service.max_queue, 1, 1000000),
       KAMADO_INT_KEY("timeout_ms", service.timeout_ms, 0, kMaxInt),
       KAMADO_INT_KEY("max_body_bytes", max_body_bytes, 1, int64_t{1} << 32),
@@ -66,6 +66,8 @@ const std::vector<Key>& Keys() {
           [](ServeConfig& c, int64_t v) { c.oversubscribe = v != 0; }},
       Key{"compile_cache", Kind::kString, 0, 0, nullptr, nullptr,
           [](ServeConfig& c) -> std::string& { return c.service.compile_cache; }},
+      Key{"trace", Kind::kString, 0, 0, nullptr, nullptr,
+          [](ServeConfig& c) -> std::string& { return c.trace; }},
   };
   return keys;
 }

@@ -27,6 +27,7 @@
 //   oversubscribe: false          # allow workers × sessions × threads > CPUs
 //   compile_cache: ""             # compiled-model files (default with workers > 1:
 //                                 # $XDG_CACHE_HOME/kamado or ~/.cache/kamado)
+//   trace: ""                     # FILE: a JSON line per model request (FILE.<i> per worker)
 //
 // Precedence: built-in defaults < the file < flags given on the command line
 // (a `--model` flag replaces the file's whole `models` list). Relative model
@@ -64,6 +65,7 @@ struct ServeConfig {
   size_t max_buffered_bytes = size_t{512} << 20;
   int workers = 1;             // worker processes (serving/supervisor.h); 1: this process serves
   bool oversubscribe = false;  // allow workers × sessions × threads over the CPUs
+  std::string trace;           // a JSON line per model request (serving/request_trace.h); "" = none
 };
 
 // Every key a config file may hold, in the order above.

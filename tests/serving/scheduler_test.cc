@@ -4,6 +4,7 @@
 // queued, not by how fast this machine is. Delays are either 0 ("take what is
 // there") or an hour ("fill by rows"); no test waits on one.
 #include "serving/scheduler.h"
+#include "serving/inference_service.h"
 
 #include <gtest/gtest.h>
 
@@ -90,7 +91,12 @@ void ExpectDoubled(const Result<JobOutput>& r, float value, int rows) {
 }
 
 SchedulerOptions Options(int max_batch, std::chrono::microseconds delay, size_t max_queue = 64) {
-  return {.workers = 1, .max_batch = max_batch, .max_delay = delay, .max_queue = max_queue, .on_batch = {}};
+  SchedulerOptions o;
+  o.workers = 1;
+  o.max_batch = max_batch;
+  o.max_delay = delay;
+  o.max_queue = max_queue;
+  return o;
 }
 
 TEST(Scheduler, BatchesQueuedJobsAndRoutesResults) {
@@ -240,8 +246,9 @@ TEST(Scheduler, ExpiredJobsNeverRun) {
 
 TEST(Scheduler, StopRunsEverythingQueuedThenRefuses) {
   FakeModel model;
-  Scheduler s({.workers = 2, .max_batch = 2, .max_delay = 1h, .max_queue = 64, .on_batch = {}},
-              model.Factory());
+  SchedulerOptions o = Options(2, 1h);
+  o.workers = 2;
+  Scheduler s(o, model.Factory());
   s.Start();
   std::vector<std::promise<Result<JobOutput>>> results(21);
   for (auto& p : results) {
@@ -292,6 +299,98 @@ TEST(Scheduler, RunnerErrorsReachEveryJobOfTheBatch) {
   auto jbig = MakeJob(3, &big, 3);  // chunked: the first chunk's error ends it
   ASSERT_TRUE(s.Enqueue(jbig).ok());
   EXPECT_EQ(big.get_future().get().status().code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace kamado::serving
+
+namespace kamado::serving {
+namespace {
+
+// Run times measured on the AVX-512 host (InceptionV3, 2 threads): a batch
+// costs about as many single runs as it has rows.
+const std::map<int, double> kFlat = {{1, 39.5}, {2, 75.0}, {8, 296.0}};
+// A model where batching pays (MobileNetV2-like: fixed costs per run).
+const std::map<int, double> kPays = {{1, 3.8}, {2, 4.6}, {8, 26.6}};
+
+TEST(BatchPolicy, RunTimesAreInterpolatedBetweenMeasuredSizes) {
+  EXPECT_DOUBLE_EQ(RunMsAt(kFlat, 1), 39.5);
+  EXPECT_DOUBLE_EQ(RunMsAt(kFlat, 2), 75.0);
+  EXPECT_DOUBLE_EQ(RunMsAt(kFlat, 5), 75.0 + 0.5 * (296.0 - 75.0));
+  EXPECT_DOUBLE_EQ(RunMsAt(kFlat, 16), 592.0);  // proportional past the largest
+  EXPECT_DOUBLE_EQ(RunMsAt({}, 3), 0.0);
+}
+
+TEST(BatchPolicy, WhenABatchCostsItsRowsQueuedRequestsRunOneByOneUntilBusy) {
+  // Latency: 2 waiting → t(2) = 75 ≥ 1.5 × 39.5, so one at a time.
+  EXPECT_EQ(BatchRowsWorthRunning(2, 8, kFlat, 0.3, 0.8), 1u);
+  EXPECT_EQ(BatchRowsWorthRunning(8, 8, kFlat, 0.5, 0.8), 1u);
+  // Throughput: at 80% busy and above, up to max_batch.
+  EXPECT_EQ(BatchRowsWorthRunning(3, 8, kFlat, 0.8, 0.8), 8u);
+  EXPECT_EQ(BatchRowsWorthRunning(3, 8, kFlat, 1.0, 0.8), 8u);
+}
+
+TEST(BatchPolicy, WhenBatchingPaysTheLargestBatchThatFinishesSoonerIsTaken) {
+  // Of 5 waiting: t(5) = 4.6 + 3/6 × 22 = 15.6 ≥ 3 × 3.8, t(4) = 12.0 ≥ 9.5,
+  // t(3) = 8.27 ≥ 7.6, t(2) = 4.6 < 5.7: a batch of 2.
+  EXPECT_EQ(BatchRowsWorthRunning(5, 8, kPays, 0.2, 0.8), 2u);
+  EXPECT_EQ(BatchRowsWorthRunning(1, 8, kPays, 0.2, 0.8), 1u);
+  // No run times: the old rule, up to max_batch.
+  EXPECT_EQ(BatchRowsWorthRunning(2, 8, {}, 0.0, 0.8), 8u);
+}
+
+TEST(BatchPolicy, TheUtilizationEstimateDecaysWithItsTimeConstant) {
+  RateEstimator busy(std::chrono::seconds(2));
+  const Clock::time_point t0 = Clock::time_point() + std::chrono::hours(1);
+  EXPECT_EQ(busy.PerSecond(t0), 0.0);
+  // Busy 0.5 s of every second for a long while → about 0.5.
+  for (int i = 1; i <= 60; ++i) busy.Add(t0 + std::chrono::seconds(i), 0.5);
+  EXPECT_NEAR(busy.PerSecond(t0 + std::chrono::seconds(60)), 0.5, 0.15);
+  // Idle for 10 s (5 time constants) → under 1% of it.
+  EXPECT_LT(busy.PerSecond(t0 + std::chrono::seconds(70)), 0.01);
+}
+
+TEST(BatchPolicy, TheDelayIsKeptOnlyWhereBatchingPays) {
+  auto flat = DecideBatchDelay(kFlat, -1);
+  EXPECT_EQ(flat.delay_us, 0);
+  EXPECT_NEAR(flat.gain, 1 - 37.0 / 39.5, 1e-9);
+  EXPECT_NE(flat.reason.find("does not pay"), std::string::npos) << flat.reason;
+  auto pays = DecideBatchDelay(kPays, -1);
+  EXPECT_EQ(pays.delay_us, kAutoBatchDelayUs);
+  EXPECT_NE(pays.reason.find("batch 2 runs in 4.6 ms = 2.3 ms/row"), std::string::npos) << pays.reason;
+  EXPECT_EQ(DecideBatchDelay(kFlat, 500).delay_us, 500);  // as set
+  EXPECT_EQ(DecideBatchDelay({}, -1).delay_us, 0);
+}
+
+// Through the scheduler: with flat run times and an idle server, jobs that
+// queued behind a held run go one by one; with the busy threshold at 0 they
+// form one batch, as before.
+TEST(BatchPolicy, TheSchedulerRunsQueuedJobsOneByOneWhenBatchingDoesNotPay) {
+  for (const double busy : {1e9, 0.0}) {
+    FakeModel model;
+    SchedulerOptions o = Options(8, std::chrono::microseconds(0));
+    o.run_ms = kFlat;
+    o.batch_when_busy = busy;
+    Scheduler s(o, model.Factory());
+    s.Start();
+    std::vector<std::promise<Result<JobOutput>>> results(4);
+    auto held = model.Hold();
+    auto first = MakeJob(0, &results[0]);
+    ASSERT_TRUE(s.Enqueue(first).ok());
+    held.wait();
+    for (int i = 1; i < 4; ++i) {
+      auto job = MakeJob(static_cast<float>(i), &results[static_cast<size_t>(i)]);
+      ASSERT_TRUE(s.Enqueue(job).ok());
+    }
+    model.Release();
+    for (auto& r : results) ASSERT_TRUE(r.get_future().get().ok());
+    s.Stop();
+    if (busy > 1) {
+      EXPECT_EQ(model.batches(), (std::vector<int>{1, 1, 1, 1}));
+    } else {
+      EXPECT_EQ(model.batches(), (std::vector<int>{1, 3}));
+    }
+  }
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ allow_non_finite_inputs: true
 workers: 3
 oversubscribe: true
 compile_cache: /var/cache/kamado
+trace: /tmp/trace.jsonl
 )";
   ServeConfig c;
   ASSERT_TRUE(Parse(yaml, c).ok()) << Parse(yaml, c).ToString();
@@ -80,9 +81,10 @@ compile_cache: /var/cache/kamado
   EXPECT_EQ(c.workers, 3);
   EXPECT_TRUE(c.oversubscribe);
   EXPECT_EQ(c.service.compile_cache, "/var/cache/kamado");
+  EXPECT_EQ(c.trace, "/tmp/trace.jsonl");
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 22u);
+  EXPECT_EQ(ServeConfigKeys().size(), 23u);
 }
 
 TEST(ServeConfig, AbsentKeysKeepTheirDefaultsAndEmptyFilesSetNothing) {
@@ -138,8 +140,8 @@ TEST(ServeConfig, RangesRepeatsAndStructure) {
       << e;
   e = ErrorFor("max_batch: 0\n");
   EXPECT_NE(e.find("'max_batch' must be in 1..256"), std::string::npos) << e;
-  e = ErrorFor("batch_delay_us: -1\n");
-  EXPECT_NE(e.find("'batch_delay_us' must be in 0.."), std::string::npos) << e;
+  e = ErrorFor("batch_delay_us: -2\n");
+  EXPECT_NE(e.find("'batch_delay_us' must be in -1.."), std::string::npos) << e;
   e = ErrorFor("port: 1\nhost: x\nport: 2\n");
   EXPECT_NE(e.find("serve.yaml:3:1: key 'port' is repeated (first on line 1)"), std::string::npos)
       << e;

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/file_util.h"
@@ -350,6 +351,48 @@ TEST_F(ServeWorkers, ACompiledFileIsReusedWhenValidAndRebuiltWhenStaleOrCorrupt)
   EXPECT_NE(out.find("compiled file " + file.string() + " rebuilt"), std::string::npos) << out;
   std::tie(code, out) = run(other);
   EXPECT_NE(out.find("compiled file " + file.string() + " reused"), std::string::npos) << out;
+}
+
+// --trace: a JSON line per model request, one file per worker, with the
+// parts of its latency; health checks and metrics are not traced.
+TEST_F(ServeWorkers, TheTraceHasALinePerModelRequestWithItsParts) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  fs::create_directories(cache_);
+  const fs::path trace = cache_ / "trace.jsonl";
+  uint16_t port = 0;
+  Child c = Spawn(Args(2, {"--trace", trace.string()}), &port);
+  ASSERT_NE(port, 0);
+  Drain drain(c.out);
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+  constexpr int kRequests = 6;
+  for (int i = 0; i < kRequests; ++i) EXPECT_EQ(Classify(port, *image).first, 200);
+  http::HttpClient probe("127.0.0.1", port);
+  EXPECT_TRUE(probe.Get("/v2/health/ready").ok());
+  probe.Close();
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(c.pid), 0);
+  fclose(c.out);
+  int lines = 0;
+  for (const char* suffix : {".0", ".1"}) {
+    std::ifstream in(trace.string() + suffix);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      ++lines;
+      EXPECT_EQ(j["model"], "mobilenet_v2");
+      EXPECT_EQ(j["status"], 200);
+      EXPECT_EQ(j["batch"], 1);
+      EXPECT_GT(j["decode_ms"].get<double>(), 0);
+      EXPECT_GT(j["infer_ms"].get<double>(), 0);
+      EXPECT_GE(j["queue_ms"].get<double>(), 0);
+      EXPECT_GE(j["total_ms"].get<double>(),
+                j["decode_ms"].get<double>() + j["queue_ms"].get<double>() + j["infer_ms"].get<double>() - 0.01);
+      EXPECT_EQ(j["worker"].get<int>(), suffix[1] - '0');
+    }
+  }
+  EXPECT_EQ(lines, kRequests);
 }
 
 }  // namespace

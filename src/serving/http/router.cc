@@ -56,8 +56,9 @@ std::span<const uint8_t> Bytes(std::string_view s) {
 // records the request metrics when it does.
 class Router::Call {
  public:
-  Call(Request&& req, Responder respond, Metrics& metrics)
-      : req_(std::move(req)), respond_(std::move(respond)), metrics_(metrics), start_(Clock::now()) {
+  Call(Request&& req, Responder respond, Metrics& metrics, RequestTrace* trace)
+      : req_(std::move(req)), respond_(std::move(respond)), metrics_(metrics), trace_(trace),
+        start_(Clock::now()) {
     metrics_.in_flight().fetch_add(1);
   }
   ~Call() {
@@ -67,6 +68,13 @@ class Router::Call {
   const Request& req() const { return req_; }
   Clock::time_point start() const { return start_; }
   void set_model(std::string m) { model_ = std::move(m); }
+  // What --trace records of this request (set before Reply).
+  TraceRecord& record() { return record_; }
+  void set_job(const JobOutput& out) {
+    record_.queue_ms = out.queue_ms;
+    record_.infer_ms = out.infer_ms;
+    record_.batch = out.batch_size;
+  }
 
   void Reply(int status, std::string body, std::string content_type = "application/json",
              std::optional<size_t> header_length = std::nullopt) {
@@ -75,9 +83,17 @@ class Router::Call {
     if (header_length) res.set("Inference-Header-Content-Length", std::to_string(*header_length));
     if (status == 503) res.set(bhttp::field::retry_after, "1");
     if (!allow_.empty()) res.set(bhttp::field::allow, allow_);
-    metrics_.CountRequest(model_, status, MsSince(start_) / 1000.0);
+    const double total_ms = MsSince(start_);
+    metrics_.CountRequest(model_, status, total_ms / 1000.0);
     metrics_.in_flight().fetch_sub(1);
     respond_(std::move(res));
+    if (trace_ != nullptr && !model_.empty()) {
+      record_.received = start_;
+      record_.model = model_;
+      record_.status = status;
+      record_.total_ms = total_ms;
+      trace_->Write(record_);
+    }
   }
   // Invalid UTF-8 (an error quoting what a client sent) is replaced, never thrown.
   void Json(int status, const json& j) {
@@ -93,14 +109,16 @@ class Router::Call {
   Request req_;
   Responder respond_;
   Metrics& metrics_;
+  RequestTrace* trace_;
   Clock::time_point start_;
+  TraceRecord record_;
   std::string model_;
   std::string allow_;
   std::atomic<bool> answered_{false};
 };
 
 void Router::Handle(Request&& req, Responder respond) {
-  auto call = std::make_shared<Call>(std::move(req), std::move(respond), metrics_);
+  auto call = std::make_shared<Call>(std::move(req), std::move(respond), metrics_, trace_);
   const std::string target(call->req().target());
   const std::string path = target.substr(0, target.find('?'));
   const std::vector<std::string> p = Split(path);
@@ -224,9 +242,11 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
 
   const model::ModelConfig* config = &model.config();
   const double decode_ms = timing.decode_ms;
+  call->record().decode_ms = decode_ms;
   Status s = service_.Submit(model, std::move(item).value(),
                              [call, config, decode_ms, top_k](Result<JobOutput> r) {
     if (!r.ok()) return call->Error(r.status());
+    call->set_job(*r);
     const Tensor& probs = r->outputs.front();
     const std::span<const float> p = probs.span();
     const auto top = model::TopClasses(*config, p, top_k);
@@ -315,8 +335,10 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
     }
     std::vector<std::span<const uint8_t>> images;
     for (const std::string& b : in.bytes) images.push_back(Bytes(b));
-    rows = service_.PrepareImages(model, images);
+    PrepareTiming timing;
+    rows = service_.PrepareImages(model, images, &timing);
     if (!rows.ok()) return call->Error(rows.status().WithPrefix("input '" + in.name + "'"));
+    call->record().decode_ms = timing.decode_ms;
   }
 
   // Outputs wanted: the requested ones, or the model's output as FP32.
@@ -326,6 +348,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
   Status s = service_.Submit(model, std::move(rows).value(),
                              [call, config, wanted, id = oip.id](Result<JobOutput> r) {
     if (!r.ok()) return call->Error(r.status());
+    call->set_job(*r);
     const Tensor& probs = r->outputs.front();  // [n, classes]
     const int64_t n = probs.shape()[0];
     const int64_t classes = n > 0 ? probs.size() / n : 0;

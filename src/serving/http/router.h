@@ -10,13 +10,15 @@
 #include "serving/http/http_server.h"
 #include "serving/inference_service.h"
 #include "serving/metrics.h"
+#include "serving/request_trace.h"
 
 namespace kamado::serving::http {
 
 class Router {
  public:
   // Both must outlive the Router and every request it answers.
-  Router(InferenceService& service, Metrics& metrics) : service_(service), metrics_(metrics) {}
+  Router(InferenceService& service, Metrics& metrics, RequestTrace* trace = nullptr)
+      : service_(service), metrics_(metrics), trace_(trace) {}
 
   void Handle(Request&& req, Responder respond);
 
@@ -28,6 +30,7 @@ class Router {
 
   InferenceService& service_;
   Metrics& metrics_;
+  RequestTrace* trace_;  // optional: a line per answered model request
 };
 
 }  // namespace kamado::serving::http
