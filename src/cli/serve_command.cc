@@ -138,6 +138,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   http.max_connections = args.max_connections;
   http.max_buffered_bytes = args.max_buffered_bytes;
   http.on_rejected = [&metrics](int status) { metrics.CountRequest("", status, 0); };
+  http.stamp_requests = trace != nullptr;
   if (worker_index != nullptr) {
     // A worker of `--workers P`: accept from the supervisor's socket, and
     // say in every response which worker answered.

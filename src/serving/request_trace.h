@@ -1,15 +1,16 @@
 // RequestTrace: `kamado serve --trace FILE`, one JSON line per answered model
 // request, to find where a latency goes:
 //
-//   {"t_us":…,"model":"inception_v3","status":200,"total_ms":…,"decode_ms":…,
+//   {"t_us":…,"model":"inception_v3","status":200,"total_ms":…,"read_ms":…,"decode_ms":…,
 //    "queue_ms":…,"infer_ms":…,"batch":1,"worker":0}
 //
 // t_us: when the handler got the request (its body read), in µs since the
 // trace was opened; total_ms: from then to the response handed to the
-// connection; decode_ms: decode and preprocess (−1 for tensor inputs);
+// connection; read_ms: from its header read to then (the body; −1 when the
+// server does not stamp requests); decode_ms: decode and preprocess (−1 for tensor inputs);
 // queue_ms: enqueue to its batch's run start; infer_ms: that run; batch: the
-// rows of that run. Thread-safe (one mutex around a buffered write); lines
-// are flushed every 64 records and on close.
+// rows of that run. Thread-safe (one mutex around the write); each line is
+// flushed as written, so a reader following the file sees whole lines.
 #pragma once
 
 #include <cstdio>
@@ -28,6 +29,7 @@ struct TraceRecord {
   std::string model;
   int status = 0;
   double total_ms = -1;
+  double read_ms = -1;  // header read → handler (the body's read), when stamped
   double decode_ms = -1;
   double queue_ms = -1;
   double infer_ms = -1;
@@ -46,7 +48,6 @@ class RequestTrace {
   FILE* file_;
   int worker_;
   Clock::time_point start_;
-  int unflushed_ = 0;
 };
 
 }  // namespace kamado::serving

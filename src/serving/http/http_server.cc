@@ -109,6 +109,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnHeader(beast::error_code ec, size_t) {
     idle_ = false;
+    header_at_ = std::chrono::steady_clock::now();
     if (ec) return OnReadError(ec);
     const auto& req = parser_->get();
     version_ = req.version();
@@ -128,6 +129,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     ReadBody();
   }
+
+  std::chrono::steady_clock::time_point header_at_{};
 
   void ReadBody() {
     stream_.expires_after(options().body_timeout);  // for the whole body
@@ -155,6 +158,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.expires_never();
     Request req = parser_->release();
     keep_alive_ = req.keep_alive();
+    if (options().stamp_requests) {
+      // When the header was read, for the handler's trace (whatever a client
+      // sent under this name is replaced).
+      req.set(kHeaderReadAtField,
+              std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 header_at_.time_since_epoch()).count()));
+    }
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Responder respond = [self, answered](Response res) {

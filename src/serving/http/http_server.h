@@ -60,6 +60,8 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request&&, Responder)>;
 
+inline constexpr const char* kHeaderReadAtField = "X-Kamado-Header-Read-At";
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: an ephemeral port (see port())
@@ -80,6 +82,9 @@ struct HttpServerOptions {
   // `kamado serve --workers`): accepted from instead of binding host:port;
   // the server owns it from Start. -1: bind host:port.
   int listen_fd = -1;
+  // Sets kHeaderReadAtField on each request: when its header was read
+  // (steady clock, ns), for --trace.
+  bool stamp_requests = false;
   // Header fields set on every response (X-Kamado-Worker), as name, value.
   std::vector<std::pair<std::string, std::string>> response_headers;
 };

@@ -59,6 +59,14 @@ class Router::Call {
   Call(Request&& req, Responder respond, Metrics& metrics, RequestTrace* trace)
       : req_(std::move(req)), respond_(std::move(respond)), metrics_(metrics), trace_(trace),
         start_(Clock::now()) {
+    if (auto it = req_.find(kHeaderReadAtField); it != req_.end()) {
+      try {
+        const Clock::time_point at{std::chrono::nanoseconds(std::stoll(std::string(it->value())))};
+        record_.read_ms = MsSince(at);
+      } catch (...) {
+      }
+      req_.erase(kHeaderReadAtField);
+    }
     metrics_.in_flight().fetch_add(1);
   }
   ~Call() {

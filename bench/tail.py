@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Tail latency against the queueing bound (issue 15).
+
+For one server configuration (the flags after --): start `kamado serve` on
+CPUs 0-1 with --trace, measure its capacity closed loop (`kamado load
+--concurrency C`), then run open-loop Poisson levels at the given fractions of
+that capacity, each --duration seconds, and print per level: achieved rate,
+client p50/p99 (from the intended send time), the server-side p99 (trace
+total), and the M/D/1 p99 sojourn for a deterministic service time D = the
+median decode + run time of the batch-1 requests at the lowest level (and the
+M/G/1 p99 with the measured service times themselves), computed by the
+Lindley recursion over 400,000 Poisson arrivals.
+
+  bench/tail.py [--model models/inception_v3] [--images DIR] [--levels 0.3,0.5,0.7]
+      [--duration 120] [--capacity-concurrency 4] [--label NAME] -- SERVE FLAGS...
+"""
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def p99(xs):
+    xs = sorted(xs)
+    return xs[max(0, -(-99 * len(xs) // 100) - 1)] if xs else float("nan")
+
+
+def sojourn_p99(rate, service, n=400_000, seed=7):
+    """p99 sojourn of a FIFO single server: Poisson(rate/s) arrivals, service
+    times (ms) drawn from `service` (one value: deterministic)."""
+    rng = random.Random(seed)
+    w = 0.0
+    out = []
+    mean_gap = 1000.0 / rate
+    prev_s = 0.0
+    for i in range(n):
+        s = service[0] if len(service) == 1 else rng.choice(service)
+        gap = rng.expovariate(1.0 / mean_gap)
+        w = max(0.0, w + prev_s - gap)
+        out.append(w + s)
+        prev_s = s
+    return p99(out[n // 10:])
+
+
+def load(args, port, extra):
+    cmd = ["taskset", "-c", args.client_cpus, args.kamado, "load", "--url", f"http://127.0.0.1:{port}", "--model", args.name,
+           "--images", args.images, "--json"] + extra
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    return json.loads(out[-1])["levels"][0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="models/inception_v3")
+    ap.add_argument("--images", default=None)
+    ap.add_argument("--levels", default="0.3,0.5,0.7")
+    ap.add_argument("--duration", type=int, default=120)
+    ap.add_argument("--capacity-concurrency", type=int, default=4)
+    ap.add_argument("--capacity-duration", type=int, default=30)
+    ap.add_argument("--label", default="")
+    ap.add_argument("--server-cpus", default="0,1")
+    ap.add_argument("--client-cpus", default="0,1")
+    ap.add_argument("--kamado", default="build/kamado")
+    ap.add_argument("serve", nargs="*")
+    args = ap.parse_args()
+    args.name = os.path.basename(args.model.rstrip("/"))
+    work = tempfile.mkdtemp(prefix="kamado_tail_")
+    if args.images is None:
+        args.images = os.path.join(work, "jpeg")
+        os.mkdir(args.images)
+        os.symlink(os.path.abspath("data/images/retina.jpg"), os.path.join(args.images, "retina.jpg"))
+    trace = os.path.join(work, "trace.jsonl")
+    cmd = ["taskset", "-c", args.server_cpus, args.kamado, "serve", "--model", args.model, "--port", "0",
+           "--trace", trace] + args.serve
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    port = None
+    for line in server.stdout:
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        if m:
+            port = int(m.group(1))
+            break
+    if port is None:
+        sys.exit("server did not start")
+    try:
+        cap = load(args, port, ["--concurrency", str(args.capacity_concurrency),
+                                "--duration", str(args.capacity_duration), "--warmup", "3"])
+        capacity = cap["throughput_rps"]
+        label = args.label or " ".join(args.serve) or "defaults"
+        print(f"### {label} (server on CPUs {args.server_cpus}, client on {args.client_cpus}): capacity {capacity:.1f} req/s (closed loop, c={args.capacity_concurrency}, "
+              f"p99 {cap['p99_ms']:.0f} ms)\n")
+        print("| load | rate req/s | p50 ms | p99 ms | server p99 ms | send lag p99 ms | D ms | M/D/1 p99 ms "
+              "| p99 / M/D/1 | M/G/1 p99 ms | same arrivals, D server: p99 ms | server p99 / that |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        service = None
+        for frac in [float(x) for x in args.levels.split(",")]:
+            rate = capacity * frac
+            before = sum(1 for _ in open(trace)) if os.path.exists(trace) else 0
+            lvl = load(args, port, ["--rate", f"{rate:.2f}", "--distribution", "poisson",
+                                    "--duration", str(args.duration), "--warmup", "3"])
+            time.sleep(1)
+            recs = []
+            for path in [p for p in os.listdir(work) if p.startswith("trace.jsonl")]:
+                with open(os.path.join(work, path)) as f:
+                    recs += [json.loads(l) for l in f]
+            recs = recs[before:] if len(recs) > before else recs
+            server_p99 = p99([r["total_ms"] for r in recs if r["status"] == 200])
+            if service is None:
+                service = [r["decode_ms"] + r["infer_ms"] for r in recs if r["batch"] == 1 and r["status"] == 200]
+            d = statistics.median(service)
+            md1 = sojourn_p99(lvl["throughput_rps"], [d])
+            # The same arrivals (header read times) through a server of fixed
+            # service time D: what queueing alone gives on this sample path.
+            free, path = 0.0, []
+            for r in sorted(recs, key=lambda r: r["t_us"]):
+                a = r["t_us"] / 1000.0 - max(0.0, r.get("read_ms", 0.0))
+                free = max(a, free) + d
+                path.append(free - a)
+            path_p99 = p99(path)
+            server_path = p99([r["total_ms"] + max(0.0, r.get("read_ms", 0.0)) for r in recs if r["status"] == 200])
+            mg1 = sojourn_p99(lvl["throughput_rps"], service)
+            print(f"| {frac:.0%} | {lvl['throughput_rps']:.2f} | {lvl['p50_ms']:.0f} | {lvl['p99_ms']:.0f} | "
+                  f"{server_p99:.0f} | {lvl.get('send_lag_p99_ms', 0):.0f} | {d:.0f} | {md1:.0f} | {lvl['p99_ms'] / md1:.2f} | {mg1:.0f} | "
+                  f"{path_p99:.0f} | {server_path / path_p99:.2f} |", flush=True)
+        print()
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+if __name__ == "__main__":
+    main()
