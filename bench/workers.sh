@@ -14,6 +14,6 @@ python3 bench/workers_memory.py --model models/inception_v3 --workers 0,1,2,4 --
 python3 bench/startup.py --runs 3 -- --sessions 1 --threads 2 > "$OUT/startup.md"
 python3 bench/startup.py --runs 3 --workers 2 -- --sessions 1 --threads 1 | tail -n 2 >> "$OUT/startup.md"
 python3 bench/tail.py --duration "$TAIL_S" --label "default (1 session × 2 threads)" > "$OUT/tail.md"
-python3 bench/tail.py --duration "$TAIL_S" --label "2 sessions × 1 thread" -- --sessions 2 --threads 1 >> "$OUT/tail.md"
-python3 bench/tail.py --duration "$TAIL_S" --label "2 workers × 1 session × 1 thread" -- --workers 2 --sessions 1 --threads 1 >> "$OUT/tail.md"
+python3 bench/tail.py --duration "$TAIL_S" --servers 2 --label "2 sessions × 1 thread" -- --sessions 2 --threads 1 >> "$OUT/tail.md"
+python3 bench/tail.py --duration "$TAIL_S" --servers 2 --label "2 workers × 1 session × 1 thread" -- --workers 2 --sessions 1 --threads 1 >> "$OUT/tail.md"
 python3 bench/throughput.py --runs "$RUNS" > "$OUT/throughput.md"

@@ -154,12 +154,13 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_start)
                      .count(),
                  m->compiled_->private_weight_bytes() / 1048576.0);
-    // Whether waiting to batch pays here: batch 1, 2 and the largest timed
-    // (only when the delay is left to auto and there is a batch to form).
+    // Whether waiting to batch pays here: batch 1 and 2 timed (only when the
+    // delay is left to auto and there is a batch to form). Larger sizes are
+    // not timed: at start-up they cost seconds for a large model (InceptionV3
+    // batch 8: 0.3 s a run), and the policy needs t(b) beyond 2 only when
+    // not busy, where t(2) already answers (proportional past the largest).
     if (options.batch_delay_us < 0 && so.max_batch > 1) {
-      std::vector<int> sizes = {1, 2};
-      if (so.max_batch > 2) sizes.push_back(so.max_batch);
-      m->batch_run_ms_ = MeasureBatchRuns(m->compiled_, m->item_shape_, p.threads, sizes);
+      m->batch_run_ms_ = MeasureBatchRuns(m->compiled_, m->item_shape_, p.threads, {1, 2});
     }
     m->batch_delay_ = DecideBatchDelay(m->batch_run_ms_, options.batch_delay_us);
     spdlog::info("model '{}': batch delay {} µs — {}", m->config_.name, m->batch_delay_.delay_us,
