@@ -50,23 +50,28 @@ bool Maps(pid_t pid, const fs::path& file) {
 }
 
 // Reads the rest of a child's output in the background so it never blocks
-// writing its log, keeping it for the test.
+// writing its log, keeping it for the test; owns the stream from then on
+// (closes it after the reader has stopped).
 class Drain {
  public:
-  explicit Drain(FILE* f) : thread_([this, f] {
+  explicit Drain(FILE* f) : file_(f), thread_([this, f] {
       char line[1024];
       while (fgets(line, sizeof(line), f)) {
         std::lock_guard<std::mutex> lock(mu_);
         text_ += line;
       }
     }) {}
-  ~Drain() { thread_.join(); }
+  ~Drain() {
+    thread_.join();
+    fclose(file_);
+  }
   std::string text() {
     std::lock_guard<std::mutex> lock(mu_);
     return text_;
   }
 
  private:
+  FILE* file_;
   std::mutex mu_;
   std::string text_;
   std::thread thread_;
@@ -163,7 +168,6 @@ TEST_F(ServeWorkers, WorkersShareOneCompiledFileAndTheMetricsAreServerTotals) {
   EXPECT_EQ(scraped, (std::set<std::string>{"0", "1"})) << "both workers answer server-wide totals";
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   EXPECT_EQ(WaitExit(c.pid), 0);
-  fclose(c.out);
 }
 
 TEST_F(ServeWorkers, AKilledWorkerIsRestartedAndOnlyWhatItHeldFails) {
@@ -228,7 +232,6 @@ TEST_F(ServeWorkers, AKilledWorkerIsRestartedAndOnlyWhatItHeldFails) {
   EXPECT_NE(drain.text().find("killed by signal 9"), std::string::npos) << drain.text();
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   EXPECT_EQ(WaitExit(c.pid), 0);
-  fclose(c.out);
 }
 
 TEST_F(ServeWorkers, SigtermAnswersWhatEveryWorkerHoldsAndExitsZero) {
@@ -265,7 +268,6 @@ TEST_F(ServeWorkers, SigtermAnswersWhatEveryWorkerHoldsAndExitsZero) {
   for (auto& t : threads) t.join();
   for (int i = 0; i < kClients; ++i) EXPECT_EQ(codes[static_cast<size_t>(i)], 200) << "client " << i;
   EXPECT_EQ(WaitExit(c.pid), 0);
-  fclose(c.out);
 }
 
 TEST_F(ServeWorkers, OversubscribingTheCpusIsRefusedUnlessForced) {
@@ -373,7 +375,6 @@ TEST_F(ServeWorkers, TheTraceHasALinePerModelRequestWithItsParts) {
   probe.Close();
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
   EXPECT_EQ(WaitExit(c.pid), 0);
-  fclose(c.out);
   int lines = 0;
   for (const char* suffix : {".0", ".1"}) {
     std::ifstream in(trace.string() + suffix);
