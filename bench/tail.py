@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+import serverproc
+
 
 def p99(xs):
     xs = sorted(xs)
@@ -83,15 +85,7 @@ def main():
     trace = os.path.join(work, "trace.jsonl")
     cmd = ["taskset", "-c", args.server_cpus, args.kamado, "serve", "--model", args.model, "--port", "0",
            "--trace", trace] + args.serve
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    port = None
-    for line in server.stdout:
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    if port is None:
-        sys.exit("server did not start")
+    server, port = serverproc.start(cmd)
     try:
         cap = load(args, port, ["--concurrency", str(args.capacity_concurrency),
                                 "--duration", str(args.capacity_duration), "--warmup", "3"])

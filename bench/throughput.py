@@ -16,6 +16,8 @@ import statistics
 import subprocess
 import tempfile
 
+import serverproc
+
 CONFIGS = [  # (label, serve flags): P × S × T = 2 CPUs
     ("1 × 1 × 2", ["--sessions", "1", "--threads", "2"]),
     ("1 × 2 × 1", ["--sessions", "2", "--threads", "1"]),
@@ -26,12 +28,7 @@ CONFIGS = [  # (label, serve flags): P × S × T = 2 CPUs
 def serve(args, model, flags, cache):
     cmd = ["taskset", "-c", "0,1", args.kamado, "serve", "--model", model, "--port", "0",
            "--compile-cache", cache] + flags
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in p.stdout:
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            return p, int(m.group(1))
-    raise SystemExit("server did not start: " + " ".join(cmd))
+    return serverproc.start(cmd)
 
 
 def main():

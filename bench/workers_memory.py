@@ -24,6 +24,8 @@ import tempfile
 import threading
 import time
 
+import serverproc
+
 
 def children(pid):
     out = []
@@ -67,15 +69,7 @@ def run(args, workers, cache):
         if workers * args.sessions * args.threads > os.cpu_count():
             cmd.append("--oversubscribe")
     cmd += args.extra
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    port = None
-    for line in proc.stdout:
-        m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-        if m:
-            port = int(m.group(1))
-            break
-    if port is None:
-        raise SystemExit(f"server did not start: {' '.join(cmd)}")
+    proc, port = serverproc.start(cmd)
     image = open(args.image, "rb").read()
     counts = {}
     lock = threading.Lock()

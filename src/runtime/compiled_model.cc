@@ -83,20 +83,20 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
 }
 
 Status CompiledModel::Finish(int threads) {
-  for (ir::ValueId v : graph_.inputs()) {
-    Shape s = graph_.value(v).shape;
-    if (s.size() == 4 && graph_.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
-    if (s.empty()) return InvalidArgument("graph input '" + graph_.value(v).name + "' has no shape");
-    s[0] = -1;
-    inputs_.push_back({graph_.value(v).name, s});
-  }
-  for (ir::ValueId v : graph_.outputs()) {
-    Shape s = graph_.value(v).shape;
-    if (s.size() == 4 && graph_.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
-    if (s.empty()) return InvalidArgument("graph output '" + graph_.value(v).name + "' has no shape");
-    s[0] = -1;
-    outputs_.push_back({graph_.value(v).name, s});
-  }
+  // Inputs and outputs in the caller's layout, batch -1.
+  auto describe = [this](const std::vector<ir::ValueId>& values, const char* what,
+                         std::vector<TensorInfo>& out) -> Status {
+    for (ir::ValueId v : values) {
+      Shape s = graph_.value(v).shape;
+      if (s.size() == 4 && graph_.input_layout == Layout::kNHWC) s = {s[0], s[2], s[3], s[1]};
+      if (s.empty()) return InvalidArgument(std::string(what) + " '" + graph_.value(v).name + "' has no shape");
+      s[0] = -1;
+      out.push_back({graph_.value(v).name, s});
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(describe(graph_.inputs(), "graph input", inputs_));
+  RETURN_IF_ERROR(describe(graph_.outputs(), "graph output", outputs_));
   // Build the batch-1 plan now so an unsupported op fails at load, not at
   // the first request (or the plan for the one batch size a constant with a
   // row per sample allows, e.g. Gemm's C of shape [M, N]).
