@@ -11,7 +11,6 @@
 #include <set>
 #include <type_traits>
 
-
 #include "core/build_info.h"
 #include "core/sha256.h"
 #include "runtime/compiled_file_internal.h"
