@@ -195,9 +195,11 @@ MonitorSummary SummarizeSamples(const std::vector<Sample>& samples) {
     m.process_cpu_peak_pct = std::max(m.process_cpu_peak_pct, proc_cpu);
     m.process_rss_peak_mb = std::max(m.process_rss_peak_mb, proc_rss);
   }
-  m.cpu_avg_pct /= m.samples;
-  m.mem_avg_pct /= m.samples;
-  m.process_cpu_avg_pct /= m.samples;
+  // A sum of equal values divided by their count can round one ulp above
+  // them: a mean is never above its peak.
+  m.cpu_avg_pct = std::min(m.cpu_avg_pct / m.samples, m.cpu_peak_pct);
+  m.mem_avg_pct = std::min(m.mem_avg_pct / m.samples, m.mem_peak_pct);
+  m.process_cpu_avg_pct = std::min(m.process_cpu_avg_pct / m.samples, m.process_cpu_peak_pct);
   return m;
 }
 
