@@ -129,7 +129,8 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   http.host = args.host;
   http.port = static_cast<uint16_t>(args.port);
   http.max_body_bytes = args.max_body_bytes;
-  // I/O threads also decode and preprocess images.
+  // I/O threads read, parse and serialise; images decode on the service's
+  // decode threads.
   http.io_threads = args.io_threads > 0
                         ? args.io_threads
                         : std::max(2, (*service)->sessions() * (*service)->threads());
@@ -154,8 +155,8 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     std::cerr << "kamado serve: " << s.ToString() << "\n";
     return 2;
   }
-  spdlog::info("{} I/O threads, max body {} bytes, max {} connections", http.io_threads,
-               http.max_body_bytes, server.max_connections());
+  spdlog::info("{} I/O threads, {} decode threads, max body {} bytes, max {} connections", http.io_threads,
+               (*service)->decode_threads(), http.max_body_bytes, server.max_connections());
   // Memory back to the system after a burst: see serving/allocator.h.
   serving::AllocatorTrimmer trimmer(
       std::chrono::seconds(1), [&metrics] { return metrics.requests_answered(); },
@@ -213,7 +214,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "A request not started within this gets 504 (0: no limit)");
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body (413 above)");
   cmd->add_option("--io-threads", flags->io_threads,
-                  "HTTP I/O (and decode) threads; 0: one per CPU used");
+                  "HTTP I/O threads; 0: one per CPU used, at least 2");
+  cmd->add_option("--decode-threads", flags->service.decode_threads,
+                  "Image decode threads; 0: half the CPUs, at least 1");
   cmd->add_option("--header-timeout-ms", flags->header_timeout_ms,
                   "Header read / keep-alive idle timeout");
   cmd->add_option("--body-timeout-ms", flags->body_timeout_ms, "Body read timeout");

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include "model/image_options.h"
@@ -48,6 +50,10 @@ std::map<int, double> MeasureBatchRuns(const std::shared_ptr<const runtime::Comp
 }
 
 }  // namespace
+
+int DefaultDecodeThreads(double cpus) {
+  return std::clamp(static_cast<int>(std::lround(cpus / 2)), 1, 8);
+}
 
 BatchDelayDecision DecideBatchDelay(const std::map<int, double>& run_ms, int requested_us) {
   BatchDelayDecision d;
@@ -99,8 +105,11 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
   const Parallelism p = DefaultParallelism(budget.cpus, options.sessions, options.threads);
   service->sessions_ = p.sessions;
   service->threads_ = p.threads;
-  spdlog::info("kamado serve: {:.2f} CPUs ({}) → {} sessions × {} threads per model", budget.cpus,
-               budget.source, p.sessions, p.threads);
+  service->decode_threads_ =
+      options.decode_threads > 0 ? options.decode_threads : DefaultDecodeThreads(budget.cpus);
+  service->decode_pool_ = std::make_unique<boost::asio::thread_pool>(service->decode_threads_);
+  spdlog::info("kamado serve: {:.2f} CPUs ({}) → {} sessions × {} threads per model, {} decode threads",
+               budget.cpus, budget.source, p.sessions, p.threads, service->decode_threads_);
 
   for (const auto& dir : model_dirs) {
     runtime::CompileOptions compile;
@@ -179,7 +188,8 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     m->scheduler_->Start();
     if (metrics) {
       Scheduler* s = m->scheduler_.get();
-      metrics->AddQueueDepthSource(name, [s] { return static_cast<double>(s->queue_depth()); });
+      metrics->AddQueueDepthSource(
+          name, [s] { return static_cast<double>(s->queue_depth() + s->reserved_rows()); });
     }
     spdlog::info("model '{}' loaded from {}: input {}×{}, max batch {}, delay {} µs, queue {}",
                  name, dir.string(), m->config_.height, m->config_.width, so.max_batch,
@@ -276,15 +286,17 @@ Status InferenceService::CheckRows(const ServedModel& model, const Tensor& rows)
   return CheckRowCount(got[0]);
 }
 
-Status InferenceService::Submit(const ServedModel& model, Tensor rows,
-                                std::function<void(Result<JobOutput>)> done,
-                                Clock::time_point deadline) const {
+Clock::time_point InferenceService::Deadline(Clock::time_point requested) const {
+  if (options_.timeout_ms <= 0) return requested;
+  return std::min(requested, Clock::now() + std::chrono::milliseconds(options_.timeout_ms));
+}
+
+Status InferenceService::Enqueue(const ServedModel& model, Tensor rows,
+                                 std::function<void(Result<JobOutput>)> done, Clock::time_point deadline,
+                                 QueueTicket* ticket) const {
   RETURN_IF_ERROR(CheckRows(model, rows));
   auto job = std::make_unique<Job>();
   job->input = std::move(rows);
-  if (options_.timeout_ms > 0) {
-    deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.timeout_ms));
-  }
   job->deadline = deadline;
   Metrics* metrics = metrics_;
   const std::string name = model.name();
@@ -295,7 +307,66 @@ Status InferenceService::Submit(const ServedModel& model, Tensor rows,
     }
     done(std::move(r));
   };
-  return model.scheduler().Enqueue(job);
+  return ticket ? model.scheduler().Enqueue(job, std::move(*ticket)) : model.scheduler().Enqueue(job);
+}
+
+Status InferenceService::Submit(const ServedModel& model, Tensor rows,
+                                std::function<void(Result<JobOutput>)> done,
+                                Clock::time_point deadline) const {
+  return Enqueue(model, std::move(rows), std::move(done), Deadline(deadline), nullptr);
+}
+
+Status InferenceService::SubmitImages(const ServedModel& model, ImageRequest request) const {
+  const int64_t n = static_cast<int64_t>(request.images.size());
+  RETURN_IF_ERROR(CheckRowCount(n));
+  auto ticket = model.scheduler().Reserve(n);
+  if (!ticket.ok()) {
+    if (ticket.status().code() == StatusCode::kTooLarge) {
+      return TooLarge("model '" + model.name() + "': " + model.scheduler().QueueLimitMessage(n));
+    }
+    return Unavailable("model '" + model.name() + "' is overloaded: " + ticket.status().message());
+  }
+  struct Pending {
+    ImageRequest request;
+    QueueTicket ticket;
+    Clock::time_point admitted, deadline;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->request = std::move(request);
+  pending->ticket = std::move(ticket).value();
+  pending->admitted = Clock::now();
+  pending->deadline = Deadline(pending->request.deadline);
+  boost::asio::post(*decode_pool_, [this, &model, pending] {
+    ImageRequest& r = pending->request;
+    PrepareTiming timing;
+    timing.wait_ms = MsSince(pending->admitted);
+    bool answered = false;  // `done` called, or handed to the scheduler that will call it
+    auto fail = [&](Status s) {
+      pending->ticket.Release();
+      answered = true;
+      r.done(std::move(s), timing);
+    };
+    try {
+      if (Clock::now() >= pending->deadline) {
+        return fail(DeadlineExceeded("the request waited " + std::to_string(std::lround(timing.wait_ms)) +
+                                     " ms to be decoded, past its deadline"));
+      }
+      if (options_.before_decode) options_.before_decode();
+      auto rows = PrepareImages(model, r.images, &timing, r.name_elements);
+      if (!rows.ok()) {
+        Status s = rows.status();
+        return fail(r.error_prefix.empty() ? s : s.WithPrefix(r.error_prefix));
+      }
+      auto done = [pending, timing](Result<JobOutput> out) { pending->request.done(std::move(out), timing); };
+      Status s = Enqueue(model, std::move(rows).value(), done, pending->deadline, &pending->ticket);
+      if (!s.ok()) return fail(s);
+      answered = true;
+    } catch (const std::exception& e) {
+      // A decode thread must survive anything one request does (bad_alloc).
+      if (!answered) fail(Internal(std::string("decoding the request failed: ") + e.what()));
+    }
+  });
+  return Status::Ok();
 }
 
 void InferenceService::BeginShutdown() {
@@ -305,6 +376,7 @@ void InferenceService::BeginShutdown() {
 
 void InferenceService::Shutdown() {
   ready_.store(false);
+  if (decode_pool_) decode_pool_->join();  // what it holds decodes and is queued
   for (auto& [name, m] : models_) m->scheduler_->Stop();
 }
 

@@ -6,12 +6,18 @@
 // runtime::CompiledModel, and a Scheduler whose S workers each own one
 // runtime::Session with T intra-op threads.
 //
-// Where the work happens: decoding and preprocessing run on the caller's
-// thread (the HTTP I/O threads) in PrepareImages, so workers only ever run
-// stacked, ready tensors and a batch never waits on a slow decode; the row
-// limit and the queue bound are checked before decoding, so a request that
-// cannot run, and overload, cost no decode. A request of k rows is one job of
-// k rows (Scheduler): it is never split into per-row jobs and joined again.
+// Where the work happens: images are decoded and preprocessed on the decode
+// threads (SubmitImages), never on the caller's (the HTTP I/O threads, which
+// must go on answering health checks and reading requests while a 12 MP photo
+// decodes), and never on the model workers, so workers only ever run stacked,
+// ready tensors and a batch never waits on a slow decode. Admission reserves
+// the request's place in its model's queue (QueueTicket) before anything is
+// decoded, so the queue bound counts requests waiting for a decode thread too:
+// when decoding falls behind, new requests get 503 at once instead of piling
+// up unseen, and a request that cannot run costs no decode. A request's
+// deadline runs from its admission, so time waiting to be decoded counts. A
+// request of k rows is one job of k rows (Scheduler): it is never split into
+// per-row jobs and joined again.
 //
 // Thread-safety: every const method may be called from any thread; Shutdown
 // from one thread after the front-end has stopped submitting.
@@ -35,6 +41,10 @@
 #include "serving/metrics.h"
 #include "serving/scheduler.h"
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace kamado::serving {
 
 struct ServiceOptions {
@@ -55,6 +65,11 @@ struct ServiceOptions {
   // decoding at once (503 over it).
   uint64_t max_decode_bytes_per_request = uint64_t{2} << 30;
   uint64_t max_decode_bytes_in_flight = uint64_t{1} << 30;
+  // Threads that decode images (SubmitImages); 0: DefaultDecodeThreads.
+  int decode_threads = 0;
+  // Called on a decode thread before each request's images are decoded; for
+  // tests that hold decoding to observe what waits behind it. Optional.
+  std::function<void()> before_decode;
   // Where compiled-model files live (model::CompiledCache); empty: every
   // model is compiled in memory, no file.
   std::string compile_cache;
@@ -76,6 +91,10 @@ struct BatchDelayDecision {
   std::string reason;  // for the log
 };
 BatchDelayDecision DecideBatchDelay(const std::map<int, double>& run_ms, int requested_us);
+
+// Decode threads for a process given `cpus` CPUs: half of them (decoding a
+// photo costs a few ms against tens for the model), at least 1, at most 8.
+int DefaultDecodeThreads(double cpus);
 
 class ServedModel {
  public:
@@ -104,6 +123,22 @@ class ServedModel {
 
 struct PrepareTiming {
   double decode_ms = 0;  // decode + preprocess
+  double wait_ms = 0;    // admitted → a decode thread took it (SubmitImages)
+};
+
+// A request of encoded images for SubmitImages.
+struct ImageRequest {
+  // The encoded images; they must stay valid until `done` has returned (let
+  // `done` own what they point into).
+  std::vector<std::span<const uint8_t>> images;
+  // Decode errors are prefixed "element i" (the image's index) when set,
+  // then with `error_prefix` when not empty.
+  bool name_elements = true;
+  std::string error_prefix;
+  Clock::time_point deadline = Clock::time_point::max();
+  // Called exactly once, on a decode or worker thread, unless SubmitImages
+  // returns an error.
+  std::function<void(Result<JobOutput>, const PrepareTiming&)> done;
 };
 
 class InferenceService {
@@ -131,12 +166,14 @@ class InferenceService {
 
   // Whether a request of `rows` rows can be admitted now: InvalidArgument
   // over max_rows_per_request, TooLarge over max_queue (it never can be),
-  // Unavailable when the queue has no room for them now or the service is
-  // shutting down. Call before decoding.
+  // Unavailable when the queue (counting requests still being decoded) has
+  // no room for them now or the service is shutting down. For tensor inputs,
+  // before they are copied; SubmitImages admits images itself.
   Status Admit(const ServedModel& model, int64_t rows) const;
 
   // Decodes encoded images and preprocesses them into one tensor of
-  // images.size() rows. InvalidArgument (not an image, corrupt, over a
+  // images.size() rows, on the caller's thread (SubmitImages calls it on a
+  // decode thread). InvalidArgument (not an image, corrupt, over a
   // DecodeOptions limit), Unsupported (a format kamado does not decode),
   // TooLarge (the images together need more than
   // max_decode_bytes_per_request to decode) or Unavailable (the server is
@@ -149,6 +186,14 @@ class InferenceService {
   // 1 ≤ k ≤ max_rows_per_request).
   Status CheckRows(const ServedModel& model, const Tensor& rows) const;
 
+  // Admits a request of encoded images (the errors of Admit), then on a
+  // decode thread decodes them (PrepareImages: its errors, prefixed as the
+  // request asks; DeadlineExceeded without decoding when its deadline — the
+  // earlier of request.deadline and timeout_ms from now — has passed) and
+  // queues them as one job. OK: `request.done` will be called exactly once.
+  // Error: nothing was decoded and `done` is never called.
+  Status SubmitImages(const ServedModel& model, ImageRequest request) const;
+
   // Queues one request of k rows as one job. OK: `done` will be called
   // exactly once from a worker thread, with [k, ...] outputs. Error
   // (InvalidArgument: bad shape; Unavailable: queue full or shutting down):
@@ -156,19 +201,31 @@ class InferenceService {
   Status Submit(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
                 Clock::time_point deadline = Clock::time_point::max()) const;
 
-  // Stops every scheduler after it has run what it holds. Idempotent.
+  // Decode threads in use.
+  int decode_threads() const { return decode_threads_; }
+
+  // Finishes every decode it holds, then stops every scheduler after it has
+  // run what it holds. Idempotent.
   void Shutdown();
 
  private:
   InferenceService() = default;
   // InvalidArgument unless 1 ≤ rows ≤ options_.max_rows_per_request.
   Status CheckRowCount(int64_t rows) const;
+  Clock::time_point Deadline(Clock::time_point requested) const;
+  // Submit's job, queued in the place `ticket` holds when it holds one.
+  Status Enqueue(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
+                 Clock::time_point deadline, QueueTicket* ticket) const;
 
   ServiceOptions options_;
   Metrics* metrics_ = nullptr;
   int sessions_ = 1, threads_ = 1;
   std::map<std::string, std::unique_ptr<ServedModel>, std::less<>> models_;
   std::atomic<bool> ready_{false};
+  int decode_threads_ = 1;
+  // Runs SubmitImages' decodes; unbounded itself, its backlog is bounded by
+  // the queue places its requests hold. Stopped before the schedulers.
+  std::unique_ptr<boost::asio::thread_pool> decode_pool_;
   mutable std::atomic<uint64_t> decoding_bytes_{0};  // decode work in flight, all requests
 };
 

@@ -199,7 +199,7 @@ std::string Metrics::RenderLocal() const {
   out += "# HELP kamado_in_flight_requests HTTP requests read and not yet answered.\n";
   out += "# TYPE kamado_in_flight_requests gauge\n";
   out += "kamado_in_flight_requests " + std::to_string(in_flight_.load()) + "\n";
-  out += "# HELP kamado_queue_depth Rows (images) of requests waiting for a worker.\n";
+  out += "# HELP kamado_queue_depth Rows (images) of admitted requests not yet running: waiting to be decoded or for a worker.\n";
   out += "# TYPE kamado_queue_depth gauge\n";
   for (const auto& [model, source] : queue_depth_) {
     out += "kamado_queue_depth{" + ModelLabel(model) + "} " + Num(source()) + "\n";

@@ -23,8 +23,9 @@ void RequestTrace::Write(const TraceRecord& r) {
   std::lock_guard<std::mutex> lock(mu_);
   std::fprintf(file_,
                "{\"t_us\":%lld,\"model\":\"%s\",\"status\":%d,\"total_ms\":%.3f,\"read_ms\":%.3f,"
-               "\"decode_ms\":%.3f,\"queue_ms\":%.3f,\"infer_ms\":%.3f,\"batch\":%d,\"worker\":%d}\n",
-               t, model.c_str(), r.status, r.total_ms, r.read_ms, r.decode_ms, r.queue_ms, r.infer_ms, r.batch, worker_);
+               "\"decode_wait_ms\":%.3f,\"decode_ms\":%.3f,\"queue_ms\":%.3f,\"infer_ms\":%.3f,\"batch\":%d,\"worker\":%d}\n",
+               t, model.c_str(), r.status, r.total_ms, r.read_ms, r.decode_wait_ms,
+               r.decode_ms, r.queue_ms, r.infer_ms, r.batch, worker_);
   std::fflush(file_);  // whole lines for a reader following the file
 }
 

@@ -1,13 +1,14 @@
 // RequestTrace: `kamado serve --trace FILE`, one JSON line per answered model
 // request, to find where a latency goes:
 //
-//   {"t_us":…,"model":"inception_v3","status":200,"total_ms":…,"read_ms":…,"decode_ms":…,
-//    "queue_ms":…,"infer_ms":…,"batch":1,"worker":0}
+//   {"t_us":…,"model":"inception_v3","status":200,"total_ms":…,"read_ms":…,"decode_wait_ms":…,
+//    "decode_ms":…,"queue_ms":…,"infer_ms":…,"batch":1,"worker":0}
 //
 // t_us: when the handler got the request (its body read), in µs since the
 // trace was opened; total_ms: from then to the response handed to the
 // connection; read_ms: from its header read to then (the body; −1 when the
-// server does not stamp requests); decode_ms: decode and preprocess (−1 for tensor inputs);
+// server does not stamp requests); decode_wait_ms: admitted → a decode thread
+// took it; decode_ms: decode and preprocess (both −1 for tensor inputs);
 // queue_ms: enqueue to its batch's run start; infer_ms: that run; batch: the
 // rows of that run. Thread-safe (one mutex around the write); each line is
 // flushed as written, so a reader following the file sees whole lines.
@@ -30,6 +31,7 @@ struct TraceRecord {
   int status = 0;
   double total_ms = -1;
   double read_ms = -1;  // header read → handler (the body's read), when stamped
+  double decode_wait_ms = -1;
   double decode_ms = -1;
   double queue_ms = -1;
   double infer_ms = -1;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace kamado::serving {
 namespace {
@@ -66,31 +67,85 @@ size_t BatchRowsWorthRunning(size_t queued_rows, size_t max_batch, const std::ma
   return 1;
 }
 
-Status Scheduler::Enqueue(std::unique_ptr<Job>& job) {
-  const int64_t rows = job->rows();
+Status Scheduler::CheckRoomLocked(int64_t rows) const {
   if (rows < 1) return InvalidArgument("a request must hold at least one row");
+  if (stopping_) return Unavailable("the server is shutting down");
+  if (static_cast<size_t>(rows) > options_.max_queue) return TooLarge(QueueLimitMessage(rows));
+  if (queued_rows_ + reserved_rows_ + static_cast<size_t>(rows) > options_.max_queue) {
+    return Unavailable("the queue is full (" + std::to_string(queued_rows_ + reserved_rows_) + " of " +
+                       std::to_string(options_.max_queue) + " rows waiting, the request has " +
+                       std::to_string(rows) + ")");
+  }
+  return Status::Ok();
+}
+
+void Scheduler::PushLocked(std::unique_ptr<Job>& job) {
+  job->enqueued = Clock::now();
+  queued_rows_ += static_cast<size_t>(job->rows());
+  queue_.push_back(std::move(job));
+  depth_.store(queued_rows_);
+}
+
+Status Scheduler::Enqueue(std::unique_ptr<Job>& job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return Unavailable("the server is shutting down");
-    if (static_cast<size_t>(rows) > options_.max_queue) return TooLarge(QueueLimitMessage(rows));
-    if (queued_rows_ + static_cast<size_t>(rows) > options_.max_queue) {
-      return Unavailable("the queue is full (" + std::to_string(queued_rows_) + " of " +
-                         std::to_string(options_.max_queue) + " rows waiting, the request has " +
-                         std::to_string(rows) + ")");
-    }
-    job->enqueued = Clock::now();
-    queued_rows_ += static_cast<size_t>(rows);
-    queue_.push_back(std::move(job));
-    depth_.store(queued_rows_);
+    RETURN_IF_ERROR(CheckRoomLocked(job->rows()));
+    PushLocked(job);
   }
   cv_.notify_all();
   return Status::Ok();
 }
 
+Status Scheduler::Enqueue(std::unique_ptr<Job>& job, QueueTicket ticket) {
+  if (ticket.scheduler_ != this || ticket.rows_ != job->rows()) {
+    return Internal("a queue ticket for " + std::to_string(ticket.rows_) + " rows used for a job of " +
+                    std::to_string(job->rows()));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Unavailable("the server is shutting down");
+    reserved_rows_ -= static_cast<size_t>(ticket.rows_);
+    reserved_.store(reserved_rows_);
+    ticket.scheduler_ = nullptr;  // its place is now the job's
+    PushLocked(job);
+  }
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Result<QueueTicket> Scheduler::Reserve(int64_t rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CheckRoomLocked(rows));
+  reserved_rows_ += static_cast<size_t>(rows);
+  reserved_.store(reserved_rows_);
+  QueueTicket ticket;
+  ticket.scheduler_ = this;
+  ticket.rows_ = rows;
+  return ticket;
+}
+
+QueueTicket& QueueTicket::operator=(QueueTicket&& other) noexcept {
+  if (this != &other) {
+    Release();
+    scheduler_ = std::exchange(other.scheduler_, nullptr);
+    rows_ = std::exchange(other.rows_, 0);
+  }
+  return *this;
+}
+
+void QueueTicket::Release() {
+  if (scheduler_ == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(scheduler_->mu_);
+    scheduler_->reserved_rows_ -= static_cast<size_t>(rows_);
+    scheduler_->reserved_.store(scheduler_->reserved_rows_);
+  }
+  scheduler_ = nullptr;
+}
+
 bool Scheduler::HasRoom(int64_t rows) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return !stopping_ && queued_rows_ + static_cast<size_t>(std::max<int64_t>(rows, 1)) <=
-                           options_.max_queue;
+  return CheckRoomLocked(std::max<int64_t>(rows, 1)).ok();
 }
 
 void Scheduler::Drain() {

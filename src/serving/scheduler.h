@@ -95,11 +95,38 @@ double RunMsAt(const std::map<int, double>& run_ms, int b);
 size_t BatchRowsWorthRunning(size_t queued_rows, size_t max_batch, const std::map<int, double>& run_ms,
                              double utilization, double busy);
 
+class Scheduler;
+
+// A place in a scheduler's queue for one request's rows, taken at admission
+// and held while the request is prepared elsewhere (its images decoded), so
+// the queue bound counts requests that are not queued yet: a server whose
+// decoding falls behind refuses new requests (503) instead of piling them up
+// unseen. Scheduler::Enqueue(job, ticket) turns it into queued rows; a ticket
+// dropped unused gives its place back. Move-only; must not outlive its
+// scheduler.
+class QueueTicket {
+ public:
+  QueueTicket() = default;
+  QueueTicket(QueueTicket&& other) noexcept { *this = std::move(other); }
+  QueueTicket& operator=(QueueTicket&& other) noexcept;
+  QueueTicket(const QueueTicket&) = delete;
+  QueueTicket& operator=(const QueueTicket&) = delete;
+  ~QueueTicket() { Release(); }
+
+  int64_t rows() const { return rows_; }
+  void Release();
+
+ private:
+  friend class Scheduler;
+  Scheduler* scheduler_ = nullptr;
+  int64_t rows_ = 0;
+};
+
 struct SchedulerOptions {
   int workers = 1;
   int max_batch = 8;
   std::chrono::microseconds max_delay{2000};
-  size_t max_queue = 64;  // rows waiting, not counting those running
+  size_t max_queue = 64;  // rows waiting or reserved (QueueTicket), not counting those running
   // Measured run time (ms) by batch size, from InferenceService's start-up
   // timing; empty: every free worker takes up to max_batch rows.
   std::map<int, double> run_ms;
@@ -126,6 +153,13 @@ class Scheduler {
   // scheduler is stopping; InvalidArgument: no rows. On error `job` is
   // untouched.
   Status Enqueue(std::unique_ptr<Job>& job);
+  // Queues `job` in the place `ticket` holds (its rows must be the ticket's):
+  // fails only when the scheduler is stopping or the rows differ.
+  Status Enqueue(std::unique_ptr<Job>& job, QueueTicket ticket);
+
+  // A place for `rows` rows, counted against max_queue until it is enqueued
+  // or dropped. The errors of Enqueue.
+  Result<QueueTicket> Reserve(int64_t rows);
 
   // Whether Enqueue would accept `rows` rows now (a cheap check before
   // expensive request preparation; Enqueue still decides).
@@ -144,13 +178,19 @@ class Scheduler {
   // The TooLarge message for a request of `rows` > max_queue rows.
   std::string QueueLimitMessage(int64_t rows) const;
 
-  // Rows queued, and rows in runs now.
+  // Rows queued, rows reserved (admitted, still being prepared), and rows in
+  // runs now.
   size_t queue_depth() const { return depth_.load(); }
+  size_t reserved_rows() const { return reserved_.load(); }
   int running() const { return running_.load(); }
   const SchedulerOptions& options() const { return options_; }
 
  private:
+  friend class QueueTicket;
   void WorkerLoop(int index);
+  // The error for `rows` more rows now, or OK. Holds mu_.
+  Status CheckRoomLocked(int64_t rows) const;
+  void PushLocked(std::unique_ptr<Job>& job);
   void RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRunner& runner);
   void RunInChunks(Job& job, const BatchRunner& runner, Clock::time_point start);
 
@@ -162,10 +202,12 @@ class Scheduler {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
   size_t queued_rows_ = 0;                  // guarded by mu_
+  size_t reserved_rows_ = 0;                // held by QueueTickets; guarded by mu_
   bool stopping_ = false;                   // guarded by mu_
   bool draining_ = false;                   // guarded by mu_
   RateEstimator busy_;                      // seconds run per second, all workers; guarded by mu_
   std::atomic<size_t> depth_{0};
+  std::atomic<size_t> reserved_{0};
   std::atomic<int> running_{0};
 };
 

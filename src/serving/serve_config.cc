@@ -48,6 +48,7 @@ const std::vector<Key>& Keys() {
       KAMADO_INT_KEY("timeout_ms", service.timeout_ms, 0, kMaxInt),
       KAMADO_INT_KEY("max_body_bytes", max_body_bytes, 1, int64_t{1} << 32),
       KAMADO_INT_KEY("io_threads", io_threads, 0, 1024),
+      KAMADO_INT_KEY("decode_threads", service.decode_threads, 0, 1024),
       KAMADO_INT_KEY("header_timeout_ms", header_timeout_ms, 1, kMaxInt),
       KAMADO_INT_KEY("body_timeout_ms", body_timeout_ms, 1, kMaxInt),
       KAMADO_INT_KEY("drain_timeout_ms", drain_timeout_ms, 0, kMaxInt),
@@ -84,7 +85,8 @@ const Key* FindKey(std::string_view name) {
 bool IsServiceKey(std::string_view name) {
   for (const char* k :
        {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms",
-        "max_decode_bytes_per_request", "max_decode_bytes_in_flight", "allow_non_finite_inputs"}) {
+        "max_decode_bytes_per_request", "max_decode_bytes_in_flight", "allow_non_finite_inputs",
+        "decode_threads"}) {
     if (name == k) return true;
   }
   return false;

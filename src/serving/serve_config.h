@@ -15,6 +15,7 @@
 //   timeout_ms: 10000
 //   max_body_bytes: 16777216
 //   io_threads: 0
+//   decode_threads: 0             # 0: half the CPUs, at least 1
 //   header_timeout_ms: 30000
 //   body_timeout_ms: 30000
 //   drain_timeout_ms: 30000

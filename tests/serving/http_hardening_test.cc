@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -333,6 +335,129 @@ TEST_F(HttpHardeningModel, DecodeWorkIsBudgetedPerImagePerRequestAndInFlight) {
   EXPECT_EQ(r->status, 503) << r->body;
   EXPECT_EQ(r->header("retry-after"), "1");
   EXPECT_NE(ErrorOf(*r).find("(max_decode_bytes_in_flight)"), std::string::npos) << r->body;
+}
+
+// Holds every decode at ServiceOptions::before_decode until Open(): what
+// waits behind a decode can be observed by state, not by time.
+struct DecodeGate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int arrived = 0;  // decodes that reached the gate
+  std::function<void()> Hook() {
+    return [this] {
+      std::unique_lock<std::mutex> lock(mu);
+      ++arrived;
+      cv.notify_all();
+      cv.wait(lock, [&] { return open; });
+    };
+  }
+  int Arrived() {
+    std::lock_guard<std::mutex> lock(mu);
+    return arrived;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+// A request answered on its own thread and connection.
+struct Pending {
+  std::atomic<bool> answered{false};
+  Result<http::HttpResponse> response = Internal("not answered");
+  std::thread thread;
+  Pending(uint16_t port, const std::string& path, std::string body, std::string type) {
+    thread = std::thread([this, port, path, body = std::move(body), type = std::move(type)] {
+      http::HttpClient c("127.0.0.1", port);
+      response = c.Post(path, body, type);
+      answered.store(true);
+    });
+  }
+  ~Pending() {
+    if (thread.joinable()) thread.join();
+  }
+  const http::HttpResponse& Get() {
+    thread.join();
+    EXPECT_TRUE(response.ok()) << response.status().ToString();
+    return *response;
+  }
+};
+
+// Decode placement and the overload defect (issue 14's 3x run: decode on the
+// I/O threads, so the queue never filled, nothing was refused and the backlog
+// sat unseen in sockets). With the one decode thread held on a photo and one
+// I/O thread: health still answers, a second photo is admitted into the
+// queue's last place, a third gets 503 at once, nothing of it decoded; the
+// backlog shows in kamado_queue_depth; released, both admitted ones are 200.
+TEST_F(HttpHardeningModel, DecodingNeverHoldsTheIoThreadsAndItsBacklogIsBoundedAtAdmission) {
+  DecodeGate gate;
+  ServiceOptions o = OneSession();
+  o.max_queue = 2;
+  o.decode_threads = 1;
+  o.before_decode = gate.Hook();
+  http::HttpServerOptions h;
+  h.io_threads = 1;
+  TestServer s(o, h);
+  ASSERT_NE(s.server, nullptr);
+  const std::string png = FileBytes(kImage);
+  const std::string classify = "/v2/models/mobilenet_v2/classify";
+  Pending a(s.port(), classify, png, "image/png");
+  ASSERT_TRUE(WaitFor([&] { return gate.Arrived() == 1; }));
+  // Were the decode on the one I/O thread, this would wait for the gate: fail, not hang.
+  http::HttpClient c("127.0.0.1", s.port(), std::chrono::seconds(10));
+  auto health = c.Get("/v2/health/ready");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_FALSE(a.answered.load()) << "the photo was not held: the test shows nothing";
+
+  Pending b(s.port(), classify, png, "image/png");
+  const Scheduler& sched = (*s.service->Find("mobilenet_v2"))->scheduler();
+  ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 2; }));
+  const uint64_t decodes = image::DecodeImageCalls();
+  auto r = c.Post(classify, png, "image/png");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_EQ(r->header("retry-after"), "1");
+  EXPECT_NE(ErrorOf(*r).find("overloaded: the queue is full (2 of 2 rows waiting"), std::string::npos)
+      << r->body;
+  EXPECT_EQ(image::DecodeImageCalls(), decodes) << "a refused request was decoded";
+  EXPECT_EQ(testing::MetricValue(c.Get("/metrics")->body, "kamado_queue_depth{model=\"mobilenet_v2\"}"), 2);
+  EXPECT_EQ(gate.Arrived(), 1) << "one decode thread, held";
+
+  gate.Open();
+  EXPECT_EQ(a.Get().status, 200) << a.Get().body;
+  EXPECT_EQ(b.Get().status, 200) << b.Get().body;
+  EXPECT_EQ(sched.reserved_rows(), 0u);
+}
+
+// A request's deadline runs from its admission: one that waited past it for
+// the decode thread is answered 504 without being decoded.
+TEST_F(HttpHardeningModel, WaitingForADecodeThreadCountsAgainstTheTimeout) {
+  DecodeGate gate;
+  ServiceOptions o = OneSession();
+  o.decode_threads = 1;
+  o.timeout_ms = 100;
+  o.before_decode = gate.Hook();
+  TestServer s(o);
+  ASSERT_NE(s.server, nullptr);
+  const std::string png = FileBytes(kImage);
+  const std::string classify = "/v2/models/mobilenet_v2/classify";
+  Pending a(s.port(), classify, png, "image/png");
+  ASSERT_TRUE(WaitFor([&] { return gate.Arrived() == 1; }));
+  Pending b(s.port(), classify, png, "image/png");
+  const Scheduler& sched = (*s.service->Find("mobilenet_v2"))->scheduler();
+  ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 2; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past both deadlines
+  const uint64_t decodes = image::DecodeImageCalls();
+  gate.Open();
+  const http::HttpResponse& rb = b.Get();
+  EXPECT_EQ(rb.status, 504) << rb.body;
+  EXPECT_NE(ErrorOf(rb).find("to be decoded, past its deadline"), std::string::npos) << rb.body;
+  // The held one was decoded, then its deadline stopped it before it ran.
+  EXPECT_EQ(a.Get().status, 504) << a.Get().body;
+  EXPECT_EQ(image::DecodeImageCalls(), decodes + 1) << "the request past its deadline was decoded";
 }
 
 // NaN and infinity in an FP32 tensor gave normal-looking probabilities: now

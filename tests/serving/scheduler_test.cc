@@ -211,6 +211,44 @@ TEST(Scheduler, AJobOverTheQueueBoundIsTooLargeEvenWhenIdle) {
   EXPECT_EQ(model.rows_run(), 0);
 }
 
+// A ticket holds a place from admission while the request is prepared
+// elsewhere: the bound counts it, Enqueue with it cannot then be refused for
+// room, and a ticket dropped unused gives its place back.
+TEST(Scheduler, QueueTicketsHoldPlacesUntilEnqueuedOrDropped) {
+  FakeModel model;
+  Scheduler s(Options(4, 1h, /*max_queue=*/3), model.Factory());
+  s.Start();
+  auto two = s.Reserve(2);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_EQ(s.reserved_rows(), 2u);
+  EXPECT_TRUE(s.HasRoom(1));
+  EXPECT_FALSE(s.HasRoom(2));
+  EXPECT_EQ(s.Reserve(2).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.Reserve(4).status().code(), StatusCode::kTooLarge);
+  std::promise<Result<JobOutput>> a, b;
+  auto plain = MakeJob(1, &a, 2);
+  EXPECT_EQ(s.Enqueue(plain).code(), StatusCode::kUnavailable) << "the reserved rows count";
+  {
+    auto one = s.Reserve(1);
+    ASSERT_TRUE(one.ok());
+    EXPECT_FALSE(s.HasRoom(1));
+  }  // dropped: its place is back
+  EXPECT_TRUE(s.HasRoom(1));
+  auto fits = MakeJob(1, &b, 1);
+  EXPECT_TRUE(s.Enqueue(fits, s.Reserve(1).value()).ok());
+  auto job = MakeJob(5, &a, 2);
+  ASSERT_TRUE(s.Enqueue(job, std::move(two).value()).ok());
+  EXPECT_EQ(job, nullptr);
+  EXPECT_EQ(s.reserved_rows(), 0u);
+  EXPECT_EQ(s.queue_depth(), 3u);
+  EXPECT_EQ(s.Reserve(1).status().code(), StatusCode::kUnavailable) << "3 rows queued";
+  s.Drain();
+  s.Stop();
+  ExpectDoubled(a.get_future().get(), 5, 2);
+  EXPECT_TRUE(b.get_future().get().ok());
+  EXPECT_EQ(model.rows_run(), 3);
+}
+
 TEST(Scheduler, AJobWithoutRowsIsRefused) {
   FakeModel model;
   Scheduler s(Options(4, 0us), model.Factory());

@@ -44,6 +44,7 @@ max_queue: 32
 timeout_ms: 0
 max_body_bytes: 1048576
 io_threads: 3
+decode_threads: 2
 header_timeout_ms: 1000
 body_timeout_ms: 2000
 drain_timeout_ms: 3000
@@ -70,6 +71,7 @@ trace: /tmp/trace.jsonl
   EXPECT_EQ(c.service.timeout_ms, 0);
   EXPECT_EQ(c.max_body_bytes, 1048576u);
   EXPECT_EQ(c.io_threads, 3);
+  EXPECT_EQ(c.service.decode_threads, 2);
   EXPECT_EQ(c.header_timeout_ms, 1000);
   EXPECT_EQ(c.body_timeout_ms, 2000);
   EXPECT_EQ(c.drain_timeout_ms, 3000);
@@ -84,7 +86,7 @@ trace: /tmp/trace.jsonl
   EXPECT_EQ(c.trace, "/tmp/trace.jsonl");
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 23u);
+  EXPECT_EQ(ServeConfigKeys().size(), 24u);
 }
 
 TEST(ServeConfig, AbsentKeysKeepTheirDefaultsAndEmptyFilesSetNothing) {

@@ -243,16 +243,13 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
       if (top_k < 1) return call->Error(400, "query parameter 'top_k' must be a positive integer");
     }
   }
-  if (Status admit = service_.Admit(model, 1); !admit.ok()) return call->Error(admit);
-  PrepareTiming timing;
-  auto item = service_.PrepareImages(model, {Bytes(image)}, &timing, /*name_elements=*/false);
-  if (!item.ok()) return call->Error(item.status());
-
   const model::ModelConfig* config = &model.config();
-  const double decode_ms = timing.decode_ms;
-  call->record().decode_ms = decode_ms;
-  Status s = service_.Submit(model, std::move(item).value(),
-                             [call, config, decode_ms, top_k](Result<JobOutput> r) {
+  ImageRequest request;
+  request.images = {Bytes(image)};  // into the request, which `call` owns
+  request.name_elements = false;
+  request.done = [call, config, top_k](Result<JobOutput> r, const PrepareTiming& timing) {
+    call->record().decode_wait_ms = timing.wait_ms;
+    call->record().decode_ms = timing.decode_ms;
     if (!r.ok()) return call->Error(r.status());
     call->set_job(*r);
     const Tensor& probs = r->outputs.front();
@@ -268,13 +265,13 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
       j["verdict"] = {{"name", v->name}, {"value", v->value}, {"score", v->score}};
     }
     j["timing_ms"] = {{"queue", r->queue_ms},
-                      {"decode", decode_ms},
+                      {"decode", timing.decode_ms},
                       {"infer", r->infer_ms},
                       {"total", MsSince(call->start())}};
     j["batch_size"] = r->batch_size;
     call->Json(200, j);
-  });
-  if (!s.ok()) call->Error(s);
+  };
+  if (Status s = service_.SubmitImages(model, std::move(request)); !s.ok()) call->Error(s);
 }
 
 void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
@@ -310,51 +307,11 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
     }
   }
 
-  // One tensor of N rows, checked and admitted before anything is decoded.
-  const Shape& item_shape = model.item_shape();
-  Result<Tensor> rows = Internal("no input");
-  if (in.datatype == "FP32") {
-    if (in.shape.size() != item_shape.size() ||
-        !std::equal(item_shape.begin() + 1, item_shape.end(), in.shape.begin() + 1) ||
-        in.shape[0] < 1) {
-      Shape want = item_shape;
-      want[0] = -1;
-      return call->Error(400, "input '" + in.name + "' must have shape " + ShapeToString(want) +
-                                  " (? = the number of rows)");
-    }
-    if (!service_.options().allow_non_finite_inputs) {
-      const auto bad = std::find_if(in.fp32.begin(), in.fp32.end(), [](float v) { return !std::isfinite(v); });
-      if (bad != in.fp32.end()) {
-        return call->Error(400, "input '" + in.name + "' holds a non-finite value (" +
-                                    (std::isnan(*bad) ? "NaN" : "infinity") + ") at element " +
-                                    std::to_string(bad - in.fp32.begin()) +
-                                    " (allow them with --allow-non-finite-inputs)");
-      }
-    }
-    if (Status admit = service_.Admit(model, in.shape[0]); !admit.ok()) return call->Error(admit);
-    rows = Tensor(in.shape, std::move(in.fp32));
-  } else {
-    if (in.bytes.empty() || in.shape.empty() || in.shape.size() > 2 ||
-        (in.shape.size() == 2 && in.shape[1] != 1)) {
-      return call->Error(400, "BYTES input '" + in.name + "' must have shape [N] or [N,1] of encoded images");
-    }
-    if (Status admit = service_.Admit(model, static_cast<int64_t>(in.bytes.size())); !admit.ok()) {
-      return call->Error(admit);
-    }
-    std::vector<std::span<const uint8_t>> images;
-    for (const std::string& b : in.bytes) images.push_back(Bytes(b));
-    PrepareTiming timing;
-    rows = service_.PrepareImages(model, images, &timing);
-    if (!rows.ok()) return call->Error(rows.status().WithPrefix("input '" + in.name + "'"));
-    call->record().decode_ms = timing.decode_ms;
-  }
-
   // Outputs wanted: the requested ones, or the model's output as FP32.
   std::vector<OipOutputRequest> wanted = oip.outputs;
   if (wanted.empty()) wanted.push_back({output_name, 0, oip.binary_outputs});
   const model::ModelConfig* config = &model.config();
-  Status s = service_.Submit(model, std::move(rows).value(),
-                             [call, config, wanted, id = oip.id](Result<JobOutput> r) {
+  auto reply = [call, config, wanted, id = oip.id](Result<JobOutput> r) {
     if (!r.ok()) return call->Error(r.status());
     call->set_job(*r);
     const Tensor& probs = r->outputs.front();  // [n, classes]
@@ -388,8 +345,48 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
     EncodedBody e = EncodeInferResponse(config->name, id, outputs);
     call->Reply(200, std::move(e.body),
                 e.header_length ? "application/octet-stream" : "application/json", e.header_length);
-  });
-  if (!s.ok()) call->Error(s);
+  };
+
+  // One tensor of N rows, checked and admitted before anything is decoded.
+  const Shape& item_shape = model.item_shape();
+  if (in.datatype == "FP32") {
+    if (in.shape.size() != item_shape.size() ||
+        !std::equal(item_shape.begin() + 1, item_shape.end(), in.shape.begin() + 1) ||
+        in.shape[0] < 1) {
+      Shape want = item_shape;
+      want[0] = -1;
+      return call->Error(400, "input '" + in.name + "' must have shape " + ShapeToString(want) +
+                                  " (? = the number of rows)");
+    }
+    if (!service_.options().allow_non_finite_inputs) {
+      const auto bad = std::find_if(in.fp32.begin(), in.fp32.end(), [](float v) { return !std::isfinite(v); });
+      if (bad != in.fp32.end()) {
+        return call->Error(400, "input '" + in.name + "' holds a non-finite value (" +
+                                    (std::isnan(*bad) ? "NaN" : "infinity") + ") at element " +
+                                    std::to_string(bad - in.fp32.begin()) +
+                                    " (allow them with --allow-non-finite-inputs)");
+      }
+    }
+    if (Status admit = service_.Admit(model, in.shape[0]); !admit.ok()) return call->Error(admit);
+    if (Status s = service_.Submit(model, Tensor(in.shape, std::move(in.fp32)), reply); !s.ok()) {
+      call->Error(s);
+    }
+    return;
+  }
+  if (in.bytes.empty() || in.shape.empty() || in.shape.size() > 2 ||
+      (in.shape.size() == 2 && in.shape[1] != 1)) {
+    return call->Error(400, "BYTES input '" + in.name + "' must have shape [N] or [N,1] of encoded images");
+  }
+  auto encoded = std::make_shared<std::vector<std::string>>(std::move(in.bytes));
+  ImageRequest request;
+  for (const std::string& b : *encoded) request.images.push_back(Bytes(b));
+  request.error_prefix = "input '" + in.name + "'";
+  request.done = [call, encoded, reply](Result<JobOutput> r, const PrepareTiming& timing) {
+    call->record().decode_wait_ms = timing.wait_ms;
+    call->record().decode_ms = timing.decode_ms;
+    reply(std::move(r));
+  };
+  if (Status s = service_.SubmitImages(model, std::move(request)); !s.ok()) call->Error(s);
 }
 
 }  // namespace kamado::serving::http
