@@ -46,20 +46,24 @@ int RunSupervisorFor(const serving::ServeConfig& args, const sigset_t& signals) 
   const int per_worker_cpus = std::max(1, static_cast<int>(std::floor(budget.cpus / args.workers)));
   const serving::Parallelism p =
       serving::DefaultParallelism(per_worker_cpus, args.service.sessions, args.service.threads);
-  const int wanted = args.workers * p.sessions * p.threads;
-  const int cpus = std::max(1, static_cast<int>(std::ceil(budget.cpus - 1e-9)));
-  if (wanted > cpus && !args.oversubscribe) {
-    std::cerr << "kamado serve: " << args.workers << " workers × " << p.sessions << " sessions × "
-              << p.threads << " threads = " << wanted << " CPUs, but this process may use "
-              << budget.cpus << " (" << budget.source
-              << "); lower --workers, --sessions or --threads, or pass --oversubscribe\n";
+  const Status fits = serving::CheckCpuBudget(args.workers, p, budget);
+  if (!fits.ok() && !args.oversubscribe) {
+    std::cerr << "kamado serve: " << fits.message() << "\n";
     return 2;
   }
   spdlog::info("kamado serve: {:.2f} CPUs ({}) → {} workers × {} sessions × {} threads{}", budget.cpus,
-               budget.source, args.workers, p.sessions, p.threads,
-               wanted > cpus ? " (oversubscribed)" : "");
+               budget.source, args.workers, p.sessions, p.threads, fits.ok() ? "" : " (oversubscribed)");
   serving::SupervisorOptions so;
   so.workers = args.workers;
+  if (args.service.pin) {
+    // Each worker's process on its own S × T CPUs; within it, --pin (passed
+    // on with the rest of the command line) gives each session its own T.
+    const std::vector<int> allowed = serving::AllowedCpus();
+    for (int w = 0; w < args.workers; ++w) {
+      so.worker_cpus.push_back(serving::CpuSlice(allowed, w, p.sessions * p.threads));
+      spdlog::info("worker {} pinned to CPUs {}", w, serving::CpuListString(so.worker_cpus.back()));
+    }
+  }
   so.host = args.host;
   so.port = args.port;
   so.worker_argv = OwnCommandLine();
@@ -90,6 +94,16 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   if (!config_file.empty()) spdlog::info("kamado serve: settings from {}", config_file);
   const char* worker_index = std::getenv(serving::kWorkerIndexEnv);
   if (worker_index == nullptr && args.workers > 1) return RunSupervisorFor(args, signals);
+  if (worker_index == nullptr && !args.oversubscribe) {
+    // One process: sessions × threads within the CPUs, as for P workers.
+    const serving::CpuBudget budget = serving::DetectCpuBudget();
+    const Status fits = serving::CheckCpuBudget(
+        1, serving::DefaultParallelism(budget.cpus, args.service.sessions, args.service.threads), budget);
+    if (!fits.ok()) {
+      std::cerr << "kamado serve: " << fits.message() << "\n";
+      return 2;
+    }
+  }
 
   serving::ConfigureAllocator();
   serving::Metrics metrics;
@@ -235,6 +249,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_flag("--oversubscribe", flags->oversubscribe,
                 "Allow workers × sessions × threads over the CPUs this process may use");
+  cmd->add_flag("--pin", flags->service.pin,
+                "Each worker on its own sessions × threads CPUs, each session's threads on its own "
+                "threads CPUs (I/O and decode threads share the worker's)");
   cmd->add_option("--compile-cache", flags->service.compile_cache,
                   "Directory of compiled-model files (reused when valid, rebuilt when stale); "
                   "default with --workers > 1: ~/.cache/kamado")

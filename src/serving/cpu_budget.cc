@@ -3,7 +3,10 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -82,6 +85,73 @@ Parallelism DefaultParallelism(double cpus, int sessions, int threads) {
   if (sessions > 0) return {sessions, std::max(1, n / sessions)};
   if (threads > 0) return {std::max(1, n / threads), threads};
   return p;
+}
+
+Status CheckCpuBudget(int workers, const Parallelism& p, const CpuBudget& budget) {
+  const int64_t wanted = int64_t{workers} * p.sessions * p.threads;
+  const int64_t cpus = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(budget.cpus - 1e-9)));
+  if (wanted <= cpus) return Status::Ok();
+  char have[32];
+  std::snprintf(have, sizeof(have), "%g", budget.cpus);
+  return InvalidArgument(std::to_string(workers) + (workers == 1 ? " worker × " : " workers × ") +
+                         std::to_string(p.sessions) + " sessions × " + std::to_string(p.threads) +
+                         " threads = " + std::to_string(wanted) + " CPUs, but this process may use " + have +
+                         " (" + budget.source +
+                         "); lower --workers, --sessions or --threads, or pass --oversubscribe");
+}
+
+std::vector<int> AllowedCpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+    }
+  }
+  if (out.empty()) {
+    for (unsigned c = 0; c < std::max(1u, std::thread::hardware_concurrency()); ++c) out.push_back(static_cast<int>(c));
+  }
+  return out;
+}
+
+std::vector<int> CpuSlice(const std::vector<int>& allowed, int slot, int width) {
+  std::vector<int> out;
+  if (allowed.empty() || width < 1 || slot < 0) return out;
+  const size_t n = allowed.size();
+  for (int k = 0; k < width && out.size() < n; ++k) {
+    out.push_back(allowed[(static_cast<size_t>(slot) * static_cast<size_t>(width) + static_cast<size_t>(k)) % n]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Status PinCallingThread(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) {
+    if (c < 0 || c >= CPU_SETSIZE) return InvalidArgument("CPU " + std::to_string(c) + " is out of range");
+    CPU_SET(c, &set);
+  }
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    return Unavailable("cannot pin to CPUs " + CpuListString(cpus) + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+std::string CpuListString(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += std::to_string(cpus[i]);
+    if (j > i) {
+      out += '-';
+      out += std::to_string(cpus[j]);
+    }
+    i = j + 1;
+  }
+  return out;
 }
 
 }  // namespace kamado::serving

@@ -10,6 +10,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "core/status.h"
 
 namespace kamado::serving {
 
@@ -31,5 +34,26 @@ struct Parallelism {
 // session with all of them (latency); above that, sessions of 4 threads
 // (throughput). Explicit `sessions`/`threads` (> 0) override either half.
 Parallelism DefaultParallelism(double cpus, int sessions = 0, int threads = 0);
+
+// Whether `workers` processes of `p` fit the CPUs of `budget` (P × S × T ≤
+// the CPUs, rounded up); InvalidArgument naming the numbers and the ways out
+// (fewer workers, sessions or threads, or --oversubscribe) when not.
+Status CheckCpuBudget(int workers, const Parallelism& p, const CpuBudget& budget);
+
+// Pinning (`serve --pin`): the CPUs this process may run on (its affinity
+// mask), in order.
+std::vector<int> AllowedCpus();
+
+// The `width` CPUs of slot `slot`: allowed[(slot × width + k) mod n] for
+// k < width. Consecutive slots get disjoint CPUs while they fit, and wrap
+// around (share) beyond, as an oversubscribed configuration must.
+std::vector<int> CpuSlice(const std::vector<int>& allowed, int slot, int width);
+
+// Restricts the calling thread to `cpus`; threads it starts later (an
+// OpenMP team) inherit that. Error names the CPUs and errno's text.
+Status PinCallingThread(const std::vector<int>& cpus);
+
+// "0-3,6" for {0,1,2,3,6}, as /proc/PID/status Cpus_allowed_list writes it.
+std::string CpuListString(const std::vector<int>& cpus);
 
 }  // namespace kamado::serving

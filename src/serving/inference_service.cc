@@ -1,5 +1,7 @@
 #include "serving/inference_service.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -181,7 +183,20 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     if (metrics) so.on_batch = [metrics, name](int n) { metrics->ObserveBatch(name, n); };
     auto compiled = m->compiled_;
     const int threads = p.threads;
-    m->scheduler_ = std::make_unique<Scheduler>(so, [compiled, threads](int) -> BatchRunner {
+    const std::vector<int> allowed = options.pin ? AllowedCpus() : std::vector<int>{};
+    m->scheduler_ = std::make_unique<Scheduler>(so, [compiled, threads, allowed, name](int i) -> BatchRunner {
+      // On the session's own thread, before its first run starts the OpenMP
+      // team, which inherits this thread's CPUs.
+      const std::string thread_name = "session-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), thread_name.c_str());
+      if (!allowed.empty()) {
+        const std::vector<int> cpus = CpuSlice(allowed, i, threads);
+        if (Status s = PinCallingThread(cpus); !s.ok()) {
+          spdlog::warn("model '{}': session {}: {}", name, i, s.message());
+        } else {
+          spdlog::info("model '{}': session {} pinned to CPUs {}", name, i, CpuListString(cpus));
+        }
+      }
       auto session = std::make_shared<runtime::Session>(compiled, runtime::SessionOptions{threads});
       return [session](const Tensor& batch) { return session->Run({batch}); };
     });

@@ -65,6 +65,10 @@ struct ServiceOptions {
   // decoding at once (503 over it).
   uint64_t max_decode_bytes_per_request = uint64_t{2} << 30;
   uint64_t max_decode_bytes_in_flight = uint64_t{1} << 30;
+  // Pin session i's thread (and so its OpenMP team) to its own `threads`
+  // CPUs of the process's affinity mask (CpuSlice(AllowedCpus(), i, T));
+  // I/O and decode threads stay on every CPU the process may use.
+  bool pin = false;
   // Threads that decode images (SubmitImages); 0: DefaultDecodeThreads.
   int decode_threads = 0;
   // Called on a decode thread before each request's images are decoded; for

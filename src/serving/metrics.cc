@@ -120,7 +120,8 @@ void Metrics::SetAggregator(std::function<std::string(const std::string& local)>
   aggregate_ = std::move(aggregate);
 }
 
-std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std::string& extra) {
+std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std::string& extra,
+                               bool drop_gauges) {
   struct Family {
     std::string help, type;
     std::vector<std::string> order;
@@ -166,6 +167,7 @@ std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std:
   std::string out;
   for (const std::string& name : family_order) {
     const Family& f = families[name];
+    if (drop_gauges && f.type == "# TYPE " + name + " gauge") continue;
     if (!f.help.empty()) out += f.help + "\n";
     if (!f.type.empty()) out += f.type + "\n";
     for (const std::string& key : f.order) out += key + " " + Num(f.sums.at(key)) + "\n";

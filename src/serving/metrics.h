@@ -35,7 +35,10 @@ class PrometheusHistogram {
 // the first text that has them; `extra` lines appended as they are. Every
 // kamado series is a counter, a histogram or a gauge that adds across
 // processes (in-flight, queue depth, CPU seconds, resident bytes).
-std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std::string& extra = "");
+// With `drop_gauges`, families typed gauge are left out (what a process that
+// has exited leaves behind: its counts, not its levels).
+std::string SumPrometheusTexts(const std::vector<std::string>& texts, const std::string& extra = "",
+                               bool drop_gauges = false);
 
 class Metrics {
  public:

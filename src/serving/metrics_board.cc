@@ -26,7 +26,9 @@ struct MetricsBoard::Slot {
   std::atomic<uint64_t> seq;
   std::atomic<int64_t> published_ns;
   std::atomic<uint32_t> bytes;
-  char text[kSlotBytes - 24];
+  std::atomic<uint32_t> retired_bytes;
+  char retired[kRetiredBytes];
+  char text[kSlotBytes - 24 - kRetiredBytes];
 };
 static_assert(sizeof(std::atomic<uint64_t>) == 8 && std::atomic<uint64_t>::is_always_lock_free);
 
@@ -68,6 +70,7 @@ MetricsBoard::~MetricsBoard() {
 }
 
 MetricsBoard::Slot* MetricsBoard::slot(int i) const {
+  static_assert(sizeof(Slot) == kSlotBytes);
   return reinterpret_cast<Slot*>(static_cast<char*>(base_) + kSlotBytes * static_cast<size_t>(i));
 }
 
@@ -110,11 +113,53 @@ std::vector<std::string> MetricsBoard::ReadFresh(int except, std::chrono::millis
   return out;
 }
 
+std::vector<std::string> MetricsBoard::ReadRetired() const {
+  std::vector<std::string> out;
+  for (int i = 0; i < workers_; ++i) {
+    const Slot* s = slot(i);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      const uint64_t before = s->seq.load(std::memory_order_acquire);
+      if (before % 2 == 1) continue;
+      const uint32_t n = std::min<uint32_t>(s->retired_bytes.load(std::memory_order_relaxed), sizeof(s->retired));
+      std::string text(s->retired, n);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (s->seq.load(std::memory_order_relaxed) != before) continue;
+      if (!text.empty()) out.push_back(std::move(text));
+      break;
+    }
+  }
+  return out;
+}
+
+void MetricsBoard::Retire(int index) {
+  if (index < 0 || index >= workers_) return;
+  Slot* s = slot(index);
+  // The worker has exited: nothing else writes this slot now.
+  const uint32_t n = std::min<uint32_t>(s->bytes.load(std::memory_order_relaxed), sizeof(s->text));
+  const uint32_t r = std::min<uint32_t>(s->retired_bytes.load(std::memory_order_relaxed), sizeof(s->retired));
+  const std::string retired = SumPrometheusTexts({std::string(s->retired, r), std::string(s->text, n)}, "",
+                                                 /*drop_gauges=*/true);
+  const uint64_t seq = s->seq.load(std::memory_order_relaxed);
+  s->seq.store(seq + 1, std::memory_order_relaxed);  // odd: writing
+  std::atomic_thread_fence(std::memory_order_release);
+  // A retired part over its room keeps what it had (the totals then stop
+  // growing for this slot, never go down).
+  if (retired.size() <= sizeof(s->retired)) {
+    std::memcpy(s->retired, retired.data(), retired.size());
+    s->retired_bytes.store(static_cast<uint32_t>(retired.size()), std::memory_order_relaxed);
+  }
+  s->bytes.store(0, std::memory_order_relaxed);
+  s->published_ns.store(0, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  s->seq.store(seq + 2, std::memory_order_release);
+}
+
 std::string MetricsBoard::Aggregate(int index, const std::string& local, std::chrono::milliseconds max_age) {
   Publish(index, local);
   int fresh = 0;
   std::vector<std::string> texts = ReadFresh(index, max_age, &fresh);
   texts.insert(texts.begin(), local);
+  for (std::string& r : ReadRetired()) texts.push_back(std::move(r));
   const std::string extra =
       "# HELP kamado_workers Worker processes the server runs (serve --workers).\n"
       "# TYPE kamado_workers gauge\n"

@@ -8,12 +8,17 @@
 // sum of its own fresh text and every other slot published within
 // `max_age` (SumPrometheusTexts), plus kamado_workers (P) and
 // kamado_workers_ready (the slots that are fresh: workers alive and
-// serving). A worker that dies stops being counted once its slot goes
-// stale; its replacement starts its counters from zero (a counter reset to
-// Prometheus, which rate() handles).
+// serving). When a worker exits, the supervisor retires its slot (Retire)
+// before starting its replacement: the counters and histograms of its last
+// publication are added to the slot's retired part, which every sum
+// includes, and its gauges are dropped — so the server's totals never go
+// down when a worker is replaced (what a dead worker counted in its last
+// publication period is lost with it).
 //
 // Slots are seqlocks: the writer makes the sequence odd, writes, makes it
-// even; a reader copies and retries while the sequence moved or was odd.
+// even; a reader copies and retries while the sequence moved or was odd. A
+// slot has one writer at a time: its worker while it lives, the supervisor
+// (Retire) after it has exited and before its replacement starts.
 #pragma once
 
 #include <atomic>
@@ -34,6 +39,8 @@ inline constexpr const char* kMetricsFdEnv = "KAMADO_METRICS_FD";
 class MetricsBoard {
  public:
   static constexpr size_t kSlotBytes = size_t{256} << 10;
+  // Of which, for the retired part (the rest is the live text).
+  static constexpr size_t kRetiredBytes = size_t{96} << 10;
 
   // Supervisor: a fresh segment of `workers` slots; fd() is inheritable.
   static Result<std::unique_ptr<MetricsBoard>> Create(int workers);
@@ -49,9 +56,14 @@ class MetricsBoard {
   // The texts of the slots published within `max_age`, `except` left out,
   // and how many slots (with `except`) are fresh.
   std::vector<std::string> ReadFresh(int except, std::chrono::milliseconds max_age, int* fresh) const;
-  // Own text (published as it is read) summed with the others', with the
-  // worker gauges.
+  // The retired parts of every slot (those not empty).
+  std::vector<std::string> ReadRetired() const;
+  // Own text (published as it is read) summed with the others' and every
+  // retired part, with the worker gauges.
   std::string Aggregate(int index, const std::string& local, std::chrono::milliseconds max_age);
+  // Supervisor, after worker `index` has exited: its last publication's
+  // counters join the slot's retired part; the slot is then not fresh.
+  void Retire(int index);
 
  private:
   struct Slot;

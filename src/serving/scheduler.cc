@@ -21,9 +21,12 @@ Scheduler::Scheduler(SchedulerOptions options, RunnerFactory factory)
 Scheduler::~Scheduler() { Stop(); }
 
 void Scheduler::Start() {
-  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+  const int n = std::max(1, options_.workers);
+  for (int i = 0; i < n; ++i) {
     workers_.emplace_back([this, i] { WorkerLoop(i); });
   }
+  std::unique_lock<std::mutex> lock(mu_);
+  started_cv_.wait(lock, [&] { return runners_made_ == n; });
 }
 
 std::string Scheduler::QueueLimitMessage(int64_t rows) const {
@@ -172,6 +175,8 @@ void Scheduler::WorkerLoop(int index) {
   BatchRunner runner = factory_(index);
   const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
   std::unique_lock<std::mutex> lock(mu_);
+  ++runners_made_;
+  started_cv_.notify_all();
   for (;;) {
     cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return;  // stopping and drained

@@ -144,7 +144,8 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Starts the workers. Call once, before Enqueue.
+  // Starts the workers and returns once each has made its runner (on its
+  // own thread: a session, pinned and named). Call once, before Enqueue.
   void Start();
 
   // Queues `job` (stamping `enqueued`). OK: the scheduler owns it and `job`
@@ -205,6 +206,8 @@ class Scheduler {
   size_t reserved_rows_ = 0;                // held by QueueTickets; guarded by mu_
   bool stopping_ = false;                   // guarded by mu_
   bool draining_ = false;                   // guarded by mu_
+  int runners_made_ = 0;                    // guarded by mu_
+  std::condition_variable started_cv_;      // runners_made_ changed
   RateEstimator busy_;                      // seconds run per second, all workers; guarded by mu_
   std::atomic<size_t> depth_{0};
   std::atomic<size_t> reserved_{0};

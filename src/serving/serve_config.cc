@@ -65,6 +65,9 @@ const std::vector<Key>& Keys() {
       Key{"oversubscribe", Kind::kBool, 0, 1,
           [](const ServeConfig& c) { return static_cast<int64_t>(c.oversubscribe); },
           [](ServeConfig& c, int64_t v) { c.oversubscribe = v != 0; }},
+      Key{"pin", Kind::kBool, 0, 1,
+          [](const ServeConfig& c) { return static_cast<int64_t>(c.service.pin); },
+          [](ServeConfig& c, int64_t v) { c.service.pin = v != 0; }},
       Key{"compile_cache", Kind::kString, 0, 0, nullptr, nullptr,
           [](ServeConfig& c) -> std::string& { return c.service.compile_cache; }},
       Key{"trace", Kind::kString, 0, 0, nullptr, nullptr,
@@ -86,7 +89,7 @@ bool IsServiceKey(std::string_view name) {
   for (const char* k :
        {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms",
         "max_decode_bytes_per_request", "max_decode_bytes_in_flight", "allow_non_finite_inputs",
-        "decode_threads"}) {
+        "decode_threads", "pin"}) {
     if (name == k) return true;
   }
   return false;

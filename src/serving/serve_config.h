@@ -26,6 +26,7 @@
 //   allow_non_finite_inputs: false
 //   workers: 1                    # worker processes sharing one compiled model
 //   oversubscribe: false          # allow workers × sessions × threads > CPUs
+//   pin: false                    # each worker, and each session, on its own CPUs
 //   compile_cache: ""             # compiled-model files (default with workers > 1:
 //                                 # $XDG_CACHE_HOME/kamado or ~/.cache/kamado)
 //   trace: ""                     # FILE: a JSON line per model request (FILE.<i> per worker)

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -70,10 +71,18 @@ Result<int> Listen(const std::string& host, int port, int* bound_port) {
 }
 
 pid_t Spawn(const SupervisorOptions& options, int index, int listen_fd, int ready_fd, int metrics_fd) {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const bool pin = static_cast<size_t>(index) < options.worker_cpus.size();
+  if (pin) {
+    for (int c : options.worker_cpus[static_cast<size_t>(index)]) CPU_SET(c, &cpus);
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;
-  // The child: only async-signal-safe calls until exec.
+  // The child: only async-signal-safe calls until exec. The affinity is
+  // kept across exec.
+  if (pin && sched_setaffinity(0, sizeof(cpus), &cpus) != 0) _exit(126);
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != parent) _exit(1);
   sigset_t none;
@@ -181,6 +190,7 @@ int RunSupervisor(const SupervisorOptions& options, const sigset_t& signals) {
         Worker& w = workers[i];
         if (w.pid != pid) continue;
         w.pid = -1;
+        (*board)->Retire(static_cast<int>(i));  // its counts stay in the totals
         if (stopping) break;
         if (!w.ever_ready && WIFEXITED(status)) {
           spdlog::error("worker {} failed to start ({}); stopping", i, DescribeExit(status));

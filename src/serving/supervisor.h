@@ -48,6 +48,8 @@ struct SupervisorOptions {
   int port = 8080;
   // The worker command: argv[0] is the program, exec'd as is.
   std::vector<std::string> worker_argv;
+  // Worker i's CPUs (its affinity, set before exec); empty: not pinned.
+  std::vector<std::vector<int>> worker_cpus;
   std::chrono::milliseconds restart_backoff{100};
   std::chrono::milliseconds max_restart_backoff{5000};
 };

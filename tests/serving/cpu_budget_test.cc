@@ -1,6 +1,8 @@
 #include "serving/cpu_budget.h"
 
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <unistd.h>
 
 #include <fstream>
@@ -55,6 +57,55 @@ TEST(DefaultParallelism, SplitsCpus) {
   EXPECT_EQ(DefaultParallelism(16, 2).threads, 8);
   EXPECT_EQ(DefaultParallelism(16, 0, 2).sessions, 8);
   EXPECT_EQ(DefaultParallelism(16, 3, 5).sessions, 3);
+}
+
+TEST(CheckCpuBudget, PTimesSTimesTMustFitTheCpusRoundedUp) {
+  const CpuBudget two{2.0, "affinity mask"};
+  EXPECT_TRUE(CheckCpuBudget(2, {1, 1}, two).ok());
+  EXPECT_TRUE(CheckCpuBudget(1, {1, 2}, two).ok());
+  EXPECT_TRUE(CheckCpuBudget(1, {1, 2}, {1.5, "cgroup v2 cpu.max"}).ok()) << "1.5 CPUs: 2 threads";
+  const Status s = CheckCpuBudget(1, {2, 2}, two);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("1 worker × 2 sessions × 2 threads = 4 CPUs, but this process may use 2 "
+                             "(affinity mask)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("--oversubscribe"), std::string::npos);
+  EXPECT_NE(CheckCpuBudget(4, {1, 1}, two).message().find("4 workers × 1 sessions"), std::string::npos);
+}
+
+// --pin's slices: disjoint while they fit, wrapping (shared) beyond, in the
+// order of the affinity mask, whatever its CPU numbers.
+TEST(CpuSlice, SlotsGetDisjointCpusWhileTheyFitAndWrapBeyond) {
+  const std::vector<int> cpus = {2, 3, 5, 8};
+  EXPECT_EQ(CpuSlice(cpus, 0, 2), (std::vector<int>{2, 3}));
+  EXPECT_EQ(CpuSlice(cpus, 1, 2), (std::vector<int>{5, 8}));
+  EXPECT_EQ(CpuSlice(cpus, 2, 2), (std::vector<int>{2, 3})) << "oversubscribed: wraps";
+  EXPECT_EQ(CpuSlice(cpus, 1, 3), (std::vector<int>{2, 3, 8}));
+  EXPECT_EQ(CpuSlice(cpus, 0, 9), cpus) << "never more CPUs than there are";
+  EXPECT_TRUE(CpuSlice({}, 0, 1).empty());
+  EXPECT_EQ(CpuListString({0, 1, 2, 3, 6}), "0-3,6");
+  EXPECT_EQ(CpuListString({1}), "1");
+  EXPECT_EQ(CpuListString({0, 2, 3}), "0,2-3");
+}
+
+// A pinned thread runs on what it was given, and the threads it starts
+// inherit it (as an OpenMP team started by a session's thread does).
+TEST(CpuSlice, APinnedThreadAndTheThreadsItStartsStayOnItsCpus) {
+  const std::vector<int> allowed = AllowedCpus();
+  ASSERT_FALSE(allowed.empty());
+  const std::vector<int> last = {allowed.back()};
+  std::vector<int> seen_by_child;
+  std::thread t([&] {
+    ASSERT_TRUE(PinCallingThread(last).ok());
+    EXPECT_EQ(AllowedCpus(), last);
+    std::thread child([&] { seen_by_child = AllowedCpus(); });
+    child.join();
+  });
+  t.join();
+  EXPECT_EQ(seen_by_child, last);
+  EXPECT_EQ(AllowedCpus(), allowed) << "only the pinned thread was pinned";
+  EXPECT_FALSE(PinCallingThread({-1}).ok());
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ max_decode_bytes_in_flight: 200000000
 allow_non_finite_inputs: true
 workers: 3
 oversubscribe: true
+pin: true
 compile_cache: /var/cache/kamado
 trace: /tmp/trace.jsonl
 )";
@@ -82,11 +83,12 @@ trace: /tmp/trace.jsonl
   EXPECT_TRUE(c.service.allow_non_finite_inputs);
   EXPECT_EQ(c.workers, 3);
   EXPECT_TRUE(c.oversubscribe);
+  EXPECT_TRUE(c.service.pin);
   EXPECT_EQ(c.service.compile_cache, "/var/cache/kamado");
   EXPECT_EQ(c.trace, "/tmp/trace.jsonl");
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 24u);
+  EXPECT_EQ(ServeConfigKeys().size(), 25u);
 }
 
 TEST(ServeConfig, AbsentKeysKeepTheirDefaultsAndEmptyFilesSetNothing) {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "serving/cpu_budget.h"
 #include "serving/http/http_client.h"
 #include "serving/serving_test_util.h"
 #include "serving/spawn_server.h"
@@ -47,6 +48,41 @@ bool Maps(pid_t pid, const fs::path& file) {
     if (line.find(file.string()) != std::string::npos) return true;
   }
   return false;
+}
+
+// /proc/PID[/task/TID]/status's Cpus_allowed_list ("" when gone).
+std::string CpusAllowed(const fs::path& proc) {
+  std::ifstream in(proc / "status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Cpus_allowed_list:", 0) == 0) {
+      const auto v = line.find_first_not_of(" \t", 18);
+      return v == std::string::npos ? "" : line.substr(v);
+    }
+  }
+  return "";
+}
+
+// The CPUs of each thread of `pid` named `name`, one entry per thread.
+std::vector<std::string> ThreadCpus(pid_t pid, const std::string& name) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string n;
+    if (std::getline(comm, n) && n == name) out.push_back(CpusAllowed(task.path()));
+  }
+  return out;
+}
+
+// `KAMADO_WORKER_INDEX` of worker process `pid`.
+int WorkerIndex(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::string var;
+  while (std::getline(in, var, '\0')) {
+    if (var.rfind("KAMADO_WORKER_INDEX=", 0) == 0) return std::stoi(var.substr(20));
+  }
+  return -1;
 }
 
 // Reads the rest of a child's output in the background so it never blocks
@@ -234,6 +270,63 @@ TEST_F(ServeWorkers, AKilledWorkerIsRestartedAndOnlyWhatItHeldFails) {
   EXPECT_EQ(WaitExit(c.pid), 0);
 }
 
+// The whole server's counters never go down when a worker is replaced: the
+// supervisor keeps a dead worker's last counts. Quiet before the kill, so
+// every count was published: the total after the restart is exactly what
+// the clients got, the victim's share included.
+TEST_F(ServeWorkers, AReplacedWorkersCountsStayInTheServerTotals) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn(Args(2), &port, &log);
+  ASSERT_NE(port, 0) << log;
+  Drain drain(c.out);
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+  std::map<std::string, int> served;
+  int ok = 0;
+  for (int i = 0; i < 200 && (served.size() < 2 || ok < 6); ++i) {
+    auto [status, worker] = Classify(port, *image);
+    ASSERT_EQ(status, 200);
+    ++ok;
+    ++served[worker];
+  }
+  ASSERT_EQ(served.size(), 2u);
+  const std::string series = "kamado_requests_total{model=\"mobilenet_v2\",code=\"200\"}";
+  auto scrape = [&](const std::string& name) {
+    http::HttpClient probe("127.0.0.1", port);
+    auto m = probe.Get("/metrics");
+    return m.ok() ? testing::MetricValue(m->body, name) : -1;
+  };
+  auto total = [&] { return scrape(series); };
+  double seen = 0;
+  for (int i = 0; i < 400 && (seen = total()) != ok; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(seen, ok) << "every count published";
+  // The victim: the worker with index 0.
+  pid_t victim = -1;
+  for (pid_t w : Workers(c.pid)) {
+    if (WorkerIndex(w) == 0) victim = w;
+  }
+  ASSERT_GT(victim, 0);
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  // Its replacement serves (so it has published over the victim's slot).
+  bool replaced = false;
+  for (int i = 0; i < 400 && !replaced; ++i) {
+    auto [status, worker] = Classify(port, *image);
+    if (status == 200) ++ok;
+    replaced = worker == "0";
+    if (!replaced) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(replaced) << drain.text();
+  const auto now = Workers(c.pid);
+  EXPECT_EQ(std::find(now.begin(), now.end(), victim), now.end()) << "a new process";
+  for (int i = 0; i < 400 && (seen = total()) != ok; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(seen, ok) << "the victim had served " << served["0"] << " of them";
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(c.pid), 0);
+}
+
 TEST_F(ServeWorkers, SigtermAnswersWhatEveryWorkerHoldsAndExitsZero) {
   KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
   KAMADO_REQUIRE_DATA("data/images/chelsea.png");
@@ -283,6 +376,56 @@ TEST_F(ServeWorkers, OversubscribingTheCpusIsRefusedUnlessForced) {
   EXPECT_NE(log.find("2 workers × 1 sessions × 1024 threads = 2048 CPUs"), std::string::npos) << log;
   EXPECT_NE(log.find("--oversubscribe"), std::string::npos) << log;
   fclose(c.out);
+  // One process is held to the same budget.
+  log.clear();
+  Child one = Spawn({"serve", "--model", "models/mobilenet_v2", "--port", "0", "--sessions", "3", "--threads",
+                     "1024"},
+                    &port, &log);
+  EXPECT_EQ(port, 0);
+  EXPECT_EQ(WaitExit(one.pid), 2);
+  EXPECT_NE(log.find("1 worker × 3 sessions × 1024 threads = 3072 CPUs"), std::string::npos) << log;
+  fclose(one.out);
+}
+
+// --pin: worker w on CpuSlice(allowed, w, S×T), and session i of a process
+// (its thread, named session-i, and any OpenMP team it starts) on
+// CpuSlice(its CPUs, i, T); the rest of the process keeps all its CPUs.
+TEST_F(ServeWorkers, PinPutsEachWorkerAndEachSessionOnItsOwnCpus) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  const std::vector<int> allowed = AllowedCpus();
+  const auto slice = [&](int i) { return CpuListString(CpuSlice(allowed, i, 1)); };
+  {
+    uint16_t port = 0;
+    std::string log;
+    Child c = Spawn(Args(2, {"--pin"}), &port, &log);
+    ASSERT_NE(port, 0) << log;
+    Drain drain(c.out);
+    const auto workers = Workers(c.pid);
+    ASSERT_EQ(workers.size(), 2u);
+    std::set<int> indices;
+    for (pid_t w : workers) {
+      const int i = WorkerIndex(w);
+      indices.insert(i);
+      EXPECT_EQ(CpusAllowed("/proc/" + std::to_string(w)), slice(i)) << "worker " << i;
+      EXPECT_EQ(ThreadCpus(w, "session-0"), std::vector<std::string>{slice(i)}) << "worker " << i;
+    }
+    EXPECT_EQ(indices, (std::set<int>{0, 1}));
+    EXPECT_EQ(CpusAllowed("/proc/" + std::to_string(c.pid)), CpuListString(allowed)) << "the supervisor";
+    ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+    EXPECT_EQ(WaitExit(c.pid), 0);
+  }
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn({"serve", "--model", "models/mobilenet_v2", "--port", "0", "--sessions", "2", "--threads",
+                   "1", "--pin"},
+                  &port, &log);
+  ASSERT_NE(port, 0) << log;
+  Drain drain(c.out);
+  EXPECT_EQ(ThreadCpus(c.pid, "session-0"), std::vector<std::string>{slice(0)});
+  EXPECT_EQ(ThreadCpus(c.pid, "session-1"), std::vector<std::string>{slice(1)});
+  EXPECT_EQ(CpusAllowed("/proc/" + std::to_string(c.pid)), CpuListString(allowed)) << "the main thread";
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(c.pid), 0);
 }
 
 TEST_F(ServeWorkers, AWorkerThatCannotStartStopsTheServerWithStatusTwo) {
