@@ -153,7 +153,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   http.max_connections = args.max_connections;
   http.max_buffered_bytes = args.max_buffered_bytes;
   http.on_rejected = [&metrics](int status) { metrics.CountRequest("", status, 0); };
-  http.stamp_requests = trace != nullptr;
+  http.check_head = [&router](const serving::http::Request& head) { return router.CheckHead(head); };
   if (worker_index != nullptr) {
     // A worker of `--workers P`: accept from the supervisor's socket, and
     // say in every response which worker answered.
@@ -162,8 +162,9 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     http.response_headers.emplace_back("X-Kamado-Worker", worker_index);
   }
   serving::http::HttpServer server(
-      http, [&router](serving::http::Request&& req, serving::http::Responder respond) {
-        router.Handle(std::move(req), std::move(respond));
+      http, [&router](serving::http::Request&& req, const serving::http::RequestContext& context,
+                      serving::http::Responder respond) {
+        router.Handle(std::move(req), context, std::move(respond));
       });
   if (Status s = server.Start(); !s.ok()) {
     std::cerr << "kamado serve: " << s.ToString() << "\n";

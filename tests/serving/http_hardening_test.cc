@@ -66,7 +66,8 @@ struct EchoServer {
   explicit EchoServer(http::HttpServerOptions options = {}) {
     options.port = 0;
     options.io_threads = 2;
-    server = std::make_unique<http::HttpServer>(options, [](http::Request&& req, http::Responder respond) {
+    server = std::make_unique<http::HttpServer>(options, [](http::Request&& req, const http::RequestContext&,
+                                                            http::Responder respond) {
       respond(http::MakeResponse(200, json{{"bytes", req.body().size()}}.dump()));
     });
     Status s = server->Start();
@@ -430,6 +431,43 @@ TEST_F(HttpHardeningModel, DecodingNeverHoldsTheIoThreadsAndItsBacklogIsBoundedA
   EXPECT_EQ(a.Get().status, 200) << a.Get().body;
   EXPECT_EQ(b.Get().status, 200) << b.Get().body;
   EXPECT_EQ(sched.reserved_rows(), 0u);
+}
+
+// Under overload the bodies read are only those that can be served: a POST
+// to a model whose queue is full is refused 503 from its header, the body
+// never read (none is sent here: the answer must not wait for it), counted
+// under the model.
+TEST_F(HttpHardeningModel, AFullQueueRefusesARequestFromItsHeaderWithoutReadingItsBody) {
+  DecodeGate gate;
+  ServiceOptions o = OneSession();
+  o.max_queue = 1;
+  o.decode_threads = 1;
+  o.before_decode = gate.Hook();
+  TestServer s(o);
+  ASSERT_NE(s.server, nullptr);
+  const std::string classify = "/v2/models/mobilenet_v2/classify";
+  Pending a(s.port(), classify, FileBytes(kImage), "image/png");
+  ASSERT_TRUE(WaitFor([&] { return gate.Arrived() == 1; }));  // holds the one place
+  for (const std::string path : {classify, std::string("/v2/models/mobilenet_v2/versions/1/infer")}) {
+    net::io_context ioc;
+    auto socket = Connect(ioc, s.port(), std::chrono::seconds(10));
+    const std::string head = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                             "Content-Length: 10000000\r\n\r\n";
+    net::write(socket, net::buffer(head));
+    const http::HttpResponse r = ReadResponse(socket);
+    EXPECT_EQ(r.status, 503) << path << ": " << r.body;
+    EXPECT_EQ(r.header("retry-after"), "1");
+    EXPECT_EQ(r.header("connection"), "close");
+    EXPECT_NE(ErrorOf(r).find("model 'mobilenet_v2' is overloaded: the queue is full"), std::string::npos)
+        << r.body;
+  }
+  http::HttpClient c = s.Client();
+  EXPECT_EQ(testing::MetricValue(c.Get("/metrics")->body,
+                                 "kamado_requests_total{model=\"mobilenet_v2\",code=\"503\"}"), 2);
+  EXPECT_EQ(c.Get("/v2/health/ready")->status, 200) << "GETs are not checked";
+  gate.Open();
+  EXPECT_EQ(a.Get().status, 200);
+  EXPECT_EQ(c.Post(classify, FileBytes(kImage), "image/png")->status, 200) << "room again";
 }
 
 // A request's deadline runs from its admission: one that waited past it for

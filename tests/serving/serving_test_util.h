@@ -47,9 +47,10 @@ struct TestServer {
     service = std::move(s).value();
     router = std::make_unique<http::Router>(*service, metrics);
     http_options.port = 0;
+    http_options.check_head = [this](const http::Request& head) { return router->CheckHead(head); };
     server = std::make_unique<http::HttpServer>(
-        http_options, [this](http::Request&& req, http::Responder respond) {
-          router->Handle(std::move(req), std::move(respond));
+        http_options, [this](http::Request&& req, const http::RequestContext& context, http::Responder respond) {
+          router->Handle(std::move(req), context, std::move(respond));
         });
     Status st = server->Start();
     EXPECT_TRUE(st.ok()) << st.ToString();

@@ -115,6 +115,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
     if (auto refusal = CheckRequestHead(req)) return Reject(refusal->status, refusal->message);
+    if (options().check_head) {
+      if (std::optional<Response> refused = options().check_head(req)) return RefuseWith(std::move(*refused));
+    }
     // string_body reserves a declared length when the body starts: count it now.
     declared_ = parser_->content_length().value_or(0);
     if (declared_ > 0 && !Hold(declared_)) return RejectBusy();
@@ -158,13 +161,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.expires_never();
     Request req = parser_->release();
     keep_alive_ = req.keep_alive();
-    if (options().stamp_requests) {
-      // When the header was read, for the handler's trace (whatever a client
-      // sent under this name is replaced).
-      req.set(kHeaderReadAtField,
-              std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 header_at_.time_since_epoch()).count()));
-    }
+    const RequestContext context{header_at_};
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Responder respond = [self, answered](Response res) {
@@ -173,7 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                 [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
     };
     try {
-      server_->handler_(std::move(req), respond);
+      server_->handler_(std::move(req), context, respond);
     } catch (const std::exception& e) {
       spdlog::error("handler: {}", e.what());
       respond(MakeResponse(500, ErrorJson("internal error")));
@@ -209,11 +206,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Answers a request the server refuses on its own, then closes.
   void Reject(int status, const std::string& message) {
     if (options().on_rejected) options().on_rejected(status);
+    Response res = MakeResponse(status, ErrorJson(message));
+    if (status == 503) res.set(bhttp::field::retry_after, "1");
+    RefuseWith(std::move(res));
+  }
+  // Sends `res` for a request whose body is left unread, then closes.
+  void RefuseWith(Response res) {
     Release();
     keep_alive_ = false;
     lingering_ = true;
-    Response res = MakeResponse(status, ErrorJson(message));
-    if (status == 503) res.set(bhttp::field::retry_after, "1");
     Write(std::move(res));
   }
 

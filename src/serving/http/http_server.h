@@ -26,9 +26,16 @@
 // HEAD is answered as GET without the body. An exception that escapes a
 // handler is logged and closes that connection only; the server goes on.
 //
-// The handler is called on an I/O thread with the request and a Responder;
-// it must call the Responder exactly once, from any thread, possibly later.
-// The connection reads nothing more until then.
+// Before the body is read, `check_head` (optional) may refuse a request
+// from its header alone — a model whose queue is full — and its answer is
+// sent at once, with the body discarded unread and the connection closed:
+// under overload, refused requests cost the server no body read and no
+// memory, and the bodies being read are only those that can be served.
+//
+// The handler is called on an I/O thread with the request, its
+// RequestContext and a Responder; it must call the Responder exactly once,
+// from any thread, possibly later. The connection reads nothing more until
+// then.
 //
 // Shutdown: closes the listener, closes idle keep-alive connections and those
 // that have not finished sending a header, lets every request already being
@@ -47,6 +54,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,9 +66,16 @@ namespace kamado::serving::http {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 using Responder = std::function<void(Response)>;
-using Handler = std::function<void(Request&&, Responder)>;
 
-inline constexpr const char* kHeaderReadAtField = "X-Kamado-Header-Read-At";
+// What the server knows of a request besides its bytes.
+struct RequestContext {
+  std::chrono::steady_clock::time_point header_read_at{};  // its header had been read
+};
+using Handler = std::function<void(Request&&, const RequestContext&, Responder)>;
+// Called on the I/O thread with a request whose header has been read and
+// whose body has not: a response refuses it (see the file comment),
+// nullopt lets the body be read and the handler called.
+using HeadCheck = std::function<std::optional<Response>(const Request& head)>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -82,9 +97,8 @@ struct HttpServerOptions {
   // `kamado serve --workers`): accepted from instead of binding host:port;
   // the server owns it from Start. -1: bind host:port.
   int listen_fd = -1;
-  // Sets kHeaderReadAtField on each request: when its header was read
-  // (steady clock, ns), for --trace.
-  bool stamp_requests = false;
+  // Refuses requests from their header (optional; see HeadCheck).
+  HeadCheck check_head;
   // Header fields set on every response (X-Kamado-Worker), as name, value.
   std::vector<std::pair<std::string, std::string>> response_headers;
 };

@@ -56,17 +56,10 @@ std::span<const uint8_t> Bytes(std::string_view s) {
 // records the request metrics when it does.
 class Router::Call {
  public:
-  Call(Request&& req, Responder respond, Metrics& metrics, RequestTrace* trace)
+  Call(Request&& req, const RequestContext& context, Responder respond, Metrics& metrics, RequestTrace* trace)
       : req_(std::move(req)), respond_(std::move(respond)), metrics_(metrics), trace_(trace),
-        start_(Clock::now()) {
-    if (auto it = req_.find(kHeaderReadAtField); it != req_.end()) {
-      try {
-        const Clock::time_point at{std::chrono::nanoseconds(std::stoll(std::string(it->value())))};
-        record_.read_ms = MsSince(at);
-      } catch (...) {
-      }
-      req_.erase(kHeaderReadAtField);
-    }
+        start_(Clock::now()), header_read_at_(context.header_read_at) {
+    if (header_read_at_ != Clock::time_point{}) record_.read_ms = MsSince(header_read_at_);
     metrics_.in_flight().fetch_add(1);
   }
   ~Call() {
@@ -75,6 +68,13 @@ class Router::Call {
 
   const Request& req() const { return req_; }
   Clock::time_point start() const { return start_; }
+  // Its deadline (--timeout-ms), from when its header was read: the body's
+  // read and the wait to be decoded count.
+  Clock::time_point Deadline(int timeout_ms) const {
+    if (timeout_ms <= 0) return Clock::time_point::max();
+    const Clock::time_point from = header_read_at_ == Clock::time_point{} ? start_ : header_read_at_;
+    return from + std::chrono::milliseconds(timeout_ms);
+  }
   void set_model(std::string m) { model_ = std::move(m); }
   // What --trace records of this request (set before Reply).
   TraceRecord& record() { return record_; }
@@ -119,14 +119,37 @@ class Router::Call {
   Metrics& metrics_;
   RequestTrace* trace_;
   Clock::time_point start_;
+  Clock::time_point header_read_at_;
   TraceRecord record_;
   std::string model_;
   std::string allow_;
   std::atomic<bool> answered_{false};
 };
 
-void Router::Handle(Request&& req, Responder respond) {
-  auto call = std::make_shared<Call>(std::move(req), std::move(respond), metrics_, trace_);
+std::optional<Response> Router::CheckHead(const Request& head) const {
+  if (head.method() != bhttp::verb::post) return std::nullopt;
+  const std::string_view target(head.target().data(), head.target().size());
+  const std::vector<std::string> p = Split(target.substr(0, target.find('?')));
+  // /v2/models/{m}[/versions/{v}]/(infer|classify); anything else (and a
+  // model not loaded) is answered by Handle with the body read.
+  if ((p.size() != 4 && p.size() != 6) || p[0] != "v2" || p[1] != "models" ||
+      (p.size() == 6 && p[3] != "versions") || (p.back() != "infer" && p.back() != "classify")) {
+    return std::nullopt;
+  }
+  auto model = service_.Find(p[2]);
+  if (!model.ok() || (*model)->scheduler().HasRoom(1)) return std::nullopt;
+  const Scheduler& scheduler = (*model)->scheduler();
+  const std::string message = "model '" + (*model)->name() + "' is overloaded: the queue is full (" +
+                              std::to_string(scheduler.queue_depth() + scheduler.reserved_rows()) + " of " +
+                              std::to_string(scheduler.options().max_queue) + " rows waiting); retry later";
+  Response res = MakeResponse(503, json{{"error", message}}.dump());
+  res.set(bhttp::field::retry_after, "1");
+  metrics_.CountRequest((*model)->name(), 503, 0);
+  return res;
+}
+
+void Router::Handle(Request&& req, const RequestContext& context, Responder respond) {
+  auto call = std::make_shared<Call>(std::move(req), context, std::move(respond), metrics_, trace_);
   const std::string target(call->req().target());
   const std::string path = target.substr(0, target.find('?'));
   const std::vector<std::string> p = Split(path);
@@ -247,6 +270,7 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
   ImageRequest request;
   request.images = {Bytes(image)};  // into the request, which `call` owns
   request.name_elements = false;
+  request.deadline = call->Deadline(service_.options().timeout_ms);
   request.done = [call, config, top_k](Result<JobOutput> r, const PrepareTiming& timing) {
     call->record().decode_wait_ms = timing.wait_ms;
     call->record().decode_ms = timing.decode_ms;
@@ -368,7 +392,9 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
       }
     }
     if (Status admit = service_.Admit(model, in.shape[0]); !admit.ok()) return call->Error(admit);
-    if (Status s = service_.Submit(model, Tensor(in.shape, std::move(in.fp32)), reply); !s.ok()) {
+    if (Status s = service_.Submit(model, Tensor(in.shape, std::move(in.fp32)), reply,
+                                   call->Deadline(service_.options().timeout_ms));
+        !s.ok()) {
       call->Error(s);
     }
     return;
@@ -381,6 +407,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
   ImageRequest request;
   for (const std::string& b : *encoded) request.images.push_back(Bytes(b));
   request.error_prefix = "input '" + in.name + "'";
+  request.deadline = call->Deadline(service_.options().timeout_ms);
   request.done = [call, encoded, reply](Result<JobOutput> r, const PrepareTiming& timing) {
     call->record().decode_wait_ms = timing.wait_ms;
     call->record().decode_ms = timing.decode_ms;

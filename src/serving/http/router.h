@@ -20,7 +20,12 @@ class Router {
   Router(InferenceService& service, Metrics& metrics, RequestTrace* trace = nullptr)
       : service_(service), metrics_(metrics), trace_(trace) {}
 
-  void Handle(Request&& req, Responder respond);
+  void Handle(Request&& req, const RequestContext& context, Responder respond);
+
+  // HttpServerOptions::check_head: a POST to a model whose queue is full now
+  // is refused 503 from its header, before its body is read (the model's
+  // 503 is counted here). Everything else goes on to Handle.
+  std::optional<Response> CheckHead(const Request& head) const;
 
  private:
   class Call;
