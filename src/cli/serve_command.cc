@@ -153,7 +153,9 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   http.max_connections = args.max_connections;
   http.max_buffered_bytes = args.max_buffered_bytes;
   http.on_rejected = [&metrics](int status) { metrics.CountRequest("", status, 0); };
-  http.check_head = [&router](const serving::http::Request& head) { return router.CheckHead(head); };
+  http.check_head = [&router](const serving::http::Request& head, serving::http::RequestContext& context) {
+    return router.CheckHead(head, context);
+  };
   if (worker_index != nullptr) {
     // A worker of `--workers P`: accept from the supervisor's socket, and
     // say in every response which worker answered.
@@ -162,9 +164,9 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     http.response_headers.emplace_back("X-Kamado-Worker", worker_index);
   }
   serving::http::HttpServer server(
-      http, [&router](serving::http::Request&& req, const serving::http::RequestContext& context,
+      http, [&router](serving::http::Request&& req, serving::http::RequestContext&& context,
                       serving::http::Responder respond) {
-        router.Handle(std::move(req), context, std::move(respond));
+        router.Handle(std::move(req), std::move(context), std::move(respond));
       });
   if (Status s = server.Start(); !s.ok()) {
     std::cerr << "kamado serve: " << s.ToString() << "\n";

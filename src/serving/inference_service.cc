@@ -235,15 +235,17 @@ Status InferenceService::CheckRowCount(int64_t rows) const {
                          " rows (images or tensors), this one " + std::to_string(rows));
 }
 
-Status InferenceService::Admit(const ServedModel& model, int64_t rows) const {
+Result<QueueTicket> InferenceService::Admit(const ServedModel& model, int64_t rows, QueueTicket held) const {
   RETURN_IF_ERROR(CheckRowCount(rows));
-  if (static_cast<size_t>(rows) > model.scheduler().options().max_queue) {
+  Status s = model.scheduler().Resize(held, rows);
+  if (s.ok()) return held;
+  if (s.code() == StatusCode::kTooLarge) {
     return TooLarge("model '" + model.name() + "': " + model.scheduler().QueueLimitMessage(rows));
   }
-  if (!model.scheduler().HasRoom(rows)) {
-    return Unavailable("model '" + model.name() + "' is overloaded: the queue is full");
+  if (s.code() == StatusCode::kUnavailable) {
+    return Unavailable("model '" + model.name() + "' is overloaded: " + s.message());
   }
-  return Status::Ok();
+  return s;
 }
 
 Result<Tensor> InferenceService::PrepareImages(const ServedModel& model,
@@ -308,7 +310,7 @@ Clock::time_point InferenceService::Deadline(Clock::time_point requested) const 
 
 Status InferenceService::Enqueue(const ServedModel& model, Tensor rows,
                                  std::function<void(Result<JobOutput>)> done, Clock::time_point deadline,
-                                 QueueTicket* ticket) const {
+                                 QueueTicket& ticket) const {
   RETURN_IF_ERROR(CheckRows(model, rows));
   auto job = std::make_unique<Job>();
   job->input = std::move(rows);
@@ -322,25 +324,21 @@ Status InferenceService::Enqueue(const ServedModel& model, Tensor rows,
     }
     done(std::move(r));
   };
-  return ticket ? model.scheduler().Enqueue(job, std::move(*ticket)) : model.scheduler().Enqueue(job);
+  return model.scheduler().Enqueue(job, std::move(ticket));
 }
 
 Status InferenceService::Submit(const ServedModel& model, Tensor rows,
-                                std::function<void(Result<JobOutput>)> done,
-                                Clock::time_point deadline) const {
-  return Enqueue(model, std::move(rows), std::move(done), Deadline(deadline), nullptr);
+                                std::function<void(Result<JobOutput>)> done, Clock::time_point deadline,
+                                QueueTicket held) const {
+  RETURN_IF_ERROR(CheckRows(model, rows));
+  ASSIGN_OR_RETURN(QueueTicket ticket, Admit(model, rows.shape()[0], std::move(held)));
+  return Enqueue(model, std::move(rows), std::move(done), Deadline(deadline), ticket);
 }
 
-Status InferenceService::SubmitImages(const ServedModel& model, ImageRequest request) const {
+Status InferenceService::SubmitImages(const ServedModel& model, ImageRequest request, QueueTicket held) const {
   const int64_t n = static_cast<int64_t>(request.images.size());
-  RETURN_IF_ERROR(CheckRowCount(n));
-  auto ticket = model.scheduler().Reserve(n);
-  if (!ticket.ok()) {
-    if (ticket.status().code() == StatusCode::kTooLarge) {
-      return TooLarge("model '" + model.name() + "': " + model.scheduler().QueueLimitMessage(n));
-    }
-    return Unavailable("model '" + model.name() + "' is overloaded: " + ticket.status().message());
-  }
+  auto ticket = Admit(model, n, std::move(held));
+  if (!ticket.ok()) return ticket.status();
   struct Pending {
     ImageRequest request;
     QueueTicket ticket;
@@ -373,7 +371,7 @@ Status InferenceService::SubmitImages(const ServedModel& model, ImageRequest req
         return fail(r.error_prefix.empty() ? s : s.WithPrefix(r.error_prefix));
       }
       auto done = [pending, timing](Result<JobOutput> out) { pending->request.done(std::move(out), timing); };
-      Status s = Enqueue(model, std::move(rows).value(), done, pending->deadline, &pending->ticket);
+      Status s = Enqueue(model, std::move(rows).value(), done, pending->deadline, pending->ticket);
       if (!s.ok()) return fail(s);
       answered = true;
     } catch (const std::exception& e) {

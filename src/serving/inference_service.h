@@ -168,12 +168,13 @@ class InferenceService {
   // requests it accepted, runs without waiting for a batch to fill.
   void BeginShutdown();
 
-  // Whether a request of `rows` rows can be admitted now: InvalidArgument
-  // over max_rows_per_request, TooLarge over max_queue (it never can be),
-  // Unavailable when the queue (counting requests still being decoded) has
-  // no room for them now or the service is shutting down. For tensor inputs,
-  // before they are copied; SubmitImages admits images itself.
-  Status Admit(const ServedModel& model, int64_t rows) const;
+  // A place for a request of `rows` rows in `model`'s queue, growing
+  // `held` (a place taken earlier, e.g. from the request's header) when
+  // given: InvalidArgument over max_rows_per_request, TooLarge over max_queue
+  // (it never can be), Unavailable when the queue (counting requests still
+  // being read or decoded) has no room for them now or the service is
+  // shutting down; on error `held` is given back.
+  Result<QueueTicket> Admit(const ServedModel& model, int64_t rows, QueueTicket held = {}) const;
 
   // Decodes encoded images and preprocesses them into one tensor of
   // images.size() rows, on the caller's thread (SubmitImages calls it on a
@@ -190,20 +191,21 @@ class InferenceService {
   // 1 ≤ k ≤ max_rows_per_request).
   Status CheckRows(const ServedModel& model, const Tensor& rows) const;
 
-  // Admits a request of encoded images (the errors of Admit), then on a
+  // Admits a request of encoded images (Admit, growing `held`), then on a
   // decode thread decodes them (PrepareImages: its errors, prefixed as the
   // request asks; DeadlineExceeded without decoding when its deadline — the
   // earlier of request.deadline and timeout_ms from now — has passed) and
   // queues them as one job. OK: `request.done` will be called exactly once.
   // Error: nothing was decoded and `done` is never called.
-  Status SubmitImages(const ServedModel& model, ImageRequest request) const;
+  Status SubmitImages(const ServedModel& model, ImageRequest request, QueueTicket held = {}) const;
 
-  // Queues one request of k rows as one job. OK: `done` will be called
-  // exactly once from a worker thread, with [k, ...] outputs. Error
-  // (InvalidArgument: bad shape; Unavailable: queue full or shutting down):
-  // `done` is never called. Records queue/infer/batch metrics.
+  // Queues one request of k rows as one job, in the place Admit gives
+  // (growing `held`). OK: `done` will be called exactly once from a worker
+  // thread, with [k, ...] outputs. Error (InvalidArgument: bad shape; the
+  // errors of Admit): `done` is never called. Records queue/infer/batch
+  // metrics.
   Status Submit(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
-                Clock::time_point deadline = Clock::time_point::max()) const;
+                Clock::time_point deadline = Clock::time_point::max(), QueueTicket held = {}) const;
 
   // Decode threads in use.
   int decode_threads() const { return decode_threads_; }
@@ -217,9 +219,9 @@ class InferenceService {
   // InvalidArgument unless 1 ≤ rows ≤ options_.max_rows_per_request.
   Status CheckRowCount(int64_t rows) const;
   Clock::time_point Deadline(Clock::time_point requested) const;
-  // Submit's job, queued in the place `ticket` holds when it holds one.
+  // A job of `rows`, queued in the place `ticket` holds.
   Status Enqueue(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
-                 Clock::time_point deadline, QueueTicket* ticket) const;
+                 Clock::time_point deadline, QueueTicket& ticket) const;
 
   ServiceOptions options_;
   Metrics* metrics_ = nullptr;

@@ -127,6 +127,31 @@ Result<QueueTicket> Scheduler::Reserve(int64_t rows) {
   return ticket;
 }
 
+Status Scheduler::Resize(QueueTicket& ticket, int64_t rows) {
+  if (ticket.scheduler_ == nullptr) {
+    ASSIGN_OR_RETURN(ticket, Reserve(rows));
+    return Status::Ok();
+  }
+  if (ticket.scheduler_ != this) return Internal("a queue ticket of another scheduler");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (rows > ticket.rows_) {
+    if (stopping_) return Unavailable("the server is shutting down");
+    if (static_cast<size_t>(rows) > options_.max_queue) return TooLarge(QueueLimitMessage(rows));
+    const size_t others = queued_rows_ + reserved_rows_ - static_cast<size_t>(ticket.rows_);
+    if (others + static_cast<size_t>(rows) > options_.max_queue) {
+      return Unavailable("the queue is full (" + std::to_string(others) + " of " +
+                         std::to_string(options_.max_queue) + " rows waiting, the request has " +
+                         std::to_string(rows) + ")");
+    }
+  } else if (rows < 1) {
+    return InvalidArgument("a request must hold at least one row");
+  }
+  reserved_rows_ = reserved_rows_ - static_cast<size_t>(ticket.rows_) + static_cast<size_t>(rows);
+  reserved_.store(reserved_rows_);
+  ticket.rows_ = rows;
+  return Status::Ok();
+}
+
 QueueTicket& QueueTicket::operator=(QueueTicket&& other) noexcept {
   if (this != &other) {
     Release();

@@ -161,6 +161,10 @@ class Scheduler {
   // A place for `rows` rows, counted against max_queue until it is enqueued
   // or dropped. The errors of Enqueue.
   Result<QueueTicket> Reserve(int64_t rows);
+  // Makes `ticket` (of this scheduler, or empty: then as Reserve) hold
+  // `rows` rows: growing it needs room for the difference (the errors of
+  // Enqueue; on error it holds what it held).
+  Status Resize(QueueTicket& ticket, int64_t rows);
 
   // Whether Enqueue would accept `rows` rows now (a cheap check before
   // expensive request preparation; Enqueue still decides).

@@ -66,7 +66,7 @@ struct EchoServer {
   explicit EchoServer(http::HttpServerOptions options = {}) {
     options.port = 0;
     options.io_threads = 2;
-    server = std::make_unique<http::HttpServer>(options, [](http::Request&& req, const http::RequestContext&,
+    server = std::make_unique<http::HttpServer>(options, [](http::Request&& req, http::RequestContext&&,
                                                             http::Responder respond) {
       respond(http::MakeResponse(200, json{{"bytes", req.body().size()}}.dump()));
     });
@@ -468,6 +468,37 @@ TEST_F(HttpHardeningModel, AFullQueueRefusesARequestFromItsHeaderWithoutReadingI
   gate.Open();
   EXPECT_EQ(a.Get().status, 200);
   EXPECT_EQ(c.Post(classify, FileBytes(kImage), "image/png")->status, 200) << "room again";
+}
+
+// The place is taken at the header: a request whose body is still arriving
+// holds it (so at most the queue's worth of bodies is read at once), and
+// gives it back when its connection fails.
+TEST_F(HttpHardeningModel, ARequestWhoseBodyIsStillArrivingHoldsItsPlace) {
+  ServiceOptions o = OneSession();
+  o.max_queue = 1;
+  TestServer s(o);
+  ASSERT_NE(s.server, nullptr);
+  const std::string png = FileBytes(kImage);
+  const std::string head = "POST /v2/models/mobilenet_v2/classify HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: image/png\r\nContent-Length: " + std::to_string(png.size()) + "\r\n\r\n";
+  const Scheduler& sched = (*s.service->Find("mobilenet_v2"))->scheduler();
+  http::HttpClient c = s.Client();
+  {
+    net::io_context ioc;
+    auto slow = Connect(ioc, s.port(), std::chrono::seconds(20));
+    net::write(slow, net::buffer(head + png.substr(0, 100)));  // header and a little of the body
+    ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 1; }));
+    auto r = c.Post("/v2/models/mobilenet_v2/classify", png, "image/png");
+    EXPECT_EQ(r->status, 503) << r->body;
+    net::write(slow, net::buffer(png.substr(100)));  // the rest: served
+    EXPECT_EQ(ReadResponse(slow).status, 200);
+    EXPECT_EQ(sched.reserved_rows(), 0u);
+    // A body that never finishes: its place comes back with its connection.
+    net::write(slow, net::buffer(head + png.substr(0, 100)));
+    ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 1; }));
+  }  // closed
+  EXPECT_TRUE(WaitFor([&] { return sched.reserved_rows() == 0; }));
+  EXPECT_EQ(c.Post("/v2/models/mobilenet_v2/classify", png, "image/png")->status, 200);
 }
 
 // A request's deadline runs from its admission: one that waited past it for

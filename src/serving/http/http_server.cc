@@ -115,8 +115,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
     if (auto refusal = CheckRequestHead(req)) return Reject(refusal->status, refusal->message);
+    context_ = RequestContext{header_at_, nullptr};
     if (options().check_head) {
-      if (std::optional<Response> refused = options().check_head(req)) return RefuseWith(std::move(*refused));
+      if (std::optional<Response> refused = options().check_head(req, context_)) {
+        return RefuseWith(std::move(*refused));
+      }
     }
     // string_body reserves a declared length when the body starts: count it now.
     declared_ = parser_->content_length().value_or(0);
@@ -161,7 +164,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stream_.expires_never();
     Request req = parser_->release();
     keep_alive_ = req.keep_alive();
-    const RequestContext context{header_at_};
+    RequestContext context = std::move(context_);
+    context_ = RequestContext{};
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Responder respond = [self, answered](Response res) {
@@ -170,7 +174,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                 [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
     };
     try {
-      server_->handler_(std::move(req), context, respond);
+      server_->handler_(std::move(req), std::move(context), respond);
     } catch (const std::exception& e) {
       spdlog::error("handler: {}", e.what());
       respond(MakeResponse(500, ErrorJson("internal error")));
@@ -212,6 +216,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   // Sends `res` for a request whose body is left unread, then closes.
   void RefuseWith(Response res) {
+    context_ = RequestContext{};  // gives back what the head check attached
     Release();
     keep_alive_ = false;
     lingering_ = true;
@@ -266,6 +271,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Close() {
+    context_ = RequestContext{};
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -276,6 +282,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;  // bounded: see kReadBytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::vector<char> discard_;
+  RequestContext context_;  // of the request whose body is being read
   size_t held_ = 0;      // request bytes counted against max_buffered_bytes
   size_t declared_ = 0;  // the request's Content-Length (0 when chunked)
   bool idle_ = false;  // waiting for a request header

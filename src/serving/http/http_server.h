@@ -70,12 +70,16 @@ using Responder = std::function<void(Response)>;
 // What the server knows of a request besides its bytes.
 struct RequestContext {
   std::chrono::steady_clock::time_point header_read_at{};  // its header had been read
+  // Whatever the HeadCheck attached to the request (the Router: its place
+  // in the model's queue), handed to the handler with it; released with the
+  // context when the request is refused or its connection fails first.
+  std::shared_ptr<void> admission;
 };
-using Handler = std::function<void(Request&&, const RequestContext&, Responder)>;
+using Handler = std::function<void(Request&&, RequestContext&&, Responder)>;
 // Called on the I/O thread with a request whose header has been read and
 // whose body has not: a response refuses it (see the file comment),
-// nullopt lets the body be read and the handler called.
-using HeadCheck = std::function<std::optional<Response>(const Request& head)>;
+// nullopt lets the body be read and the handler called with `context`.
+using HeadCheck = std::function<std::optional<Response>(const Request& head, RequestContext& context)>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";

@@ -56,9 +56,10 @@ std::span<const uint8_t> Bytes(std::string_view s) {
 // records the request metrics when it does.
 class Router::Call {
  public:
-  Call(Request&& req, const RequestContext& context, Responder respond, Metrics& metrics, RequestTrace* trace)
+  Call(Request&& req, RequestContext&& context, Responder respond, Metrics& metrics, RequestTrace* trace)
       : req_(std::move(req)), respond_(std::move(respond)), metrics_(metrics), trace_(trace),
-        start_(Clock::now()), header_read_at_(context.header_read_at) {
+        start_(Clock::now()), header_read_at_(context.header_read_at),
+        admission_(std::move(context.admission)) {
     if (header_read_at_ != Clock::time_point{}) record_.read_ms = MsSince(header_read_at_);
     metrics_.in_flight().fetch_add(1);
   }
@@ -68,6 +69,13 @@ class Router::Call {
 
   const Request& req() const { return req_; }
   Clock::time_point start() const { return start_; }
+  // The queue place CheckHead took for this request (empty if none).
+  QueueTicket TakeTicket() {
+    QueueTicket t;
+    if (admission_) t = std::move(*std::static_pointer_cast<QueueTicket>(admission_));
+    admission_.reset();
+    return t;
+  }
   // Its deadline (--timeout-ms), from when its header was read: the body's
   // read and the wait to be decoded count.
   Clock::time_point Deadline(int timeout_ms) const {
@@ -120,13 +128,14 @@ class Router::Call {
   RequestTrace* trace_;
   Clock::time_point start_;
   Clock::time_point header_read_at_;
+  std::shared_ptr<void> admission_;  // a QueueTicket, from CheckHead
   TraceRecord record_;
   std::string model_;
   std::string allow_;
   std::atomic<bool> answered_{false};
 };
 
-std::optional<Response> Router::CheckHead(const Request& head) const {
+std::optional<Response> Router::CheckHead(const Request& head, RequestContext& context) const {
   if (head.method() != bhttp::verb::post) return std::nullopt;
   const std::string_view target(head.target().data(), head.target().size());
   const std::vector<std::string> p = Split(target.substr(0, target.find('?')));
@@ -137,19 +146,20 @@ std::optional<Response> Router::CheckHead(const Request& head) const {
     return std::nullopt;
   }
   auto model = service_.Find(p[2]);
-  if (!model.ok() || (*model)->scheduler().HasRoom(1)) return std::nullopt;
-  const Scheduler& scheduler = (*model)->scheduler();
-  const std::string message = "model '" + (*model)->name() + "' is overloaded: the queue is full (" +
-                              std::to_string(scheduler.queue_depth() + scheduler.reserved_rows()) + " of " +
-                              std::to_string(scheduler.options().max_queue) + " rows waiting); retry later";
-  Response res = MakeResponse(503, json{{"error", message}}.dump());
+  if (!model.ok()) return std::nullopt;
+  auto ticket = service_.Admit(**model, 1);
+  if (ticket.ok()) {
+    context.admission = std::make_shared<QueueTicket>(std::move(ticket).value());
+    return std::nullopt;
+  }
+  Response res = MakeResponse(503, json{{"error", ticket.status().message() + "; retry later"}}.dump());
   res.set(bhttp::field::retry_after, "1");
   metrics_.CountRequest((*model)->name(), 503, 0);
   return res;
 }
 
-void Router::Handle(Request&& req, const RequestContext& context, Responder respond) {
-  auto call = std::make_shared<Call>(std::move(req), context, std::move(respond), metrics_, trace_);
+void Router::Handle(Request&& req, RequestContext&& context, Responder respond) {
+  auto call = std::make_shared<Call>(std::move(req), std::move(context), std::move(respond), metrics_, trace_);
   const std::string target(call->req().target());
   const std::string path = target.substr(0, target.find('?'));
   const std::vector<std::string> p = Split(path);
@@ -295,7 +305,7 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
     j["batch_size"] = r->batch_size;
     call->Json(200, j);
   };
-  if (Status s = service_.SubmitImages(model, std::move(request)); !s.ok()) call->Error(s);
+  if (Status s = service_.SubmitImages(model, std::move(request), call->TakeTicket()); !s.ok()) call->Error(s);
 }
 
 void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
@@ -391,9 +401,8 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
                                     " (allow them with --allow-non-finite-inputs)");
       }
     }
-    if (Status admit = service_.Admit(model, in.shape[0]); !admit.ok()) return call->Error(admit);
     if (Status s = service_.Submit(model, Tensor(in.shape, std::move(in.fp32)), reply,
-                                   call->Deadline(service_.options().timeout_ms));
+                                   call->Deadline(service_.options().timeout_ms), call->TakeTicket());
         !s.ok()) {
       call->Error(s);
     }
@@ -413,7 +422,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
     call->record().decode_ms = timing.decode_ms;
     reply(std::move(r));
   };
-  if (Status s = service_.SubmitImages(model, std::move(request)); !s.ok()) call->Error(s);
+  if (Status s = service_.SubmitImages(model, std::move(request), call->TakeTicket()); !s.ok()) call->Error(s);
 }
 
 }  // namespace kamado::serving::http

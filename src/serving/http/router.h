@@ -20,12 +20,16 @@ class Router {
   Router(InferenceService& service, Metrics& metrics, RequestTrace* trace = nullptr)
       : service_(service), metrics_(metrics), trace_(trace) {}
 
-  void Handle(Request&& req, const RequestContext& context, Responder respond);
+  void Handle(Request&& req, RequestContext&& context, Responder respond);
 
-  // HttpServerOptions::check_head: a POST to a model whose queue is full now
-  // is refused 503 from its header, before its body is read (the model's
-  // 503 is counted here). Everything else goes on to Handle.
-  std::optional<Response> CheckHead(const Request& head) const;
+  // HttpServerOptions::check_head: a POST to a model's infer or classify
+  // takes a place in the model's queue from its header, before its body is
+  // read (attached to `context`, grown to the request's rows once they are
+  // known, given back if it fails first), or is refused 503 when the queue
+  // is full (counted here). So bodies are read only for requests that can be
+  // served, at most the queue's worth at a time. Everything else goes on to
+  // Handle.
+  std::optional<Response> CheckHead(const Request& head, RequestContext& context) const;
 
  private:
   class Call;
