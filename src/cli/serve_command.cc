@@ -228,7 +228,7 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "How long a batch may wait to fill, in µs");
   cmd->add_option("--max-queue", flags->service.max_queue, "Rows (images) waiting per model before 503");
   cmd->add_option("--timeout-ms", flags->service.timeout_ms,
-                  "A request not started within this gets 504 (0: no limit)");
+                  "A request not started within this of its header's read gets 504 (0: no limit)");
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body (413 above)");
   cmd->add_option("--io-threads", flags->io_threads,
                   "HTTP I/O threads; 0: one per CPU used, at least 2");
