@@ -219,7 +219,8 @@ class InferenceService {
   // InvalidArgument unless 1 ≤ rows ≤ options_.max_rows_per_request.
   Status CheckRowCount(int64_t rows) const;
   Clock::time_point Deadline(Clock::time_point requested) const;
-  // A job of `rows`, queued in the place `ticket` holds.
+  // A job of `rows` (checked by the caller: Submit's CheckRows, or
+  // PrepareImages' own shape), queued in the place `ticket` holds.
   Status Enqueue(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
                  Clock::time_point deadline, QueueTicket& ticket) const;
 

@@ -70,12 +70,13 @@ size_t BatchRowsWorthRunning(size_t queued_rows, size_t max_batch, const std::ma
   return 1;
 }
 
-Status Scheduler::CheckRoomLocked(int64_t rows) const {
+Status Scheduler::CheckRoomLocked(int64_t rows, size_t own) const {
   if (rows < 1) return InvalidArgument("a request must hold at least one row");
   if (stopping_) return Unavailable("the server is shutting down");
   if (static_cast<size_t>(rows) > options_.max_queue) return TooLarge(QueueLimitMessage(rows));
-  if (queued_rows_ + reserved_rows_ + static_cast<size_t>(rows) > options_.max_queue) {
-    return Unavailable("the queue is full (" + std::to_string(queued_rows_ + reserved_rows_) + " of " +
+  const size_t others = queued_rows_ + reserved_rows_ - own;
+  if (others + static_cast<size_t>(rows) > options_.max_queue) {
+    return Unavailable("the queue is full (" + std::to_string(others) + " of " +
                        std::to_string(options_.max_queue) + " rows waiting, the request has " +
                        std::to_string(rows) + ")");
   }
@@ -135,14 +136,7 @@ Status Scheduler::Resize(QueueTicket& ticket, int64_t rows) {
   if (ticket.scheduler_ != this) return Internal("a queue ticket of another scheduler");
   std::lock_guard<std::mutex> lock(mu_);
   if (rows > ticket.rows_) {
-    if (stopping_) return Unavailable("the server is shutting down");
-    if (static_cast<size_t>(rows) > options_.max_queue) return TooLarge(QueueLimitMessage(rows));
-    const size_t others = queued_rows_ + reserved_rows_ - static_cast<size_t>(ticket.rows_);
-    if (others + static_cast<size_t>(rows) > options_.max_queue) {
-      return Unavailable("the queue is full (" + std::to_string(others) + " of " +
-                         std::to_string(options_.max_queue) + " rows waiting, the request has " +
-                         std::to_string(rows) + ")");
-    }
+    RETURN_IF_ERROR(CheckRoomLocked(rows, static_cast<size_t>(ticket.rows_)));
   } else if (rows < 1) {
     return InvalidArgument("a request must hold at least one row");
   }

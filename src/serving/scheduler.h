@@ -193,8 +193,9 @@ class Scheduler {
  private:
   friend class QueueTicket;
   void WorkerLoop(int index);
-  // The error for `rows` more rows now, or OK. Holds mu_.
-  Status CheckRoomLocked(int64_t rows) const;
+  // The error for a request of `rows` rows now, or OK, `own` of them
+  // already held by its ticket. Holds mu_.
+  Status CheckRoomLocked(int64_t rows, size_t own = 0) const;
   void PushLocked(std::unique_ptr<Job>& job);
   void RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRunner& runner);
   void RunInChunks(Job& job, const BatchRunner& runner, Clock::time_point start);
