@@ -88,26 +88,33 @@ void MetricsBoard::Publish(int index, const std::string& text) {
   s->seq.store(seq + 2, std::memory_order_release);
 }
 
+bool MetricsBoard::ReadSlot(const Slot* s, int64_t* at, std::string* text, std::string* retired) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const uint64_t before = s->seq.load(std::memory_order_acquire);
+    if (before % 2 == 1) continue;
+    *at = before == 0 ? 0 : s->published_ns.load(std::memory_order_relaxed);
+    const uint32_t n = std::min<uint32_t>(s->bytes.load(std::memory_order_relaxed), sizeof(s->text));
+    const uint32_t r = std::min<uint32_t>(s->retired_bytes.load(std::memory_order_relaxed), sizeof(s->retired));
+    text->assign(s->text, n);
+    retired->assign(s->retired, r);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s->seq.load(std::memory_order_relaxed) == before) return true;
+  }
+  return false;  // a writer kept it busy: left out of this read
+}
+
 std::vector<std::string> MetricsBoard::ReadFresh(int except, std::chrono::milliseconds max_age,
                                                  int* fresh) const {
   std::vector<std::string> out;
   int count = 0;
   const int64_t now = MonotonicNs();
   for (int i = 0; i < workers_; ++i) {
-    const Slot* s = slot(i);
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      const uint64_t before = s->seq.load(std::memory_order_acquire);
-      if (before % 2 == 1) continue;
-      const int64_t at = s->published_ns.load(std::memory_order_relaxed);
-      const uint32_t n = std::min<uint32_t>(s->bytes.load(std::memory_order_relaxed), sizeof(s->text));
-      std::string text(s->text, n);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (s->seq.load(std::memory_order_relaxed) != before) continue;
-      if (before == 0 || now - at > std::chrono::nanoseconds(max_age).count()) break;
-      ++count;
-      if (i != except) out.push_back(std::move(text));
-      break;
-    }
+    int64_t at = 0;
+    std::string text, retired;
+    if (!ReadSlot(slot(i), &at, &text, &retired)) continue;
+    if (at == 0 || now - at > std::chrono::nanoseconds(max_age).count()) continue;
+    ++count;
+    if (i != except) out.push_back(std::move(text));
   }
   if (fresh) *fresh = count;
   return out;
@@ -116,17 +123,9 @@ std::vector<std::string> MetricsBoard::ReadFresh(int except, std::chrono::millis
 std::vector<std::string> MetricsBoard::ReadRetired() const {
   std::vector<std::string> out;
   for (int i = 0; i < workers_; ++i) {
-    const Slot* s = slot(i);
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      const uint64_t before = s->seq.load(std::memory_order_acquire);
-      if (before % 2 == 1) continue;
-      const uint32_t n = std::min<uint32_t>(s->retired_bytes.load(std::memory_order_relaxed), sizeof(s->retired));
-      std::string text(s->retired, n);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      if (s->seq.load(std::memory_order_relaxed) != before) continue;
-      if (!text.empty()) out.push_back(std::move(text));
-      break;
-    }
+    int64_t at = 0;
+    std::string text, retired;
+    if (ReadSlot(slot(i), &at, &text, &retired) && !retired.empty()) out.push_back(std::move(retired));
   }
   return out;
 }

@@ -69,6 +69,9 @@ class MetricsBoard {
   struct Slot;
   MetricsBoard(int fd, int workers, void* base);
   Slot* slot(int i) const;
+  // One consistent copy of a slot (seqlock): publication time (0: never or
+  // retired), live text, retired part. False when a writer kept it busy.
+  static bool ReadSlot(const Slot* s, int64_t* at, std::string* text, std::string* retired);
 
   int fd_;
   int workers_;

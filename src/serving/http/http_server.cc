@@ -109,13 +109,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnHeader(beast::error_code ec, size_t) {
     idle_ = false;
-    header_at_ = std::chrono::steady_clock::now();
+    const auto header_read_at = std::chrono::steady_clock::now();
     if (ec) return OnReadError(ec);
     const auto& req = parser_->get();
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
     if (auto refusal = CheckRequestHead(req)) return Reject(refusal->status, refusal->message);
-    context_ = RequestContext{header_at_, nullptr};
+    context_ = RequestContext{header_read_at, nullptr};
     if (options().check_head) {
       if (std::optional<Response> refused = options().check_head(req, context_)) {
         return RefuseWith(std::move(*refused));
@@ -136,7 +136,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ReadBody();
   }
 
-  std::chrono::steady_clock::time_point header_at_{};
 
   void ReadBody() {
     stream_.expires_after(options().body_timeout);  // for the whole body
