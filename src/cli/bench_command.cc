@@ -17,6 +17,7 @@
 #include "perf/progress.h"
 #include "perf/report.h"
 #include "cli/image_files.h"
+#include "cli/precision_flag.h"
 #include "core/file_util.h"
 #include "core/process_usage.h"
 #include "image/decode.h"
@@ -42,6 +43,7 @@ struct BenchArgs {
   bool exact_resize = false;
   std::string report;
   std::string command_line;
+  std::string precision;
 };
 
 double MsBetween(Clock::time_point a, Clock::time_point b) {
@@ -187,6 +189,7 @@ int RunBench(const BenchArgs& args) {
   }
   runtime::CompileOptions compile;
   compile.threads = args.threads;
+  compile.precision = PrecisionFromFlag(args.precision);
   const auto load_start = Clock::now();
   auto loaded = model::LoadModel(args.model, compile);
   if (!loaded.ok()) {
@@ -309,6 +312,7 @@ int RunBench(const BenchArgs& args) {
     nlohmann::json stage_json = nlohmann::json::object();
     for (const auto& [name, st] : stages) stage_json[name] = StageJson(st);
     nlohmann::json j = {{"model", loaded->config.name},
+                        {"precision", runtime::PrecisionName(loaded->config.precision)},
                         {"batch", args.batch},
                         {"threads", session.threads()},
                         {"iterations", args.iterations},
@@ -345,6 +349,7 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--batch", args->batch, "Images per run")->check(CLI::Range(1, 1024));
   cmd->add_flag("--exact-resize", args->exact_resize, "Decode JPEG/WebP at full size (no DCT scaling)");
   cmd->add_flag("--json", args->json, "Last line: one JSON object with the statistics");
+  AddPrecisionFlag(cmd, &args->precision);
   cmd->add_flag("--profile", args->profile, "Time every step and print where the time goes");
   cmd->add_option("--report", args->report, "Write a self-contained HTML report here (and Markdown to stdout)");
   cmd->callback([args, &exit_code] {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/precision_flag.h"
 #include "model/model_loader.h"
 #include "serving/cpu_budget.h"
 
@@ -19,6 +20,7 @@ struct CompileArgs {
   int sessions = 0;
   int threads = 0;
   int max_batch = 8;
+  std::string precision;
 };
 
 int RunCompile(const CompileArgs& args) {
@@ -29,6 +31,7 @@ int RunCompile(const CompileArgs& args) {
   const serving::Parallelism p = serving::DefaultParallelism(cpus, args.sessions, args.threads);
   runtime::CompileOptions options;
   options.threads = p.threads;
+  options.precision = PrecisionFromFlag(args.precision);
   model::CompiledCache cache;
   cache.dir = args.cache;
   cache.file = args.output;
@@ -50,7 +53,8 @@ int RunCompile(const CompileArgs& args) {
   const auto bytes = std::filesystem::file_size(loaded->compiled_file, ec);
   std::cout << loaded->compiled_file.string() << ": " << loaded->compiled_how << " in "
             << static_cast<int>(ms) << " ms, " << (ec ? 0 : bytes / 1048576) << " MiB, batch 1.."
-            << cache.batches.back() << " × " << p.threads << " threads\n";
+            << cache.batches.back() << " × " << p.threads << " threads, "
+            << runtime::PrecisionName(loaded->config.precision) << "\n";
   return 0;
 }
 
@@ -68,6 +72,7 @@ void AddCompileCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--sessions", args->sessions, "As kamado serve will be run");
   cmd->add_option("--threads", args->threads, "As kamado serve will be run; 0: from the CPU quota");
   cmd->add_option("--max-batch", args->max_batch, "As kamado serve will be run");
+  AddPrecisionFlag(cmd, &args->precision);
   cmd->callback([args, &exit_code] {
     if (args->output.empty() && args->cache.empty()) {
       std::cerr << "kamado compile: give -o FILE or --compile-cache DIR\n";

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli/precision_flag.h"
 #include "image/decode.h"
 #include "model/classification.h"
 #include "model/image_options.h"
@@ -17,6 +18,7 @@ struct InferArgs {
   std::string model;
   int threads = 0;
   int top_k = 3;
+  std::string precision;
   bool json = false;
   bool exact_resize = false;
   std::vector<std::string> images;
@@ -29,6 +31,7 @@ double MsSince(std::chrono::steady_clock::time_point t) {
 int RunInfer(const InferArgs& args) {
   runtime::CompileOptions compile;
   compile.threads = args.threads;
+  compile.precision = PrecisionFromFlag(args.precision);
   auto loaded = model::LoadModel(args.model, compile);
   if (!loaded.ok()) {
     std::cerr << "kamado infer: " << loaded.status().ToString() << "\n";
@@ -106,6 +109,7 @@ void AddInferCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
   cmd->add_option("--top-k", args->top_k, "How many classes to print")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args->json, "One JSON object per image per line");
+  AddPrecisionFlag(cmd, &args->precision);
   cmd->add_flag("--exact-resize", args->exact_resize,
                 "Decode JPEG/WebP at full size (no DCT scaling), as the TF.js reference does");
   cmd->add_option("images", args->images, "Image files (JPEG, PNG, WebP)")->required();

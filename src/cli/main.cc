@@ -5,6 +5,7 @@
 #include "cli/compile_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
+#include "cli/info_command.h"
 #include "cli/load_command.h"
 #include "cli/monitor_command.h"
 #include "cli/serve_command.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddServeCommand(app, exit_code);
   kamado::cli::AddMonitorCommand(app, exit_code);
   kamado::cli::AddLoadCommand(app, exit_code);
+  kamado::cli::AddInfoCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

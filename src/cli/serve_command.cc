@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/precision_flag.h"
 #include "core/logging.h"
 #include "serving/allocator.h"
 #include "serving/http/router.h"
@@ -262,6 +263,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--trace", flags->trace,
                   "Append a JSON line per model request (arrival, decode, queue, run, batch) to FILE "
                   "(FILE.<i> per worker)");
+  AddPrecisionFlag(cmd, &flags->service.precision)
+      ->description("fp32 | bf16 | int8 for every model (default: each model's kamado.yaml "
+                    "`precision:`, else fp32)");
   cmd->add_flag("--allow-non-finite-inputs", flags->service.allow_non_finite_inputs,
                 "Accept NaN and infinity in FP32 tensors (refused with 400 by default)");
   cmd->callback([cmd, flags, config_file, &exit_code] {

@@ -25,6 +25,9 @@ struct EnumName {
 constexpr EnumName<ModelFormat> kFormats[] = {{"tfjs", ModelFormat::kTfjs},
                                               {"onnx", ModelFormat::kOnnx}};
 constexpr EnumName<Layout> kLayouts[] = {{"NHWC", Layout::kNHWC}, {"NCHW", Layout::kNCHW}};
+constexpr EnumName<runtime::Precision> kPrecisions[] = {{"fp32", runtime::Precision::kFp32},
+                                                        {"bf16", runtime::Precision::kBf16},
+                                                        {"int8", runtime::Precision::kInt8}};
 constexpr EnumName<image::Resize> kResizes[] = {
     {"bilinear_align_corners", image::Resize::kBilinearAlignCorners},
     {"bilinear", image::Resize::kBilinearHalfPixel}};
@@ -267,7 +270,7 @@ Status Parse(const Parser& p, const YAML::Node& root, ModelConfig& c) {
   }
   RETURN_IF_ERROR(p.CheckKeys(root, "",
                               {"name", "format", "file", "input", "preprocess", "decode",
-                               "labels", "decision", "source", "converted_from"}));
+                               "labels", "decision", "source", "converted_from", "precision"}));
   RETURN_IF_ERROR(p.Scalar(root, "", "name", c.name, /*required=*/true));
   RETURN_IF_ERROR(p.Enum<ModelFormat>(root, "", "format", kFormats, c.format,
                                       StatusCode::kUnsupported, /*required=*/true));
@@ -304,6 +307,8 @@ Status Parse(const Parser& p, const YAML::Node& root, ModelConfig& c) {
   if (decision) RETURN_IF_ERROR(ParseDecision(p, *decision, c));
   RETURN_IF_ERROR(p.Scalar(root, "", "source", c.source));
   RETURN_IF_ERROR(p.Scalar(root, "", "converted_from", c.converted_from));
+  RETURN_IF_ERROR(p.Enum<runtime::Precision>(root, "", "precision", kPrecisions, c.precision,
+                                             StatusCode::kInvalidArgument));
   return Status::Ok();
 }
 
@@ -394,6 +399,9 @@ std::string FormatModelConfig(const ModelConfig& c) {
   if (!c.source.empty()) out << YAML::Key << "source" << YAML::Value << c.source;
   if (!c.converted_from.empty()) {
     out << YAML::Key << "converted_from" << YAML::Value << c.converted_from;
+  }
+  if (c.precision != runtime::Precision::kFp32) {
+    out << YAML::Key << "precision" << YAML::Value << std::string(runtime::PrecisionName(c.precision));
   }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

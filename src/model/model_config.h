@@ -14,6 +14,7 @@
 //   decision: {name: safe, positive: [Neutral, Drawing], threshold: 0.5}   # optional
 //   source: nsfwjs@4.3.0      # optional, where the model came from (kept, not used)
 //   converted_from: DIR       # optional, written by `kamado convert`
+//   precision: bf16           # optional: fp32 (default) | bf16 | int8 (runtime/precision.h)
 //
 // Every error names the file, the line and column, and the key
 // ("models/m/kamado.yaml:4:17: key 'input.layout': 'HWC' is not one of NHWC,
@@ -37,6 +38,7 @@
 #include "core/shape.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
+#include "runtime/precision.h"
 
 namespace kamado::model {
 
@@ -100,6 +102,9 @@ struct ModelConfig {
   std::optional<DecisionConfig> decision;
   std::string source;          // provenance, "" when absent
   std::string converted_from;  // set by `kamado convert`, "" when absent
+  // The precision the model is compiled at unless a caller overrides it
+  // (`--precision`); written only when not fp32.
+  runtime::Precision precision = runtime::Precision::kFp32;
 
   std::filesystem::path model_path() const { return dir / file; }
   // The shape of `batch` images in the model's layout: [N, H, W, 3] or [N, 3, H, W].

@@ -115,15 +115,20 @@ Result<std::string> HashModelFiles(const std::filesystem::path& dir) {
   return ToHex(h.Final());
 }
 
-std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name) {
+std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name,
+                                       runtime::Precision precision) {
   if (!cache.file.empty()) return cache.file;
-  return cache.dir / (name + ".kmc");
+  if (precision == runtime::Precision::kFp32) return cache.dir / (name + ".kmc");
+  return cache.dir / (name + "." + std::string(runtime::PrecisionName(precision)) + ".kmc");
 }
 
 Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
-                              const runtime::CompileOptions& options, const CompiledCache* cache) {
+                              const runtime::CompileOptions& requested, const CompiledCache* cache) {
   LoadedModel loaded;
   ASSIGN_OR_RETURN(loaded.config, LoadModelConfig(dir));
+  runtime::CompileOptions options = requested;
+  if (!options.precision) options.precision = loaded.config.precision;
+  loaded.config.precision = *options.precision;
   if (cache == nullptr) {
     ASSIGN_OR_RETURN(loaded.compiled, CompileInMemory(loaded.config, dir, options));
     RETURN_IF_ERROR(CheckLabels(loaded, dir));
@@ -133,8 +138,9 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
   auto hash = HashModelFiles(dir);
   if (!hash.ok()) return hash.status().WithPrefix("model '" + dir.string() + "'");
   const runtime::CompiledFileKey key =
-      runtime::CurrentCompiledFileKey(*hash, cache->batches, options.threads, options.winograd);
-  const std::filesystem::path path = CompiledFilePath(*cache, loaded.config.name);
+      runtime::CurrentCompiledFileKey(*hash, cache->batches, options.threads, options.winograd,
+                                      *options.precision);
+  const std::filesystem::path path = CompiledFilePath(*cache, loaded.config.name, *options.precision);
   std::error_code ec;
   if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path(), ec);
   FileLock lock(path.string() + ".lock");
@@ -161,7 +167,7 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
   loaded.compiled.reset();
   compiled.reset();
   auto reread = runtime::LoadCompiledFile(path, key);
-  if (!reread.ok()) return reread.status().WithPrefix("model '" + dir.string() + "': ");
+  if (!reread.ok()) return reread.status().WithPrefix("model '" + dir.string() + "'");
   loaded.compiled = *reread;
   loaded.compiled_file = path;
   loaded.compiled_how = missing ? "compiled" : "rebuilt (" + mapped.status().message() + ")";

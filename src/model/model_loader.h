@@ -37,14 +37,20 @@ struct CompiledCache {
 // and compiled files (*.kmc) are left out.
 Result<std::string> HashModelFiles(const std::filesystem::path& dir);
 
-// The compiled file's path for a model named `name` in `cache`.
-std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name);
+// The compiled file's path for a model named `name` at `precision` in
+// `cache`: <name>.kmc for fp32, <name>.<precision>.kmc otherwise, so one
+// cache holds a model at several precisions side by side.
+std::filesystem::path CompiledFilePath(const CompiledCache& cache, const std::string& name,
+                                       runtime::Precision precision = runtime::Precision::kFp32);
 
 // The model file of `config` as an IR graph (no passes run), its input
 // checked against the config's height, width and layout.
 Result<ir::Graph> ImportModel(const ModelConfig& config);
 
 // Everything: config, import, compile. Errors are prefixed with the directory.
+// The precision is `options.precision` when set, else the config's
+// `precision:` (fp32 when absent); the loaded config's `precision` says
+// which was used.
 //
 // With `cache`: a valid compiled file for this model and key is mapped
 // instead (nothing imported or reordered); a missing, stale, truncated or

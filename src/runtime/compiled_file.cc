@@ -21,22 +21,6 @@ namespace {
 
 using namespace compiled_file_internal;
 
-std::string IsaName(dnnl::cpu_isa isa) {
-  switch (isa) {
-    case dnnl::cpu_isa::sse41: return "sse41";
-    case dnnl::cpu_isa::avx: return "avx";
-    case dnnl::cpu_isa::avx2: return "avx2";
-    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
-    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
-    case dnnl::cpu_isa::avx512_core: return "avx512_core";
-    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
-    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
-    default: return "isa#" + std::to_string(static_cast<int>(isa));
-  }
-}
-
 class Writer {
  public:
   template <typename T>
@@ -138,7 +122,7 @@ void WriteKey(Writer& w, const CompiledFileKey& k) {
 }  // namespace
 
 CompiledFileKey CurrentCompiledFileKey(std::string model_hash, std::vector<int64_t> batches,
-                                       int threads, bool winograd) {
+                                       int threads, bool winograd, Precision precision) {
   CompiledFileKey k;
   k.model_hash = std::move(model_hash);
   k.build = CurrentBuild().ToString();
@@ -149,11 +133,16 @@ CompiledFileKey CurrentCompiledFileKey(std::string model_hash, std::vector<int64
   k.batches = std::move(batches);
   k.threads = threads;
   k.winograd = winograd;
+  k.precision = std::string(PrecisionName(precision));
   return k;
 }
 
 Status WriteCompiledFile(const CompiledModel& model, const CompiledFileKey& key,
                          const std::filesystem::path& path) {
+  if (key.precision != PrecisionName(model.precision())) {
+    return Internal("compiled file key says precision " + key.precision + " for a " +
+                    std::string(PrecisionName(model.precision())) + " model");
+  }
   // A batch size the model cannot run at (a constant with a row per sample)
   // is left out; the server finds that out itself when it warms up.
   for (size_t i = 0; i < key.batches.size(); ++i) {
@@ -320,7 +309,7 @@ Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(const std::filesys
   const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(mapping->addr == MAP_FAILED ? nullptr : mapping->addr),
                                        mapping->bytes);
   auto parsed = ParseCompiledFile(bytes, /*verify_checksum=*/true);
-  if (!parsed.ok()) return parsed.status().WithPrefix(path.string() + ": ");
+  if (!parsed.ok()) return parsed.status().WithPrefix(path.string());
   if (parsed->key != expected) {
     return InvalidArgument(path.string() + ": stale compiled file: " + parsed->key.Difference(expected));
   }
@@ -332,9 +321,11 @@ Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(const std::filesys
   } catch (const dnnl::error& e) {
     return FromDnnlError(e, "mapping the weights of " + path.string());
   }
-  auto model = CompiledModel::FromCompiled(std::move(parsed->graph), expected.winograd, expected.threads,
-                                           std::move(constants), mapping);
-  if (!model.ok()) return model.status().WithPrefix(path.string() + ": ");
+  auto precision = ParsePrecision(expected.precision);
+  if (!precision.ok()) return precision.status().WithPrefix(path.string());
+  auto model = CompiledModel::FromCompiled(std::move(parsed->graph), expected.winograd, *precision,
+                                           expected.threads, std::move(constants), mapping);
+  if (!model.ok()) return model.status().WithPrefix(path.string());
   return model;
 }
 

@@ -41,7 +41,7 @@ struct CompiledFileKey {
   std::string build;       // CurrentBuild().ToString()
   std::string onednn;      // "2.6.0 (52b5f107)"
   std::string isa;         // the ISA oneDNN dispatches to here, e.g. "avx512_core_amx"
-  std::string precision = "fp32";
+  std::string precision = "fp32";  // PrecisionName
   std::vector<int64_t> batches;  // the plans whose weight layouts the file holds
   int threads = 1;               // their thread count
   bool winograd = true;
@@ -54,7 +54,8 @@ struct CompiledFileKey {
 
 // The key for this process: build, oneDNN and ISA filled in.
 CompiledFileKey CurrentCompiledFileKey(std::string model_hash, std::vector<int64_t> batches,
-                                       int threads, bool winograd);
+                                       int threads, bool winograd,
+                                       Precision precision = Precision::kFp32);
 
 // Writes `model` (every plan of key.batches × key.threads is built first, so
 // every layout they use is in the file; one that cannot be built is left

@@ -226,7 +226,9 @@ Status CheckDesc(const dnnl_memory_desc_t& d, Reader& r) {
   static_assert(sizeof(dnnl_data_type_t) == 4 && sizeof(dnnl_format_kind_t) == 4 &&
                 sizeof(dnnl_wino_memory_format_t) == 4);
   if (d.ndims < 1 || d.ndims > static_cast<int>(kMaxRank)) return r.Bad("a weight has rank " + std::to_string(d.ndims));
-  if (RawInt(d, offsetof(dnnl_memory_desc_t, data_type)) != dnnl_f32) return r.Bad("a weight is not f32");
+  // f32, or bf16 in a bf16 model (runtime/precision.h).
+  const int32_t type = RawInt(d, offsetof(dnnl_memory_desc_t, data_type));
+  if (type != dnnl_f32 && type != dnnl_bf16) return r.Bad("a weight is neither f32 nor bf16");
   const int32_t kind = RawInt(d, offsetof(dnnl_memory_desc_t, format_kind));
   if (kind != dnnl_blocked && kind != dnnl_format_kind_wino) {
     return r.Bad("a weight has format kind " + std::to_string(kind));

@@ -49,6 +49,8 @@ int64_t FixedBatch(const ir::Graph& graph) {
 
 Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph graph,
                                                                     const CompileOptions& options) {
+  const Precision precision = options.precision.value_or(Precision::kFp32);
+  RETURN_IF_ERROR(CheckPrecisionSupported(precision));
   RETURN_IF_ERROR(ir::InferShapes(graph));
   if (options.run_passes) RETURN_IF_ERROR(passes::RunDefaultPasses(graph, options.passes));
   RETURN_IF_ERROR(graph.Verify());
@@ -69,6 +71,7 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
   std::shared_ptr<CompiledModel> model(new CompiledModel());
   model->graph_ = std::move(graph);
   model->winograd_ = options.winograd;
+  model->precision_ = precision;
   RETURN_IF_ERROR(model->Finish(options.threads > 0 ? options.threads : omp_get_max_threads()));
   // Keep only the reordered weights: a later plan that wants another layout
   // reorders from those (so the source stays where the only copy is in
@@ -104,13 +107,15 @@ Status CompiledModel::Finish(int threads) {
 }
 
 Result<std::shared_ptr<const CompiledModel>> CompiledModel::FromCompiled(
-    ir::Graph graph, bool winograd, int threads,
+    ir::Graph graph, bool winograd, Precision precision, int threads,
     std::vector<std::pair<ir::ValueId, dnnl::memory>> constants,
     std::shared_ptr<const void> storage) {
+  RETURN_IF_ERROR(CheckPrecisionSupported(precision));
   std::shared_ptr<CompiledModel> model(new CompiledModel());
   model->storage_ = std::move(storage);
   model->graph_ = std::move(graph);
   model->winograd_ = winograd;
+  model->precision_ = precision;
   for (auto& [value, memory] : constants) model->constants_[value].push_back(std::move(memory));
   RETURN_IF_ERROR(model->Finish(threads));
   return std::shared_ptr<const CompiledModel>(std::move(model));

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "passes/pass_manager.h"
 #include "runtime/constant_arena.h"
 #include "runtime/plan.h"
+#include "runtime/precision.h"
 
 namespace kamado::runtime {
 namespace detail {
@@ -33,6 +35,11 @@ struct CompileOptions {
   // Winograd F(2x2, 3x3) for the 3x3 convolutions it was measured to speed
   // up (see PlanBuilder::UseWinograd); off: every convolution direct.
   bool winograd = true;
+  // The type activations and convolution weights are held in (precision.h);
+  // unset: fp32 here, or the model's `precision:` when loaded through
+  // model::LoadModel. Compile fails with Unsupported when this CPU cannot
+  // run it (CheckPrecisionSupported).
+  std::optional<Precision> precision;
 };
 
 struct TensorInfo {
@@ -56,6 +63,7 @@ class CompiledModel {
   // no longer hold their source tensor (only the reordered copy is kept).
   const ir::Graph& graph() const { return graph_; }
   bool winograd() const { return winograd_; }
+  Precision precision() const { return precision_; }
 
   // A model read back from a compiled file (runtime/compiled_file.h):
   // `graph` is after the passes, with the sources of reordered weights
@@ -63,7 +71,7 @@ class CompiledModel {
   // pointing into `storage` (the file's mapping), which the model keeps
   // alive. Builds the batch-1 plan as Compile does.
   static Result<std::shared_ptr<const CompiledModel>> FromCompiled(
-      ir::Graph graph, bool winograd, int threads,
+      ir::Graph graph, bool winograd, Precision precision, int threads,
       std::vector<std::pair<ir::ValueId, dnnl::memory>> constants,
       std::shared_ptr<const void> storage);
 
@@ -101,6 +109,7 @@ class CompiledModel {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   bool winograd_ = true;
+  Precision precision_ = Precision::kFp32;
 
   // A compiled file's mapping, when the weights in constants_ point into
   // it; released after everything that points into it.

@@ -20,6 +20,7 @@ memory::dims Dims(const Shape& shape, int64_t batch) {
 
 memory::desc Plain(const memory::dims& dims) { return {dims, dt::f32, PlainTag(dims.size())}; }
 memory::desc Any(const memory::dims& dims) { return {dims, dt::f32, tag::any}; }
+memory::desc Any(const memory::dims& dims, dt type) { return {dims, type, tag::any}; }
 
 dnnl::primitive_attr UserScratchpad() {
   dnnl::primitive_attr attr;
@@ -28,7 +29,11 @@ dnnl::primitive_attr UserScratchpad() {
 }
 
 PlanBuilder::PlanBuilder(const CompiledModel& model, int64_t batch, int threads)
-    : model_(model), g_(model.graph()), batch_(batch), plan_(std::make_shared<Plan>()) {
+    : model_(model),
+      g_(model.graph()),
+      batch_(batch),
+      activation_(model.precision() == Precision::kBf16 ? dt::bf16 : dt::f32),
+      plan_(std::make_shared<Plan>()) {
   plan_->batch = batch;
   plan_->threads = threads;
 }
@@ -205,7 +210,7 @@ Status PlanBuilder::BindOutputs() {
 //
 // With N = 1, channels [c0, c0 + C) of a tensor in a channel-outermost
 // layout (nChw16c, nChw8c, nchw) are themselves a dense tensor of C channels
-// at byte offset c0·H·W·4, provided c0 and C are multiples of the block.
+// at byte offset c0·H·W·(element size), provided c0 and C are multiples of the block.
 // A Conv or pool whose only consumer is a Concat on channels then writes
 // straight into its part of the concat's buffer, and the concat copies
 // nothing. (oneDNN 2.6's jit kernels reject strided sub-memory outputs,
@@ -241,8 +246,8 @@ MemRef PlanBuilder::Slice(const ir::Node& concat, const ConcatBuffer& buf, size_
   int64_t channels = 0;
   for (size_t i = 0; i < input; ++i) channels += Val(concat.inputs[i]).shape[1];
   const memory::dims dims = DimsOf(concat.inputs[input]);
-  MemRef ref{MemRef::Kind::kArena, buf.buffer, memory::desc(dims, dt::f32, buf.tag)};
-  ref.offset = static_cast<size_t>(channels * dims[2] * dims[3]) * sizeof(float);
+  MemRef ref{MemRef::Kind::kArena, buf.buffer, memory::desc(dims, buf.type, buf.tag)};
+  ref.offset = static_cast<size_t>(channels * dims[2] * dims[3]) * memory::data_type_size(buf.type);
   return ref;
 }
 
@@ -256,8 +261,9 @@ std::optional<MemRef> PlanBuilder::ConcatSliceFor(ir::ValueId v, const memory::d
   if (buf.buffer < 0) {
     // The first producer picks the buffer's layout; every input's channel
     // count must be a multiple of its block so all slices start on one.
+    buf.type = produced.data_type();
     for (auto [t, block] : {std::pair{tag::nChw16c, 16}, {tag::nChw8c, 8}, {tag::nchw, 1}}) {
-      if (produced != memory::desc(dims, dt::f32, t)) continue;
+      if (produced != memory::desc(dims, buf.type, t)) continue;
       bool aligned = true;
       for (ir::ValueId in : concat.inputs) aligned &= Val(in).shape[1] % block == 0;
       if (aligned) buf.tag = t;
@@ -267,9 +273,9 @@ std::optional<MemRef> PlanBuilder::ConcatSliceFor(ir::ValueId v, const memory::d
       buf.failed = true;
       return std::nullopt;
     }
-    buf.buffer = NewBuffer(memory::desc(DimsOf(concat.outputs[0]), dt::f32, buf.tag));
+    buf.buffer = NewBuffer(memory::desc(DimsOf(concat.outputs[0]), buf.type, buf.tag));
   }
-  if (produced != memory::desc(dims, dt::f32, buf.tag)) return std::nullopt;
+  if (produced != memory::desc(dims, buf.type, buf.tag)) return std::nullopt;
   const size_t index = static_cast<size_t>(
       std::find(concat.inputs.begin(), concat.inputs.end(), v) - concat.inputs.begin());
   return Slice(concat, buf, index);

@@ -38,6 +38,8 @@ memory::dims Dims(const Shape& shape, int64_t batch);
 memory::desc Plain(const memory::dims& dims);
 // f32 in whatever layout the primitive prefers (format_tag::any).
 memory::desc Any(const memory::dims& dims);
+// `type` in whatever layout the primitive prefers.
+memory::desc Any(const memory::dims& dims, dt type);
 // Attributes with scratchpad_mode::user, which every plan primitive uses.
 dnnl::primitive_attr UserScratchpad();
 
@@ -88,6 +90,9 @@ class PlanBuilder {
 
   const ir::Value& Val(ir::ValueId v) const { return g_.value(v); }
   memory::dims DimsOf(ir::ValueId v) const { return Dims(Val(v).shape, batch_); }
+  // Any layout in the type activations flow in between layers (bf16 for a
+  // bf16 model; the head and softmax ask for f32 themselves).
+  memory::desc AnyActivation(const memory::dims& dims) const { return Any(dims, activation_); }
   static bool Has(const ir::Node& n, size_t i) {
     return n.inputs.size() > i && n.inputs[i] != ir::kNoValue;
   }
@@ -141,6 +146,7 @@ class PlanBuilder {
   struct ConcatBuffer {
     int buffer = -1;
     memory::format_tag tag = tag::undef;
+    dt type = dt::f32;
     bool failed = false;
   };
 
@@ -158,6 +164,7 @@ class PlanBuilder {
   const CompiledModel& model_;
   const ir::Graph& g_;
   int64_t batch_;
+  dt activation_ = dt::f32;  // from the model's precision
   std::shared_ptr<Plan> plan_;
   std::unordered_map<ir::ValueId, MemRef> where_;
   std::unordered_map<ir::ValueId, std::vector<MemRef>> converted_;

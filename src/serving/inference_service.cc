@@ -116,6 +116,9 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
   for (const auto& dir : model_dirs) {
     runtime::CompileOptions compile;
     compile.threads = p.threads;
+    if (!options.precision.empty()) {
+      ASSIGN_OR_RETURN(compile.precision, runtime::ParsePrecision(options.precision));
+    }
     model::CompiledCache cache;
     cache.dir = options.compile_cache;
     cache.batches.clear();

@@ -77,6 +77,9 @@ struct ServiceOptions {
   // Where compiled-model files live (model::CompiledCache); empty: every
   // model is compiled in memory, no file.
   std::string compile_cache;
+  // "fp32" | "bf16" | "int8" for every model (runtime/precision.h); empty:
+  // each model at its kamado.yaml's `precision:` (fp32 when absent).
+  std::string precision;
 };
 
 // The batch delay policy. Waiting for a batch to fill costs every request

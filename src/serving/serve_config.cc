@@ -9,6 +9,7 @@
 
 #include "core/file_util.h"
 #include "model/yaml_errors.h"
+#include "runtime/precision.h"
 
 namespace kamado::serving {
 namespace {
@@ -72,6 +73,8 @@ const std::vector<Key>& Keys() {
           [](ServeConfig& c) -> std::string& { return c.service.compile_cache; }},
       Key{"trace", Kind::kString, 0, 0, nullptr, nullptr,
           [](ServeConfig& c) -> std::string& { return c.trace; }},
+      Key{"precision", Kind::kString, 0, 0, nullptr, nullptr,
+          [](ServeConfig& c) -> std::string& { return c.service.precision; }},
   };
   return keys;
 }
@@ -89,7 +92,7 @@ bool IsServiceKey(std::string_view name) {
   for (const char* k :
        {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms",
         "max_decode_bytes_per_request", "max_decode_bytes_in_flight", "allow_non_finite_inputs",
-        "decode_threads", "pin"}) {
+        "decode_threads", "pin", "precision"}) {
     if (name == k) return true;
   }
   return false;
@@ -293,6 +296,11 @@ Status ValidateServeConfig(const ServeConfig& config) {
     if (m.empty()) return InvalidArgument("'models' (--model): a model directory is empty");
   }
   if (config.host.empty()) return InvalidArgument("'host' (--host) is empty");
+  if (!config.service.precision.empty()) {
+    if (auto p = runtime::ParsePrecision(config.service.precision); !p.ok()) {
+      return InvalidArgument("'precision' (--precision): " + p.status().message());
+    }
+  }
   for (const Key& k : Keys()) {
     if (k.kind != Kind::kInt && k.kind != Kind::kBool) continue;
     const int64_t v = k.get(config);

@@ -30,6 +30,8 @@
 //   compile_cache: ""             # compiled-model files (default with workers > 1:
 //                                 # $XDG_CACHE_HOME/kamado or ~/.cache/kamado)
 //   trace: ""                     # FILE: a JSON line per model request (FILE.<i> per worker)
+//   precision: ""                 # fp32 | bf16 | int8 for every model; "": each
+//                                 # model's kamado.yaml `precision:` (else fp32)
 //
 // Precedence: built-in defaults < the file < flags given on the command line
 // (a `--model` flag replaces the file's whole `models` list). Relative model

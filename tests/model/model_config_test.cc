@@ -63,6 +63,8 @@ TEST_F(ModelConfigTest, ErrorsNameTheField) {
       {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\npreprocess: {mean: [1, 2]}\n",
        "preprocess.mean", StatusCode::kInvalidArgument},
       {"name: [unclosed\n", "kamado.yaml", StatusCode::kInvalidArgument},
+      {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\nprecision: fp16\n",
+       "'precision': 'fp16' is not one of fp32, bf16, int8", StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
     Write(c.yaml);
@@ -180,7 +182,9 @@ TEST_F(ModelConfigTest, FormatThenParseGivesTheConfigBack) {
   c.decision = DecisionConfig{"pet", {"dog: a good one"}, {1}, 0.3};
   c.source = "somewhere";
   c.converted_from = "/tmp/x";
+  c.precision = runtime::Precision::kBf16;
   const std::string text = FormatModelConfig(c);
+  EXPECT_NE(text.find("precision: bf16"), std::string::npos) << text;
   auto back = ParseModelConfig(text, "formatted", dir_);
   ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << text;
   EXPECT_EQ(*back, c) << text;
@@ -193,6 +197,8 @@ TEST_F(ModelConfigTest, FormatThenParseGivesTheConfigBack) {
   back = ParseModelConfig(FormatModelConfig(minimal), "formatted", dir_);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, minimal);
+  EXPECT_EQ(back->precision, runtime::Precision::kFp32);  // absent: fp32, and not written
+  EXPECT_EQ(FormatModelConfig(minimal).find("precision"), std::string::npos);
 }
 
 TEST_F(ModelConfigTest, MissingFileIsNotFound) {

@@ -174,5 +174,44 @@ TEST_F(CompiledFileTest, TheKeyNamesThisBuildOneDnnAndIsa) {
   EXPECT_EQ(key_.precision, "fp32");
 }
 
+// A bf16 model's file holds bf16 weights, loads back as a bf16 model that
+// answers as the in-memory one does, and is stale for an fp32 key.
+TEST_F(CompiledFileTest, ABf16ModelRoundTripsAndIsStaleForFp32) {
+  if (!CheckPrecisionSupported(Precision::kBf16).ok()) {
+    GTEST_SKIP() << "bf16 needs AVX512-BF16 or AMX-BF16: " << PrecisionEngine(Precision::kBf16);
+  }
+  CompileOptions o;
+  o.threads = 1;
+  o.precision = Precision::kBf16;
+  auto m = CompiledModel::Compile(SmallCnn(), o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const CompiledFileKey key = CurrentCompiledFileKey("model-hash", {1, 2}, 1, true, Precision::kBf16);
+  EXPECT_EQ(key.precision, "bf16");
+  const fs::path path = dir_ / "small.bf16.kmc";
+  EXPECT_FALSE(WriteCompiledFile(**m, key_, path).ok());  // an fp32 key for a bf16 model
+  ASSERT_TRUE(WriteCompiledFile(**m, key, path).ok());
+  auto loaded = LoadCompiledFile(path, key);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ((*loaded)->precision(), Precision::kBf16);
+  bool any_bf16 = false;
+  for (const auto& [v, mem] : (*loaded)->ReorderedConstants()) {
+    any_bf16 |= mem.get_desc().data_type() == dnnl::memory::data_type::bf16;
+  }
+  EXPECT_TRUE(any_bf16);
+  std::mt19937 rng(4);
+  Session a(*m, {.threads = 1}), b(*loaded, {.threads = 1});
+  const Tensor input = Random({2, 16, 16, 3}, rng);
+  auto x = a.Run({input});
+  auto y = b.Run({input});
+  ASSERT_TRUE(x.ok() && y.ok());
+  for (int64_t i = 0; i < x->front().size(); ++i) ASSERT_EQ(x->front()[i], y->front()[i]);
+  CompiledFileKey fp32 = key;
+  fp32.precision = "fp32";
+  auto stale = LoadCompiledFile(path, fp32);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("precision bf16, not fp32"), std::string::npos)
+      << stale.status().message();
+}
+
 }  // namespace
 }  // namespace kamado::runtime

@@ -58,6 +58,7 @@ oversubscribe: true
 pin: true
 compile_cache: /var/cache/kamado
 trace: /tmp/trace.jsonl
+precision: bf16
 )";
   ServeConfig c;
   ASSERT_TRUE(Parse(yaml, c).ok()) << Parse(yaml, c).ToString();
@@ -86,9 +87,20 @@ trace: /tmp/trace.jsonl
   EXPECT_TRUE(c.service.pin);
   EXPECT_EQ(c.service.compile_cache, "/var/cache/kamado");
   EXPECT_EQ(c.trace, "/tmp/trace.jsonl");
+  EXPECT_EQ(c.service.precision, "bf16");
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 25u);
+  EXPECT_EQ(ServeConfigKeys().size(), 26u);
+}
+
+TEST(ServeConfig, AnUnknownPrecisionIsRefusedNamingTheChoices) {
+  ServeConfig c;
+  ASSERT_TRUE(Parse("models: [m]\nprecision: fp16\n", c).ok());
+  const Status s = ValidateServeConfig(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'precision' (--precision): precision 'fp16' is not one of fp32, bf16, int8"),
+            std::string::npos)
+      << s.message();
 }
 
 TEST(ServeConfig, AbsentKeysKeepTheirDefaultsAndEmptyFilesSetNothing) {

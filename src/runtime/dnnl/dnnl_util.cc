@@ -68,6 +68,22 @@ size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& op
   return post_ops.size();
 }
 
+std::string IsaName(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    default: return "isa#" + std::to_string(static_cast<int>(isa));
+  }
+}
+
 dnnl::memory::format_tag PlainTag(size_t rank) {
   using tag = dnnl::memory::format_tag;
   switch (rank) {

@@ -42,4 +42,8 @@ dnnl::memory::format_tag PlainTag(size_t rank);
 // Short text for a memory descriptor's layout, for logs and profiles.
 std::string DescribeLayout(const dnnl::memory::desc& md);
 
+// oneDNN's name for an ISA ("avx2", "avx512_core_amx"), as ONEDNN_MAX_CPU_ISA
+// spells it in lower case.
+std::string IsaName(dnnl::cpu_isa isa);
+
 }  // namespace kamado::runtime

@@ -18,7 +18,7 @@ namespace kamado::runtime::detail {
 // output channels and on the 'valid' 80 -> 192 conv at 73x73. The rule
 // keeps to the measured winners; everything else stays direct.
 bool PlanBuilder::UseWinograd(const ir::Node& n) const {
-  if (!model_.winograd()) return false;
+  if (!model_.winograd() || activation_ != dt::f32) return false;  // oneDNN's Winograd is f32 only
   const auto& a = n.attr<ir::ConvAttrs>();
   const Shape& ws = Val(n.inputs[1]).shape;  // [O, I, kH, kW]
   const Shape& out = Val(n.outputs[0]).shape;
@@ -66,20 +66,20 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
 
   auto make_pd = [&](algorithm alg, const memory::desc& src_md) {
     auto d = has_bias ? dnnl::convolution_forward::desc(
-                            prop_kind::forward_inference, alg, src_md,
-                            Any(w_dims), bias_md, Any(dst_dims), strides, dilates, pad_l, pad_r)
+                            prop_kind::forward_inference, alg, src_md, AnyActivation(w_dims),
+                            bias_md, AnyActivation(dst_dims), strides, dilates, pad_l, pad_r)
                       : dnnl::convolution_forward::desc(
-                            prop_kind::forward_inference, alg, src_md,
-                            Any(w_dims), Any(dst_dims), strides, dilates, pad_l, pad_r);
+                            prop_kind::forward_inference, alg, src_md, AnyActivation(w_dims),
+                            AnyActivation(dst_dims), strides, dilates, pad_l, pad_r);
     return dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
   };
   // Let oneDNN pick the layout; if it wants a different one than the
   // producer wrote, prefer an optimised kernel on the producer's layout
   // over a reorder.
   const memory::desc& have = where_.at(x).desc;
-  auto pd = make_pd(algorithm::convolution_direct, Any(DimsOf(x)));
+  auto pd = make_pd(algorithm::convolution_direct, AnyActivation(DimsOf(x)));
   const memory::desc preferred_dst = pd.dst_desc();
-  if (pd.src_desc() != have) {
+  if (pd.src_desc() != have && have.data_type() == activation_) {
     try {
       auto exact = make_pd(algorithm::convolution_direct, have);
       if (std::string(exact.impl_info_str()).rfind("ref", 0) != 0) pd = exact;

@@ -24,8 +24,10 @@ Status PlanBuilder::LowerPool(const ir::Node& n) {
     alg = algorithm::pooling_avg_exclude_padding;
   }
   const MemRef& src = where_.at(x);
+  // The output keeps the input's type (bf16 in, bf16 out).
   dnnl::pooling_forward::desc d(prop_kind::forward_inference, alg, src.desc,
-                                Any(DimsOf(n.outputs[0])), strides, kernel, pad_l, pad_r);
+                                Any(DimsOf(n.outputs[0]), src.desc.data_type()), strides, kernel,
+                                pad_l, pad_r);
   if (n.op == ir::OpType::kGlobalAvgPool) return AddPooling(n, d, src);
   const auto& post = n.attr<ir::PoolAttrs>().post_ops;
   if (ir::HasSumPostOp(post)) {
@@ -59,8 +61,8 @@ Status PlanBuilder::LowerGlobalMaxPool(const ir::Node& n) {
   const memory::dims src_dims = DimsOf(x);
   const MemRef& src = where_.at(x);
   dnnl::pooling_forward::desc d(prop_kind::forward_inference, algorithm::pooling_max, src.desc,
-                                Any(DimsOf(n.outputs[0])), {1, 1}, {src_dims[2], src_dims[3]},
-                                {0, 0}, {0, 0});
+                                Any(DimsOf(n.outputs[0]), src.desc.data_type()), {1, 1},
+                                {src_dims[2], src_dims[3]}, {0, 0}, {0, 0});
   return AddPooling(n, d, src);
 }
 

@@ -21,17 +21,28 @@ Status PlanBuilder::LowerConcat(const ir::Node& n) {
       }
     }
     where_[n.outputs[0]] = MemRef{MemRef::Kind::kArena, buf.buffer,
-                                  memory::desc(DimsOf(n.outputs[0]), dt::f32, buf.tag)};
+                                  memory::desc(DimsOf(n.outputs[0]), buf.type, buf.tag)};
     return Status::Ok();
   }
   const int axis = static_cast<int>(n.attr<ir::ConcatAttrs>().axis);
+  // The concat primitive takes one data type: inputs of mixed types (a
+  // bf16 branch beside an f32 one) are all read as plain f32.
+  std::vector<MemRef> inputs;
+  bool mixed = false;
+  for (ir::ValueId v : n.inputs) {
+    inputs.push_back(where_.at(v));
+    mixed |= inputs.back().desc.data_type() != inputs.front().desc.data_type();
+  }
+  if (mixed) {
+    for (size_t i = 0; i < n.inputs.size(); ++i) inputs[i] = Ensure(n.inputs[i], Plain(DimsOf(n.inputs[i])));
+  }
   std::vector<memory::desc> srcs;
-  for (ir::ValueId v : n.inputs) srcs.push_back(where_.at(v).desc);
+  for (const MemRef& in : inputs) srcs.push_back(in.desc);
   dnnl::concat::primitive_desc pd(axis, srcs, CpuEngine(), UserScratchpad());
   Step s = MakeStep<dnnl::concat>(n, pd);
   const MemRef dst = NewArena(pd.dst_desc());
-  for (size_t i = 0; i < n.inputs.size(); ++i) {
-    s.args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), where_.at(n.inputs[i])});
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    s.args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), inputs[i]});
   }
   s.args.push_back({DNNL_ARG_DST, dst});
   AddStep(std::move(s), pd.scratchpad_desc());

@@ -1,0 +1,70 @@
+#include "runtime/precision.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "runtime/dnnl/dnnl_util.h"
+
+namespace kamado::runtime {
+namespace {
+
+// oneDNN's ISA values are nested bit masks: an ISA includes every one
+// whose bits are a subset of its own.
+bool Includes(dnnl::cpu_isa have, dnnl::cpu_isa want) {
+  const auto h = static_cast<unsigned>(have), w = static_cast<unsigned>(want);
+  return (h & w) == w;
+}
+
+}  // namespace
+
+std::string_view PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return "fp32";
+    case Precision::kBf16: return "bf16";
+    case Precision::kInt8: return "int8";
+  }
+  return "?";
+}
+
+Result<Precision> ParsePrecision(std::string_view name) {
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    if (name == PrecisionName(p)) return p;
+  }
+  return InvalidArgument("precision '" + std::string(name) + "' is not one of fp32, bf16, int8");
+}
+
+Status CheckPrecisionSupported(Precision p) {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  switch (p) {
+    case Precision::kFp32: return Status::Ok();
+    case Precision::kBf16:
+      if (Includes(isa, dnnl::cpu_isa::avx512_core_bf16)) return Status::Ok();
+      return Unsupported("precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16; oneDNN runs " +
+                         IsaName(isa) +
+                         " here (ONEDNN_MAX_CPU_ISA may lower it), where bf16 would be emulated "
+                         "slower than fp32: use --precision fp32 (or int8 once the model is "
+                         "quantized)");
+    case Precision::kInt8:
+      return Unsupported("precision int8 is not available in this build yet (kamado quantize is "
+                         "still to come): use fp32" +
+                         std::string(Includes(isa, dnnl::cpu_isa::avx512_core_bf16) ? " or bf16" : ""));
+  }
+  return Internal("unknown precision");
+}
+
+std::string PrecisionEngine(Precision p) {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  if (Status s = CheckPrecisionSupported(p); !s.ok()) return "not available: " + s.message();
+  switch (p) {
+    case Precision::kFp32:
+      return std::string(Includes(isa, dnnl::cpu_isa::avx512_core) ? "AVX-512" : "AVX2/FMA") +
+             " fp32 (" + IsaName(isa) + ")";
+    case Precision::kBf16:
+      return std::string(Includes(isa, dnnl::cpu_isa::avx512_core_amx) ? "AMX-BF16 tiles"
+                                                                         : "AVX512-BF16") +
+             " (" + IsaName(isa) + ")";
+    case Precision::kInt8: break;
+  }
+  return "?";
+}
+
+}  // namespace kamado::runtime

@@ -1,0 +1,34 @@
+// Precision: the data type a compiled model's activations and convolution
+// weights are held in. fp32 everywhere is the default; bf16 keeps the
+// convolutions, pooling and the tensors between them in bfloat16 (weights
+// reordered to bf16 once, at compile time), while the classifier head
+// (Dense) and Softmax stay fp32 — the reorders that change the type sit at
+// the graph's input and before the head, never between two convolutions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace kamado::runtime {
+
+enum class Precision { kFp32, kBf16, kInt8 };
+
+// "fp32" | "bf16" | "int8".
+std::string_view PrecisionName(Precision p);
+// The inverse of PrecisionName; InvalidArgument naming the accepted values.
+Result<Precision> ParsePrecision(std::string_view name);
+
+// Whether oneDNN can run `p` on this CPU with real instructions for it (it
+// honours ONEDNN_MAX_CPU_ISA): bf16 needs AVX512-BF16 or AMX-BF16; without
+// them oneDNN would emulate bf16 on AVX-512 at a fraction of fp32's speed,
+// or not run it at all on AVX2. Ok, or FailedPrecondition saying what this
+// CPU has and what to use instead.
+Status CheckPrecisionSupported(Precision p);
+
+// What `p` runs on here, in words ("AMX-BF16 (avx512_core_amx)", "not
+// available: ..."), for `kamado info`.
+std::string PrecisionEngine(Precision p);
+
+}  // namespace kamado::runtime
