@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/bench_command.h"
+#include "cli/compare_command.h"
 #include "cli/compile_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddMonitorCommand(app, exit_code);
   kamado::cli::AddLoadCommand(app, exit_code);
   kamado::cli::AddInfoCommand(app, exit_code);
+  kamado::cli::AddCompareCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -266,6 +266,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   AddPrecisionFlag(cmd, &flags->service.precision)
       ->description("fp32 | bf16 | int8 for every model (default: each model's kamado.yaml "
                     "`precision:`, else fp32)");
+  cmd->add_flag("--allow-ungated", flags->service.allow_ungated,
+                "Serve a bf16/int8 model whose gate (kamado compare) failed or never ran on this CPU");
   cmd->add_flag("--allow-non-finite-inputs", flags->service.allow_non_finite_inputs,
                 "Accept NaN and infinity in FP32 tensors (refused with 400 by default)");
   cmd->callback([cmd, flags, config_file, &exit_code] {

@@ -51,6 +51,8 @@ Status CheckPrecisionSupported(Precision p) {
   return Internal("unknown precision");
 }
 
+std::string EffectiveIsaName() { return IsaName(dnnl::get_effective_cpu_isa()); }
+
 std::string PrecisionEngine(Precision p) {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   if (Status s = CheckPrecisionSupported(p); !s.ok()) return "not available: " + s.message();

@@ -27,6 +27,11 @@ Result<Precision> ParsePrecision(std::string_view name);
 // CPU has and what to use instead.
 Status CheckPrecisionSupported(Precision p);
 
+// oneDNN's name for the ISA it dispatches to here ("avx512_core_amx",
+// "avx2"; ONEDNN_MAX_CPU_ISA lowers it): what compiled files and gates
+// are keyed by.
+std::string EffectiveIsaName();
+
 // What `p` runs on here, in words ("AMX-BF16 (avx512_core_amx)", "not
 // available: ..."), for `kamado info`.
 std::string PrecisionEngine(Precision p);

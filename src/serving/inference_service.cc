@@ -12,6 +12,7 @@
 
 #include "model/image_options.h"
 #include "model/model_loader.h"
+#include "model/precision_gate.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "runtime/session.h"
@@ -123,6 +124,17 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     cache.dir = options.compile_cache;
     cache.batches.clear();
     for (int b = 1; b <= std::max(1, options.max_batch); ++b) cache.batches.push_back(b);
+    // A reduced precision is served only behind a gate passed on this ISA
+    // (model/precision_gate.h), checked before anything is compiled.
+    if (!options.allow_ungated) {
+      ASSIGN_OR_RETURN(model::ModelConfig config, model::LoadModelConfig(dir));
+      const runtime::Precision precision = compile.precision.value_or(config.precision);
+      if (precision != runtime::Precision::kFp32) {
+        RETURN_IF_ERROR(runtime::CheckPrecisionSupported(precision));
+        ASSIGN_OR_RETURN(std::string hash, model::HashModelFiles(dir));
+        RETURN_IF_ERROR(model::CheckGate(dir, precision, runtime::EffectiveIsaName(), hash));
+      }
+    }
     const auto load_start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(model::LoadedModel loaded,
                      model::LoadModel(dir, compile, options.compile_cache.empty() ? nullptr : &cache));

@@ -80,6 +80,9 @@ struct ServiceOptions {
   // "fp32" | "bf16" | "int8" for every model (runtime/precision.h); empty:
   // each model at its kamado.yaml's `precision:` (fp32 when absent).
   std::string precision;
+  // Serve a bf16/int8 model whose gate (`kamado compare`) failed or was
+  // never run on this ISA; refused with a message naming it by default.
+  bool allow_ungated = false;
 };
 
 // The batch delay policy. Waiting for a batch to fill costs every request

@@ -75,6 +75,9 @@ const std::vector<Key>& Keys() {
           [](ServeConfig& c) -> std::string& { return c.trace; }},
       Key{"precision", Kind::kString, 0, 0, nullptr, nullptr,
           [](ServeConfig& c) -> std::string& { return c.service.precision; }},
+      Key{"allow_ungated", Kind::kBool, 0, 1,
+          [](const ServeConfig& c) { return static_cast<int64_t>(c.service.allow_ungated); },
+          [](ServeConfig& c, int64_t v) { c.service.allow_ungated = v != 0; }},
   };
   return keys;
 }
@@ -92,7 +95,7 @@ bool IsServiceKey(std::string_view name) {
   for (const char* k :
        {"sessions", "threads", "max_batch", "batch_delay_us", "max_queue", "timeout_ms",
         "max_decode_bytes_per_request", "max_decode_bytes_in_flight", "allow_non_finite_inputs",
-        "decode_threads", "pin", "precision"}) {
+        "decode_threads", "pin", "precision", "allow_ungated"}) {
     if (name == k) return true;
   }
   return false;

@@ -32,6 +32,7 @@
 //   trace: ""                     # FILE: a JSON line per model request (FILE.<i> per worker)
 //   precision: ""                 # fp32 | bf16 | int8 for every model; "": each
 //                                 # model's kamado.yaml `precision:` (else fp32)
+//   allow_ungated: false          # serve bf16/int8 without a passed gate (kamado compare)
 //
 // Precedence: built-in defaults < the file < flags given on the command line
 // (a `--model` flag replaces the file's whole `models` list). Relative model

@@ -59,6 +59,7 @@ pin: true
 compile_cache: /var/cache/kamado
 trace: /tmp/trace.jsonl
 precision: bf16
+allow_ungated: true
 )";
   ServeConfig c;
   ASSERT_TRUE(Parse(yaml, c).ok()) << Parse(yaml, c).ToString();
@@ -88,9 +89,10 @@ precision: bf16
   EXPECT_EQ(c.service.compile_cache, "/var/cache/kamado");
   EXPECT_EQ(c.trace, "/tmp/trace.jsonl");
   EXPECT_EQ(c.service.precision, "bf16");
+  EXPECT_TRUE(c.service.allow_ungated);
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 26u);
+  EXPECT_EQ(ServeConfigKeys().size(), 27u);
 }
 
 TEST(ServeConfig, AnUnknownPrecisionIsRefusedNamingTheChoices) {

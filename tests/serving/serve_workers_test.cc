@@ -16,10 +16,12 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/file_util.h"
+#include "runtime/precision.h"
 #include "serving/cpu_budget.h"
 #include "serving/http/http_client.h"
 #include "serving/serving_test_util.h"
@@ -541,55 +543,103 @@ TEST_F(ServeWorkers, TheTraceHasALinePerModelRequestWithItsParts) {
 }
 
 
-// Issue 16, end to end: `serve --precision bf16` with two workers maps one
-// compiled file kept beside the fp32 one (mobilenet_v2.bf16.kmc), and over
-// HTTP gives the same top-1 as `kamado infer --precision bf16` on the same
-// photos. Where the CPU has no bf16, serve refuses to start and says why.
-TEST_F(ServeWorkers, Bf16ServesWhatInferAnswersAtBf16FromItsOwnCompiledFile) {
+// Issue 16, end to end: `serve --precision bf16` refuses a model never
+// gated on this CPU; after `kamado compare` passed, two workers map one
+// compiled file kept beside the fp32 one (<name>.bf16.kmc) and over HTTP
+// give the same top-1 as `kamado infer --precision bf16` on the same
+// photos; a changed model file makes it ungated again. Where the CPU has
+// no bf16, serve refuses to start and says why.
+TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
   KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
   KAMADO_REQUIRE_DATA("data/images");
+  const fs::path model = cache_ / "model";
+  fs::create_directories(cache_);
+  fs::copy("models/mobilenet_v2", model, fs::copy_options::recursive);
+  fs::remove_all(model / ".kamado");  // a gate measured on the shared copy is not this test's
   std::vector<std::string> photos;
   for (const auto& e : fs::directory_iterator("data/images")) {
     if (e.path().extension() == ".png") photos.push_back(e.path().string());
   }
   std::sort(photos.begin(), photos.end());
   ASSERT_GE(photos.size(), 5u);
-  uint16_t port = 0;
-  std::string log;
-  Child c = Spawn(Args(2, {"--precision", "bf16"}), &port, &log);
-  if (port == 0) {
+  auto serve = [&](std::string* log) {
+    std::vector<std::string> a = Args(2, {"--precision", "bf16"});
+    a[2] = model.string();
+    uint16_t port = 0;
+    Child c = Spawn(a, &port, log);
+    return std::make_pair(c, port);
+  };
+  auto finish = [](Child c, std::string* log) {
     const int code = WaitExit(c.pid);
     char line[1024];
-    while (fgets(line, sizeof(line), c.out)) log += line;
+    while (fgets(line, sizeof(line), c.out)) *log += line;
     fclose(c.out);
-    ASSERT_EQ(code, 2) << log;
+    return code;
+  };
+  auto run = [](const std::string& cmd) {
+    FILE* f = popen((cmd + " 2>&1").c_str(), "r");
+    std::string out;
+    char line[65536];
+    while (f && fgets(line, sizeof(line), f)) out += line;
+    const int status = f ? pclose(f) : -1;
+    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+  };
+  std::string log;
+  auto [c, port] = serve(&log);
+  ASSERT_EQ(port, 0) << "an ungated bf16 model was served";
+  ASSERT_EQ(finish(c, &log), 2) << log;
+  if (!runtime::CheckPrecisionSupported(runtime::Precision::kBf16).ok()) {
     EXPECT_NE(log.find("precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16"), std::string::npos) << log;
     GTEST_SKIP() << "serve refused bf16 here, as it must on a CPU without AVX512-BF16 or AMX-BF16";
   }
-  Drain drain(c.out);
-  EXPECT_TRUE(fs::exists(cache_ / "mobilenet_v2.bf16.kmc")) << log;
-  EXPECT_FALSE(fs::exists(cache_ / "mobilenet_v2.kmc"));
-  std::string cmd = std::string(KAMADO_BINARY) + " infer --model models/mobilenet_v2 --precision bf16 --threads 1 --json";
-  for (const auto& p : photos) cmd += " " + p;
-  FILE* infer = popen(cmd.c_str(), "r");
-  ASSERT_NE(infer, nullptr);
-  std::map<std::string, std::string> expected;
-  char line[65536];
-  while (fgets(line, sizeof(line), infer)) {
-    const auto j = nlohmann::json::parse(line);
-    expected[j["image"].get<std::string>()] = j["top"][0]["label"].get<std::string>();
+  EXPECT_NE(log.find("at bf16 was never gated on this CPU"), std::string::npos) << log;
+  EXPECT_NE(log.find("--allow-ungated"), std::string::npos) << log;
+
+  // The gate, on the few photos make test has (the docs' gate uses 100).
+  const std::string bin = KAMADO_BINARY;
+  auto [rc, out] = run(bin + " compare --model " + model.string() +
+                       " --images data/images --precision bf16 --threads 1 --min-photos 5 --min-classes 2");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("gate: PASSED"), std::string::npos) << out;
+  ASSERT_TRUE(fs::exists(model / ".kamado" / "gate.json"));
+
+  log.clear();
+  std::tie(c, port) = serve(&log);
+  ASSERT_NE(port, 0) << log;
+  {
+    Drain drain(c.out);
+    EXPECT_TRUE(fs::exists(cache_ / "mobilenet_v2.bf16.kmc")) << log;
+    EXPECT_FALSE(fs::exists(cache_ / "mobilenet_v2.kmc"));
+    std::string cmd = bin + " infer --model " + model.string() + " --precision bf16 --threads 1 --json";
+    for (const auto& p : photos) cmd += " " + p;
+    std::tie(rc, out) = run(cmd);
+    ASSERT_EQ(rc, 0) << out;
+    std::map<std::string, std::string> expected;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] != '{') continue;
+      const auto j = nlohmann::json::parse(line);
+      expected[j["image"].get<std::string>()] = j["top"][0]["label"].get<std::string>();
+    }
+    ASSERT_EQ(expected.size(), photos.size()) << out;
+    for (const auto& p : photos) {
+      http::HttpClient client("127.0.0.1", port, std::chrono::seconds(30));
+      auto r = client.Post("/v2/models/mobilenet_v2/classify", ReadFile(p).value(), "image/png");
+      ASSERT_TRUE(r.ok()) << p;
+      ASSERT_EQ(r->status, 200) << r->body;
+      EXPECT_EQ(nlohmann::json::parse(r->body)["label"], expected[p]) << p;
+    }
+    kill(c.pid, SIGTERM);
+    EXPECT_EQ(WaitExit(c.pid), 0);
   }
-  EXPECT_EQ(pclose(infer), 0);
-  ASSERT_EQ(expected.size(), photos.size());
-  for (const auto& p : photos) {
-    http::HttpClient client("127.0.0.1", port, std::chrono::seconds(30));
-    auto r = client.Post("/v2/models/mobilenet_v2/classify", ReadFile(p).value(), "image/png");
-    ASSERT_TRUE(r.ok()) << p;
-    ASSERT_EQ(r->status, 200) << r->body;
-    EXPECT_EQ(nlohmann::json::parse(r->body)["label"], expected[p]) << p;
-  }
-  kill(c.pid, SIGTERM);
-  EXPECT_EQ(WaitExit(c.pid), 0);
+
+  // Another model file: what was measured is not what would be served.
+  std::ofstream(model / "kamado.yaml", std::ios::app) << "# changed\n";
+  log.clear();
+  std::tie(c, port) = serve(&log);
+  EXPECT_EQ(port, 0);
+  EXPECT_EQ(finish(c, &log), 2) << log;
+  EXPECT_NE(log.find("was measured on other model files"), std::string::npos) << log;
 }
 
 }  // namespace
