@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reduced precision on this machine (issue 16): kamado fp32 and bf16, ONNX
+# Reduced precision on this machine (issue 16; Debian's /usr/bin/python3 runs the
+# PyTorch peer, whatever python3 is first on PATH): kamado fp32 and bf16, ONNX
 # Runtime 1.30 fp32 and PyTorch 1.13 bf16 (Debian's, torchvision's model
 # definitions with random weights, jit-frozen, channels-last: see
 # bench/peers/torch/torch_bench.py), both default models, batch 1 and 8,
@@ -21,7 +22,7 @@ mkdir -p "$OUT"
 if [[ ! -d bench/peers/ort/node_modules/onnxruntime-node ]]; then
   (cd bench/peers/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund)
 fi
-python3 -c 'import torch, torchvision' 2>/dev/null ||
+/usr/bin/python3 -c "import torch, torchvision" 2>/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch python3-torchvision > /dev/null
 for model in mobilenet_v2 inception_v3; do
   [[ -f build/onnx/$model/model.onnx ]] || "$KAMADO" convert "models/$model" -o "build/onnx/$model" > /dev/null
@@ -40,7 +41,7 @@ run() {  # peer model batch → one JSON line
       taskset -c 0,1 node bench/peers/ort/ort_bench.js --model "build/onnx/$model/model.onnx" \
         --shape "1,$size,$size,3" --threads 2 --batch "$batch" --iterations "$iters" --warmup 20 | tail -n 1 ;;
     torch-bf16)
-      taskset -c 0,1 python3 bench/peers/torch/torch_bench.py --model "$model" --precision bf16 \
+      taskset -c 0,1 /usr/bin/python3 bench/peers/torch/torch_bench.py --model "$model" --precision bf16 \
         --threads 2 --batch "$batch" --iterations "$iters" --warmup 20 2>/dev/null | tail -n 1 ;;
   esac
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch latency, measured the way `kamado bench` measures kamado.
 
 Debian's python3-torch 1.13 and python3-torchvision's model definitions with
@@ -53,7 +53,7 @@ def main():
         def forward(self, x):
             return torch.softmax(self.inner(x.to(dtype)).float(), dim=1)
 
-    model = WithSoftmax(net.to(dtype)).to(memory_format=torch.channels_last)
+    model = WithSoftmax(net.to(dtype)).to(memory_format=torch.channels_last).eval()
     x = torch.rand(a.batch, 3, size, size).to(memory_format=torch.channels_last)
     with torch.no_grad():
         traced = torch.jit.freeze(torch.jit.trace(model, x))
