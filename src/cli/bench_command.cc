@@ -191,7 +191,11 @@ int RunBench(const BenchArgs& args) {
   compile.threads = args.threads;
   compile.precision = PrecisionFromFlag(args.precision);
   const auto load_start = Clock::now();
-  auto loaded = model::LoadModel(args.model, compile);
+  std::string chosen;
+  auto loaded = args.precision == "auto"
+                    ? model::LoadModelAutoPrecision(args.model, compile, nullptr, &chosen)
+                    : model::LoadModel(args.model, compile);
+  if (!chosen.empty()) std::cerr << "kamado bench: precision auto: " << chosen << "\n";
   if (!loaded.ok()) {
     std::cerr << "kamado bench: " << loaded.status().ToString() << "\n";
     return 2;

@@ -32,7 +32,11 @@ int RunInfer(const InferArgs& args) {
   runtime::CompileOptions compile;
   compile.threads = args.threads;
   compile.precision = PrecisionFromFlag(args.precision);
-  auto loaded = model::LoadModel(args.model, compile);
+  std::string chosen;
+  auto loaded = args.precision == "auto"
+                    ? model::LoadModelAutoPrecision(args.model, compile, nullptr, &chosen)
+                    : model::LoadModel(args.model, compile);
+  if (!chosen.empty()) std::cerr << "kamado infer: precision auto: " << chosen << "\n";
   if (!loaded.ok()) {
     std::cerr << "kamado infer: " << loaded.status().ToString() << "\n";
     return 2;

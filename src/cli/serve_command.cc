@@ -264,7 +264,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                   "Append a JSON line per model request (arrival, decode, queue, run, batch) to FILE "
                   "(FILE.<i> per worker)");
   AddPrecisionFlag(cmd, &flags->service.precision)
-      ->description("fp32 | bf16 | int8 for every model (default: each model's kamado.yaml "
+      ->description("fp32 | bf16 | int8 | auto for every model; auto: the fastest whose gate "
+                    "passed here, one process only (default: each model's kamado.yaml "
                     "`precision:`, else fp32)");
   cmd->add_flag("--allow-ungated", flags->service.allow_ungated,
                 "Serve a bf16/int8 model whose gate (kamado compare) failed or never ran on this CPU");

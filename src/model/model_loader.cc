@@ -4,12 +4,17 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <fstream>
 
 #include "core/sha256.h"
+#include "model/precision_gate.h"
+#include "runtime/session.h"
 #include "importers/onnx/onnx_importer.h"
 #include "importers/tfjs/tfjs_importer.h"
 
@@ -172,6 +177,54 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
   loaded.compiled_file = path;
   loaded.compiled_how = missing ? "compiled" : "rebuilt (" + mapped.status().message() + ")";
   return loaded;
+}
+
+Result<LoadedModel> LoadModelAutoPrecision(const std::filesystem::path& dir,
+                                           const runtime::CompileOptions& options,
+                                           const CompiledCache* cache, std::string* chosen,
+                                           const std::function<double()>& now_ms) {
+  auto hash = HashModelFiles(dir);
+  if (!hash.ok()) return hash.status().WithPrefix("model '" + dir.string() + "'");
+  const std::vector<runtime::Precision> candidates =
+      GatedPrecisions(dir, runtime::EffectiveIsaName(), *hash);
+  const std::function<double()> clock =
+      now_ms ? now_ms : [] {
+        return std::chrono::duration<double, std::milli>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+      };
+  std::optional<LoadedModel> best;
+  std::vector<TimedPrecision> timed;
+  std::string words;
+  for (runtime::Precision p : candidates) {
+    runtime::CompileOptions o = options;
+    o.precision = p;
+    ASSIGN_OR_RETURN(LoadedModel m, LoadModel(dir, o, cache));
+    double ms = 0;
+    if (candidates.size() > 1) {
+      runtime::Session session(m.compiled, {.threads = options.threads});
+      const Tensor input(m.config.InputShape(1));
+      std::vector<double> runs;
+      for (int i = 0; i < 12; ++i) {
+        const double t0 = clock();
+        auto out = session.Run({input});
+        if (!out.ok()) return out.status().WithPrefix("model '" + dir.string() + "'");
+        if (i >= 3) runs.push_back(clock() - t0);
+      }
+      std::nth_element(runs.begin(), runs.begin() + runs.size() / 2, runs.end());
+      ms = runs[runs.size() / 2];
+      words += fmt::format("{}{} {:.1f} ms", words.empty() ? "" : ", ",
+                           runtime::PrecisionName(p), ms);
+    }
+    timed.push_back({p, ms});
+    if (Fastest(timed) == p) best = std::move(m);
+  }
+  if (chosen != nullptr) {
+    *chosen = std::string(runtime::PrecisionName(best->config.precision)) +
+              (candidates.size() > 1 ? " (" + words + " at batch 1)"
+                                     : " (no reduced precision passed its gate on this CPU)");
+  }
+  return std::move(*best);
 }
 
 }  // namespace kamado::model

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <string>
 #include <memory>
 
 #include "core/result.h"
@@ -63,5 +65,17 @@ Result<ir::Graph> ImportModel(const ModelConfig& config);
 Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
                               const runtime::CompileOptions& options = {},
                               const CompiledCache* cache = nullptr);
+
+// `--precision auto`: LoadModel at each precision GatedPrecisions allows
+// here (fp32 alone when no reduced one passed its gate on this ISA), a
+// batch-1 run of each timed (3 untimed, then the median of 9, with
+// `options.threads`), and the fastest kept. `options.precision` is ignored.
+// `chosen` (optional) gets the choice in words ("bf16 (bf16 7.9 ms, fp32
+// 35.2 ms at batch 1)"). `now_ms` is the clock (steady_clock when empty),
+// for tests.
+Result<LoadedModel> LoadModelAutoPrecision(const std::filesystem::path& dir,
+                                           const runtime::CompileOptions& options,
+                                           const CompiledCache* cache, std::string* chosen,
+                                           const std::function<double()>& now_ms = {});
 
 }  // namespace kamado::model

@@ -247,4 +247,23 @@ Status CheckGate(const std::filesystem::path& dir, runtime::Precision precision,
   return Status::Ok();
 }
 
+std::vector<runtime::Precision> GatedPrecisions(const std::filesystem::path& dir,
+                                                std::string_view isa, std::string_view model_hash) {
+  std::vector<runtime::Precision> out = {runtime::Precision::kFp32};
+  for (runtime::Precision p : {runtime::Precision::kBf16, runtime::Precision::kInt8}) {
+    if (runtime::CheckPrecisionSupported(p).ok() && CheckGate(dir, p, isa, model_hash).ok()) {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+runtime::Precision Fastest(const std::vector<TimedPrecision>& timed) {
+  const TimedPrecision* best = &timed.front();
+  for (const TimedPrecision& t : timed) {
+    if (t.ms < best->ms) best = &t;
+  }
+  return best->precision;
+}
+
 }  // namespace kamado::model

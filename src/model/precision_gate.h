@@ -107,4 +107,18 @@ Result<GateResult> ReadGate(const std::filesystem::path& model_dir, std::string_
 Status CheckGate(const std::filesystem::path& dir, runtime::Precision precision,
                  std::string_view isa, std::string_view model_hash);
 
+// `--precision auto`: fp32, and every reduced precision this CPU runs whose
+// gate passed here (CheckGate) on the model files hashing to `model_hash`,
+// in the order fp32, bf16, int8.
+std::vector<runtime::Precision> GatedPrecisions(const std::filesystem::path& dir,
+                                                std::string_view isa, std::string_view model_hash);
+
+struct TimedPrecision {
+  runtime::Precision precision;
+  double ms = 0;  // median batch-1 latency measured at load
+};
+// The fastest of `timed`; a tie goes to the earlier (more precise) one.
+// `timed` must not be empty.
+runtime::Precision Fastest(const std::vector<TimedPrecision>& timed);
+
 }  // namespace kamado::model

@@ -16,22 +16,6 @@ bool Includes(dnnl::cpu_isa have, dnnl::cpu_isa want) {
 
 }  // namespace
 
-std::string_view PrecisionName(Precision p) {
-  switch (p) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kInt8: return "int8";
-  }
-  return "?";
-}
-
-Result<Precision> ParsePrecision(std::string_view name) {
-  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
-    if (name == PrecisionName(p)) return p;
-  }
-  return InvalidArgument("precision '" + std::string(name) + "' is not one of fp32, bf16, int8");
-}
-
 Status CheckPrecisionSupported(Precision p) {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   switch (p) {

@@ -15,10 +15,23 @@ namespace kamado::runtime {
 
 enum class Precision { kFp32, kBf16, kInt8 };
 
-// "fp32" | "bf16" | "int8".
-std::string_view PrecisionName(Precision p);
+// "fp32" | "bf16" | "int8". (Inline, with ParsePrecision: the config
+// parsers and their fuzzers use the names without linking oneDNN.)
+inline std::string_view PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return "fp32";
+    case Precision::kBf16: return "bf16";
+    case Precision::kInt8: return "int8";
+  }
+  return "?";
+}
 // The inverse of PrecisionName; InvalidArgument naming the accepted values.
-Result<Precision> ParsePrecision(std::string_view name);
+inline Result<Precision> ParsePrecision(std::string_view name) {
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    if (name == PrecisionName(p)) return p;
+  }
+  return InvalidArgument("precision '" + std::string(name) + "' is not one of fp32, bf16, int8");
+}
 
 // Whether oneDNN can run `p` on this CPU with real instructions for it (it
 // honours ONEDNN_MAX_CPU_ISA): bf16 needs AVX512-BF16 or AMX-BF16; without

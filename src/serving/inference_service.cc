@@ -117,7 +117,8 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
   for (const auto& dir : model_dirs) {
     runtime::CompileOptions compile;
     compile.threads = p.threads;
-    if (!options.precision.empty()) {
+    const bool auto_precision = options.precision == "auto";
+    if (!options.precision.empty() && !auto_precision) {
       ASSIGN_OR_RETURN(compile.precision, runtime::ParsePrecision(options.precision));
     }
     model::CompiledCache cache;
@@ -126,7 +127,7 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     for (int b = 1; b <= std::max(1, options.max_batch); ++b) cache.batches.push_back(b);
     // A reduced precision is served only behind a gate passed on this ISA
     // (model/precision_gate.h), checked before anything is compiled.
-    if (!options.allow_ungated) {
+    if (!options.allow_ungated && !auto_precision) {
       ASSIGN_OR_RETURN(model::ModelConfig config, model::LoadModelConfig(dir));
       const runtime::Precision precision = compile.precision.value_or(config.precision);
       if (precision != runtime::Precision::kFp32) {
@@ -136,8 +137,13 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
       }
     }
     const auto load_start = std::chrono::steady_clock::now();
+    std::string chosen;
+    const model::CompiledCache* cache_ptr = options.compile_cache.empty() ? nullptr : &cache;
     ASSIGN_OR_RETURN(model::LoadedModel loaded,
-                     model::LoadModel(dir, compile, options.compile_cache.empty() ? nullptr : &cache));
+                     auto_precision
+                         ? model::LoadModelAutoPrecision(dir, compile, cache_ptr, &chosen)
+                         : model::LoadModel(dir, compile, cache_ptr));
+    if (auto_precision) spdlog::info("model '{}': precision auto → {}", loaded.config.name, chosen);
     if (!loaded.compiled_file.empty()) {
       spdlog::info("model '{}': compiled file {} {} in {:.0f} ms ({:.1f} MiB of weights reordered privately)",
                    loaded.config.name, loaded.compiled_file.string(), loaded.compiled_how,

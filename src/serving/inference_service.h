@@ -77,8 +77,9 @@ struct ServiceOptions {
   // Where compiled-model files live (model::CompiledCache); empty: every
   // model is compiled in memory, no file.
   std::string compile_cache;
-  // "fp32" | "bf16" | "int8" for every model (runtime/precision.h); empty:
-  // each model at its kamado.yaml's `precision:` (fp32 when absent).
+  // "fp32" | "bf16" | "int8" for every model (runtime/precision.h), or
+  // "auto" (model::LoadModelAutoPrecision: the fastest gated one, logged);
+  // empty: each model at its kamado.yaml's `precision:` (fp32 when absent).
   std::string precision;
   // Serve a bf16/int8 model whose gate (`kamado compare`) failed or was
   // never run on this ISA; refused with a message naming it by default.

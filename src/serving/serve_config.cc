@@ -299,9 +299,19 @@ Status ValidateServeConfig(const ServeConfig& config) {
     if (m.empty()) return InvalidArgument("'models' (--model): a model directory is empty");
   }
   if (config.host.empty()) return InvalidArgument("'host' (--host) is empty");
-  if (!config.service.precision.empty()) {
+  if (config.service.precision == "auto") {
+    // Each worker would time the candidates itself and could choose
+    // differently from the others.
+    if (config.workers > 1) {
+      return InvalidArgument(
+          "'precision' (--precision) auto needs one process: with 'workers' (--workers) " +
+          std::to_string(config.workers) +
+          " each worker would choose by its own timing; choose once with --workers 1 (the log "
+          "says what auto picked) and give that precision");
+    }
+  } else if (!config.service.precision.empty()) {
     if (auto p = runtime::ParsePrecision(config.service.precision); !p.ok()) {
-      return InvalidArgument("'precision' (--precision): " + p.status().message());
+      return InvalidArgument("'precision' (--precision): " + p.status().message() + " or auto");
     }
   }
   for (const Key& k : Keys()) {

@@ -30,7 +30,7 @@
 //   compile_cache: ""             # compiled-model files (default with workers > 1:
 //                                 # $XDG_CACHE_HOME/kamado or ~/.cache/kamado)
 //   trace: ""                     # FILE: a JSON line per model request (FILE.<i> per worker)
-//   precision: ""                 # fp32 | bf16 | int8 for every model; "": each
+//   precision: ""                 # fp32 | bf16 | int8 | auto for every model; "": each
 //                                 # model's kamado.yaml `precision:` (else fp32)
 //   allow_ungated: false          # serve bf16/int8 without a passed gate (kamado compare)
 //

@@ -11,12 +11,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <unistd.h>
 
 #include "core/file_util.h"
 #include "image/decode.h"
 #include "image/preprocess.h"
 #include "model/image_options.h"
 #include "model/model_loader.h"
+#include "model/precision_gate.h"
 #include "runtime/precision.h"
 #include "runtime/session.h"
 #include "testutil/test_data.h"
@@ -90,6 +94,52 @@ TEST_P(PrecisionParity, Bf16GivesFp32sAnswers) {
   std::printf("%s bf16 vs fp32 on %d photos: top-1 agreement %d/%d, max |dp| %.4f, mean |dp| %.5f\n",
               GetParam().c_str(), photos, same, photos, max_diff, mean_diff);
   EXPECT_LE(mean_diff, 0.01);
+}
+
+// `--precision auto`: only gated precisions are candidates, each is timed
+// at batch 1 and the fastest kept. The clock is injected: the first
+// candidate's runs take `first` ms each, the second's `second`.
+TEST(AutoPrecision, KeepsTheFastestGatedPrecisionAndOnlyThose) {
+  KAMADO_REQUIRE_DATA(fs::path("models/mobilenet_v2/kamado.yaml"));
+  const fs::path dir = fs::temp_directory_path() / ("kamado_auto_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy("models/mobilenet_v2", dir, fs::copy_options::recursive);
+  fs::remove_all(dir / ".kamado");
+  runtime::CompileOptions options;
+  options.threads = 1;
+  auto with_clock = [&](double first, double second) {
+    auto calls = std::make_shared<int>(0);
+    auto now = std::make_shared<double>(0);
+    // Two calls per run, 12 runs per candidate.
+    std::function<double()> clock = [=] {
+      *now += (*calls)++ < 24 ? first : second;
+      return *now;
+    };
+    std::string chosen;
+    auto m = model::LoadModelAutoPrecision(dir, options, nullptr, &chosen, clock);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return std::make_pair(m.ok() ? m->config.precision : runtime::Precision::kInt8, chosen);
+  };
+  // No gate yet: fp32 alone, untimed.
+  auto [p, why] = with_clock(10, 1);
+  EXPECT_EQ(p, runtime::Precision::kFp32);
+  EXPECT_NE(why.find("no reduced precision passed its gate"), std::string::npos) << why;
+  if (!runtime::CheckPrecisionSupported(runtime::Precision::kBf16).ok()) {
+    fs::remove_all(dir);
+    GTEST_SKIP() << "bf16 is not a candidate on a CPU without AVX512-BF16 or AMX-BF16";
+  }
+  model::GateResult gate;
+  gate.precision = "bf16";
+  gate.isa = runtime::EffectiveIsaName();
+  gate.model_hash = model::HashModelFiles(dir).value();
+  gate.passed = true;
+  ASSERT_TRUE(model::WriteGate(dir, gate).ok());
+  std::tie(p, why) = with_clock(10, 1);  // fp32 10 ms, bf16 1 ms
+  EXPECT_EQ(p, runtime::Precision::kBf16) << why;
+  EXPECT_NE(why.find("fp32 10.0 ms, bf16 1.0 ms"), std::string::npos) << why;
+  std::tie(p, why) = with_clock(1, 10);  // the other way round
+  EXPECT_EQ(p, runtime::Precision::kFp32) << why;
+  fs::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(DefaultModels, PrecisionParity,

@@ -92,5 +92,13 @@ TEST(GateTest, TheFileKeepsOneEntryPerPrecisionAndIsaAndServeChecksIt) {
   fs::remove_all(dir);
 }
 
+TEST(GateTest, FastestPrefersTheEarlierOnATie) {
+  using runtime::Precision;
+  EXPECT_EQ(Fastest({{Precision::kFp32, 30}, {Precision::kBf16, 8}}), Precision::kBf16);
+  EXPECT_EQ(Fastest({{Precision::kFp32, 5}, {Precision::kBf16, 8}}), Precision::kFp32);
+  EXPECT_EQ(Fastest({{Precision::kFp32, 5}, {Precision::kBf16, 5}}), Precision::kFp32);
+  EXPECT_EQ(Fastest({{Precision::kFp32, 5}}), Precision::kFp32);
+}
+
 }  // namespace
 }  // namespace kamado::model

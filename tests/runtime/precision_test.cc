@@ -36,10 +36,7 @@ ir::Graph SmallClassifier(std::mt19937& rng) {
   ir::Graph g;
   const auto x = g.AddValue("x", {-1, 3, 32, 32});
   g.AddInput(x);
-  ir::ConvAttrs c3;
-  c3.kernel = {3, 3};
-  c3.pads = {1, 1, 1, 1};
-  c3.post_ops.push_back(ir::PostOp::Act({ir::ActivationKind::kRelu}));
+  const ir::ConvAttrs c3 = testing::Same3x3Relu();
   auto conv = [&](const char* name, ir::ValueId in, int64_t out_c, int64_t in_c, ir::ConvAttrs a,
                   std::vector<ir::ValueId> extra = {}) {
     const auto y = g.AddValue(name);

@@ -23,6 +23,15 @@ inline Tensor Random(Shape shape, std::mt19937& rng, float lo = -1.0f, float hi 
   return t;
 }
 
+// A 3×3 'same' convolution (stride 1, pad 1) with a fused ReLU.
+inline ir::ConvAttrs Same3x3Relu() {
+  ir::ConvAttrs a;
+  a.kernel = {3, 3};
+  a.pads = {1, 1, 1, 1};
+  a.post_ops.push_back(ir::PostOp::Act({ir::ActivationKind::kRelu}));
+  return a;
+}
+
 inline int Uniform(std::mt19937& rng, int lo, int hi) {
   return std::uniform_int_distribution<int>(lo, hi)(rng);
 }

@@ -23,10 +23,7 @@ ir::Graph InceptionLikeBlock(std::mt19937& rng) {
   ir::Graph g;
   const auto x = g.AddValue("x", {-1, 32, 35, 35});
   g.AddInput(x);
-  ir::ConvAttrs same3;
-  same3.kernel = {3, 3};
-  same3.pads = {1, 1, 1, 1};
-  same3.post_ops.push_back(ir::PostOp::Act({ir::ActivationKind::kRelu}));
+  const ir::ConvAttrs same3 = testing::Same3x3Relu();
   const auto a = g.AddValue("a");
   g.AddNode("conv_a", OpType::kConv,
             {x, g.AddConstant("wa", Random({64, 32, 3, 3}, rng, -0.1f, 0.1f)),

@@ -95,6 +95,16 @@ allow_ungated: true
   EXPECT_EQ(ServeConfigKeys().size(), 27u);
 }
 
+TEST(ServeConfig, AutoPrecisionNeedsOneProcess) {
+  ServeConfig c;
+  ASSERT_TRUE(Parse("models: [m]\nprecision: auto\n", c).ok());
+  EXPECT_TRUE(ValidateServeConfig(c).ok());
+  c.workers = 2;
+  const Status s = ValidateServeConfig(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("auto needs one process"), std::string::npos) << s.message();
+}
+
 TEST(ServeConfig, AnUnknownPrecisionIsRefusedNamingTheChoices) {
   ServeConfig c;
   ASSERT_TRUE(Parse("models: [m]\nprecision: fp16\n", c).ok());

@@ -78,7 +78,8 @@ class VerdictTest : public ::testing::Test {
     const fs::path to = dir_ / name;
     fs::create_directories(to);
     for (const auto& entry : fs::directory_iterator(kModel)) {
-      if (entry.path().filename() != "kamado.yaml")
+      // Files only: a `.kamado/` (kamado compare's gate) is not the model's.
+      if (entry.is_regular_file() && entry.path().filename() != "kamado.yaml")
         fs::copy_file(entry.path(), to / entry.path().filename());
     }
     std::istringstream in(FileBytes(kModel / "kamado.yaml"));
