@@ -1,5 +1,5 @@
 // `kamado bench --images` end to end: the real binary on real photos, its
-// JSON line and its HTML report.
+// JSON line and its HTML report; and `kamado info`.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +130,42 @@ TEST(BenchCliTest, MissingImageDirectoryIsAClearError) {
                                      rc);
   EXPECT_EQ(rc, 2);
   EXPECT_NE(out.find("/nonexistent/photos"), std::string::npos) << out;
+}
+
+// `kamado info --json` (issue 16): the CPU and its features as /proc/cpuinfo
+// has them, and for each precision whether it runs here — bf16 exactly when
+// the CPU has AVX512-BF16 or AMX-BF16 and oneDNN is not held below them.
+TEST(InfoCliTest, SaysWhatTheCpuHasAndWhatEachPrecisionRunsOn) {
+  for (const char* env : {"", "ONEDNN_MAX_CPU_ISA=AVX2 "}) {
+    SCOPED_TRACE(env);
+    int rc = 0;
+    const std::string out = RunCommand(std::string(env) + KAMADO_BINARY + " info --json", rc);
+    ASSERT_EQ(rc, 0) << out;
+    const auto j = nlohmann::json::parse(out);
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line, flags;
+    while (std::getline(cpuinfo, line)) {
+      if (line.rfind("flags", 0) == 0) {
+        flags = " " + line.substr(line.find(':') + 1) + " ";
+        break;
+      }
+    }
+    auto has = [&](const char* f) { return flags.find(" " + std::string(f) + " ") != std::string::npos; };
+    EXPECT_EQ(j["features"]["AVX2"].get<bool>(), has("avx2"));
+    EXPECT_EQ(j["features"]["AMX-BF16"].get<bool>(), has("amx_bf16"));
+    EXPECT_EQ(j["features"]["AVX512-BF16"].get<bool>(), has("avx512_bf16"));
+    EXPECT_GE(j["cpus"]["usable"].get<double>(), 1.0);
+    EXPECT_EQ(j["onednn"]["version"].get<std::string>().rfind("2.", 0), 0u);
+    EXPECT_TRUE(j["precisions"]["fp32"]["available"].get<bool>());
+    const bool bf16_cpu = has("avx512_bf16") || has("amx_bf16");
+    const bool held = std::string(env).find("AVX2") != std::string::npos;
+    EXPECT_EQ(j["precisions"]["bf16"]["available"].get<bool>(), bf16_cpu && !held) << out;
+    if (held) {
+      EXPECT_EQ(j["onednn"]["isa"], "avx2");
+      EXPECT_EQ(j["onednn"]["max_cpu_isa"], "AVX2");
+    }
+    EXPECT_FALSE(j["precisions"]["int8"]["available"].get<bool>());  // not built yet
+  }
 }
 
 }  // namespace
