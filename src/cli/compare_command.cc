@@ -18,7 +18,8 @@
 #include "model/model_loader.h"
 #include "model/precision_gate.h"
 #include "perf/progress.h"
-#include "runtime/compiled_file.h"
+#include "runtime/dnnl/dnnl_util.h"
+#include "runtime/precision.h"
 #include "runtime/session.h"
 
 namespace kamado::cli {
@@ -114,10 +115,9 @@ int RunCompare(const CompareArgs& args) {
   t.min_classes = args.min_classes;
   model::GateResult r = model::Judge(stats, num_classes, *precision, t);
   r.against = args.against;
-  const runtime::CompiledFileKey key = runtime::CurrentCompiledFileKey(*hash, {1}, 1, true);
-  r.isa = key.isa;
-  r.onednn = key.onednn;
-  r.build = key.build;
+  r.isa = runtime::EffectiveIsaName();
+  r.onednn = runtime::OneDnnVersion();
+  r.build = CurrentBuild().ToString();
   r.model_hash = *hash;
   for (const std::string& a : args.images) r.images += (r.images.empty() ? "" : " ") + a;
 

@@ -1,6 +1,5 @@
 #include "cli/info_command.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -39,12 +38,11 @@ nlohmann::ordered_json Collect() {
   j["cpus"] = {{"usable", budget.cpus},
                {"source", budget.source},
                {"affinity", serving::CpuListString(allowed)}};
-  const dnnl_version_t* v = dnnl_version();
   const char* max_isa = std::getenv("ONEDNN_MAX_CPU_ISA");
-  j["onednn"] = {{"version", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-                                 std::to_string(v->patch)},
-                 {"hash", v->hash ? v->hash : ""},
-                 {"isa", runtime::IsaName(dnnl::get_effective_cpu_isa())},
+  const std::string version = runtime::OneDnnVersion();  // "2.6.3 (hash)"
+  j["onednn"] = {{"version", version.substr(0, version.find(' '))},
+                 {"hash", version.substr(version.find('(') + 1, version.size() - version.find('(') - 2)},
+                 {"isa", runtime::EffectiveIsaName()},
                  {"max_cpu_isa", max_isa ? max_isa : ""}};
   nlohmann::ordered_json precisions = nlohmann::ordered_json::object();
   for (runtime::Precision p :

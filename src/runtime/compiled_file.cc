@@ -126,10 +126,8 @@ CompiledFileKey CurrentCompiledFileKey(std::string model_hash, std::vector<int64
   CompiledFileKey k;
   k.model_hash = std::move(model_hash);
   k.build = CurrentBuild().ToString();
-  const dnnl_version_t* v = dnnl_version();
-  k.onednn = std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-             std::to_string(v->patch) + " (" + (v->hash ? v->hash : "") + ")";
-  k.isa = IsaName(dnnl::get_effective_cpu_isa());
+  k.onednn = OneDnnVersion();
+  k.isa = EffectiveIsaName();
   k.batches = std::move(batches);
   k.threads = threads;
   k.winograd = winograd;

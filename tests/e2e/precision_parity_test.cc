@@ -65,9 +65,7 @@ TEST_P(PrecisionParity, Bf16GivesFp32sAnswers) {
 
   const image::DecodeOptions decode = model::DecodeOptionsFor(fp32->config, false);
   const image::PreprocessOptions pre = model::PreprocessOptionsFor(fp32->config);
-  int photos = 0, same = 0;
-  double max_diff = 0, sum_diff = 0;
-  size_t values = 0;
+  model::AgreementStats stats;  // its arithmetic: tests/model/precision_gate_test.cc
   for (const auto& entry : fs::directory_iterator("data/images")) {
     auto decoded = image::DecodeImageFile(entry.path().string(), decode);
     if (!decoded.ok()) continue;
@@ -77,23 +75,13 @@ TEST_P(PrecisionParity, Bf16GivesFp32sAnswers) {
     const std::vector<float> q = Probabilities(*bf16, *input);
     ASSERT_EQ(p.size(), q.size());
     ASSERT_FALSE(p.empty());
-    ++photos;
-    const bool agree = std::max_element(p.begin(), p.end()) - p.begin() ==
-                       std::max_element(q.begin(), q.end()) - q.begin();
-    same += agree;
-    EXPECT_TRUE(agree) << entry.path() << ": bf16's top-1 differs from fp32's";
-    for (size_t i = 0; i < p.size(); ++i) {
-      const double d = std::abs(static_cast<double>(p[i]) - q[i]);
-      max_diff = std::max(max_diff, d);
-      sum_diff += d;
-      ++values;
-    }
+    EXPECT_TRUE(stats.Add(p, q)) << entry.path() << ": bf16's top-1 differs from fp32's";
   }
-  ASSERT_GE(photos, 10);
-  const double mean_diff = sum_diff / static_cast<double>(values);
-  std::printf("%s bf16 vs fp32 on %d photos: top-1 agreement %d/%d, max |dp| %.4f, mean |dp| %.5f\n",
-              GetParam().c_str(), photos, same, photos, max_diff, mean_diff);
-  EXPECT_LE(mean_diff, 0.01);
+  ASSERT_GE(stats.photos(), 10);
+  std::printf("%s bf16 vs fp32 on %d photos: top-1 agreement %.0f%%, max |dp| %.4f, mean |dp| %.5f\n",
+              GetParam().c_str(), stats.photos(), stats.top1_agreement() * 100, stats.max_abs_dp(),
+              stats.mean_abs_dp());
+  EXPECT_LE(stats.mean_abs_dp(), 0.01);
 }
 
 // `--precision auto`: only gated precisions are candidates, each is timed

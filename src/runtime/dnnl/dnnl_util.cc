@@ -84,6 +84,12 @@ std::string IsaName(dnnl::cpu_isa isa) {
   }
 }
 
+std::string OneDnnVersion() {
+  const dnnl_version_t* v = dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+         " (" + (v->hash ? v->hash : "") + ")";
+}
+
 dnnl::memory::format_tag PlainTag(size_t rank) {
   using tag = dnnl::memory::format_tag;
   switch (rank) {

@@ -46,4 +46,8 @@ std::string DescribeLayout(const dnnl::memory::desc& md);
 // spells it in lower case.
 std::string IsaName(dnnl::cpu_isa isa);
 
+// oneDNN's version as the compiled-file key and `kamado info` name it:
+// "2.6.3 (hash)".
+std::string OneDnnVersion();
+
 }  // namespace kamado::runtime
