@@ -48,20 +48,12 @@ int RunCompare(const CompareArgs& args) {
     std::cerr << "kamado compare: " << (precision.ok() ? against : precision).status().message() << "\n";
     return 2;
   }
-  std::vector<std::filesystem::path> paths;
-  for (const std::string& a : args.images) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(a, ec)) {
-      auto found = ListImages(a);
-      if (!found.ok()) {
-        std::cerr << "kamado compare: " << found.status().message() << "\n";
-        return 2;
-      }
-      paths.insert(paths.end(), found->begin(), found->end());
-    } else {
-      paths.emplace_back(a);
-    }
+  auto collected = CollectImages(args.images);
+  if (!collected.ok()) {
+    std::cerr << "kamado compare: " << collected.status().message() << "\n";
+    return 2;
   }
+  const std::vector<std::filesystem::path>& paths = *collected;
   runtime::CompileOptions options;
   options.threads = args.threads;
   options.precision = *against;

@@ -33,4 +33,18 @@ Result<std::vector<std::filesystem::path>> ListImages(const std::string& dir) {
   return files;
 }
 
+Result<std::vector<std::filesystem::path>> CollectImages(const std::vector<std::string>& args) {
+  std::vector<std::filesystem::path> paths;
+  for (const std::string& a : args) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(a, ec)) {
+      ASSIGN_OR_RETURN(auto found, ListImages(a));
+      paths.insert(paths.end(), found.begin(), found.end());
+    } else {
+      paths.emplace_back(a);
+    }
+  }
+  return paths;
+}
+
 }  // namespace kamado::cli

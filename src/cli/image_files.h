@@ -1,4 +1,4 @@
-// The image files `bench --images` and `load --images` read.
+// The image files `bench`, `load`, `compare` and `quantize` read (--images).
 #pragma once
 
 #include <filesystem>
@@ -16,5 +16,9 @@ std::string ImageContentType(const std::filesystem::path& path);
 // The image files (by ImageContentType) directly in `dir`, sorted by name.
 // NotFound naming `dir` when it is not a directory or holds no image.
 Result<std::vector<std::filesystem::path>> ListImages(const std::string& dir);
+
+// `--images` given as files and directories (each listed by ListImages), in
+// the order given.
+Result<std::vector<std::filesystem::path>> CollectImages(const std::vector<std::string>& args);
 
 }  // namespace kamado::cli

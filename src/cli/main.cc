@@ -3,6 +3,7 @@
 
 #include "cli/bench_command.h"
 #include "cli/compare_command.h"
+#include "cli/quantize_command.h"
 #include "cli/compile_command.h"
 #include "cli/convert_command.h"
 #include "cli/infer_command.h"
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddLoadCommand(app, exit_code);
   kamado::cli::AddInfoCommand(app, exit_code);
   kamado::cli::AddCompareCommand(app, exit_code);
+  kamado::cli::AddQuantizeCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -24,4 +24,17 @@ Result<std::string> ReadFile(const std::filesystem::path& path, size_t max_bytes
   return data;
 }
 
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    if (!out) return InvalidArgument("cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return InvalidArgument("cannot replace " + path.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
 }  // namespace kamado

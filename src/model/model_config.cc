@@ -270,7 +270,8 @@ Status Parse(const Parser& p, const YAML::Node& root, ModelConfig& c) {
   }
   RETURN_IF_ERROR(p.CheckKeys(root, "",
                               {"name", "format", "file", "input", "preprocess", "decode",
-                               "labels", "decision", "source", "converted_from", "precision"}));
+                               "labels", "decision", "source", "converted_from", "precision",
+                               "quantization"}));
   RETURN_IF_ERROR(p.Scalar(root, "", "name", c.name, /*required=*/true));
   RETURN_IF_ERROR(p.Enum<ModelFormat>(root, "", "format", kFormats, c.format,
                                       StatusCode::kUnsupported, /*required=*/true));
@@ -309,6 +310,26 @@ Status Parse(const Parser& p, const YAML::Node& root, ModelConfig& c) {
   RETURN_IF_ERROR(p.Scalar(root, "", "converted_from", c.converted_from));
   RETURN_IF_ERROR(p.Enum<runtime::Precision>(root, "", "precision", kPrecisions, c.precision,
                                              StatusCode::kInvalidArgument));
+  ASSIGN_OR_RETURN(const auto quant, p.Map(root, "", "quantization", false));
+  if (quant) {
+    const YAML::Node& q = *quant;
+    RETURN_IF_ERROR(p.CheckKeys(q, "quantization", {"table", "method", "calibration", "fp32_layers"}));
+    QuantizationConfig qc;
+    RETURN_IF_ERROR(p.Scalar(q, "quantization", "table", qc.table, /*required=*/true));
+    RETURN_IF_ERROR(p.Scalar(q, "quantization", "method", qc.method));
+    RETURN_IF_ERROR(p.Scalar(q, "quantization", "calibration", qc.calibration));
+    RETURN_IF_ERROR(p.List(q, "quantization", "fp32_layers", qc.fp32_layers));
+    if (qc.table.empty() || qc.table.find("..") != std::string::npos || qc.table[0] == '/') {
+      return p.Error(p.MarkOf(q, "table"),
+                     "key 'quantization.table' must be a file name inside the model directory");
+    }
+    c.quantization = std::move(qc);
+  }
+  if (c.precision == runtime::Precision::kInt8 && !c.quantization) {
+    return p.Error(p.MarkOf(root, "precision"),
+                   "key 'precision' is int8 but there is no 'quantization' (written by kamado "
+                   "quantize, which measures the ranges int8 needs)");
+  }
   return Status::Ok();
 }
 
@@ -402,6 +423,16 @@ std::string FormatModelConfig(const ModelConfig& c) {
   }
   if (c.precision != runtime::Precision::kFp32) {
     out << YAML::Key << "precision" << YAML::Value << std::string(runtime::PrecisionName(c.precision));
+  }
+  if (c.quantization) {
+    const QuantizationConfig& q = *c.quantization;
+    out << YAML::Key << "quantization" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "table" << YAML::Value << q.table;
+    if (!q.method.empty()) out << YAML::Key << "method" << YAML::Value << q.method;
+    if (q.calibration > 0) out << YAML::Key << "calibration" << YAML::Value << q.calibration;
+    out << YAML::Key << "fp32_layers" << YAML::Value;
+    flow(q.fp32_layers);
+    out << YAML::EndMap;
   }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

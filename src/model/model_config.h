@@ -15,6 +15,8 @@
 //   source: nsfwjs@4.3.0      # optional, where the model came from (kept, not used)
 //   converted_from: DIR       # optional, written by `kamado convert`
 //   precision: bf16           # optional: fp32 (default) | bf16 | int8 (runtime/precision.h)
+//   quantization: {table: quantization.json, method: percentile,   # optional, written
+//                  calibration: 64, fp32_layers: [conv_0]}           # by `kamado quantize`
 //
 // Every error names the file, the line and column, and the key
 // ("models/m/kamado.yaml:4:17: key 'input.layout': 'HWC' is not one of NHWC,
@@ -88,6 +90,18 @@ struct DecisionConfig {
   bool operator==(const DecisionConfig&) const = default;
 };
 
+// What `kamado quantize` wrote: the ranges file (model/quantize.h), how
+// they were measured, and the convolutions kept at fp32 (which a user may
+// edit: a layer listed here runs fp32 in the int8 model).
+struct QuantizationConfig {
+  std::string table;   // relative to dir
+  std::string method;  // minmax | percentile | entropy
+  int calibration = 0;  // photos measured
+  std::vector<std::string> fp32_layers;
+
+  bool operator==(const QuantizationConfig&) const = default;
+};
+
 struct ModelConfig {
   std::filesystem::path dir;  // where kamado.yaml was read from
   std::string name;
@@ -105,6 +119,7 @@ struct ModelConfig {
   // The precision the model is compiled at unless a caller overrides it
   // (`--precision`); written only when not fp32.
   runtime::Precision precision = runtime::Precision::kFp32;
+  std::optional<QuantizationConfig> quantization;
 
   std::filesystem::path model_path() const { return dir / file; }
   // The shape of `batch` images in the model's layout: [N, H, W, 3] or [N, 3, H, W].

@@ -14,6 +14,7 @@
 
 #include "core/sha256.h"
 #include "model/precision_gate.h"
+#include "model/quantize.h"
 #include "runtime/session.h"
 #include "importers/onnx/onnx_importer.h"
 #include "importers/tfjs/tfjs_importer.h"
@@ -134,6 +135,11 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
   runtime::CompileOptions options = requested;
   if (!options.precision) options.precision = loaded.config.precision;
   loaded.config.precision = *options.precision;
+  if (*options.precision == runtime::Precision::kInt8 && options.quantization == nullptr) {
+    auto table = ReadQuantTable(loaded.config);
+    if (!table.ok()) return table.status().WithPrefix("model '" + dir.string() + "'");
+    options.quantization = *table;
+  }
   if (cache == nullptr) {
     ASSIGN_OR_RETURN(loaded.compiled, CompileInMemory(loaded.config, dir, options));
     RETURN_IF_ERROR(CheckLabels(loaded, dir));
@@ -149,7 +155,7 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
   std::error_code ec;
   if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path(), ec);
   FileLock lock(path.string() + ".lock");
-  auto mapped = runtime::LoadCompiledFile(path, key);
+  auto mapped = runtime::LoadCompiledFile(path, key, options.quantization);
   if (mapped.ok()) {
     loaded.compiled = *mapped;
     loaded.compiled_file = path;
@@ -171,7 +177,7 @@ Result<LoadedModel> LoadModel(const std::filesystem::path& dir,
   // with every other that maps it; the in-memory copy is released.
   loaded.compiled.reset();
   compiled.reset();
-  auto reread = runtime::LoadCompiledFile(path, key);
+  auto reread = runtime::LoadCompiledFile(path, key, options.quantization);
   if (!reread.ok()) return reread.status().WithPrefix("model '" + dir.string() + "'");
   loaded.compiled = *reread;
   loaded.compiled_file = path;

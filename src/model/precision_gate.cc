@@ -198,15 +198,7 @@ Status WriteGate(const std::filesystem::path& model_dir, const GateResult& r) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return InvalidArgument("cannot create " + path.parent_path().string() + ": " + ec.message());
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << all.dump(2) << "\n";
-    if (!out) return InvalidArgument("cannot write " + tmp.string());
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return InvalidArgument("cannot replace " + path.string() + ": " + ec.message());
-  return Status::Ok();
+  return WriteFileAtomically(path, all.dump(2) + "\n");
 }
 
 Result<GateResult> ReadGate(const std::filesystem::path& model_dir, std::string_view precision,

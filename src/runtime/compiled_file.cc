@@ -281,8 +281,9 @@ struct Mapping {
 
 }  // namespace
 
-Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(const std::filesystem::path& path,
-                                                              const CompiledFileKey& expected) {
+Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(
+    const std::filesystem::path& path, const CompiledFileKey& expected,
+    std::shared_ptr<const QuantTable> quantization) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return NotFound("no compiled file " + path.string());
@@ -322,7 +323,8 @@ Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(const std::filesys
   auto precision = ParsePrecision(expected.precision);
   if (!precision.ok()) return precision.status().WithPrefix(path.string());
   auto model = CompiledModel::FromCompiled(std::move(parsed->graph), expected.winograd, *precision,
-                                           expected.threads, std::move(constants), mapping);
+                                           expected.threads, std::move(constants), mapping,
+                                           std::move(quantization));
   if (!model.ok()) return model.status().WithPrefix(path.string());
   return model;
 }

@@ -67,8 +67,11 @@ Status WriteCompiledFile(const CompiledModel& model, const CompiledFileKey& key,
 // Maps `path` and returns the model it holds, its weights pointing into the
 // mapping. InvalidArgument when the file is not a valid compiled file for
 // `expected` (the message says why); NotFound when it does not exist.
-Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(const std::filesystem::path& path,
-                                                              const CompiledFileKey& expected);
+// An int8 file needs the model's `quantization` (the table it was compiled
+// with: its file is among those the key's model hash covers).
+Result<std::shared_ptr<const CompiledModel>> LoadCompiledFile(
+    const std::filesystem::path& path, const CompiledFileKey& expected,
+    std::shared_ptr<const QuantTable> quantization = nullptr);
 
 // The parser alone, over bytes in memory (kept alive by `owner`): the graph
 // checked (shape inference, Verify) and the constant table bounds-checked,

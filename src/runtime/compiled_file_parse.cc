@@ -226,9 +226,27 @@ Status CheckDesc(const dnnl_memory_desc_t& d, Reader& r) {
   static_assert(sizeof(dnnl_data_type_t) == 4 && sizeof(dnnl_format_kind_t) == 4 &&
                 sizeof(dnnl_wino_memory_format_t) == 4);
   if (d.ndims < 1 || d.ndims > static_cast<int>(kMaxRank)) return r.Bad("a weight has rank " + std::to_string(d.ndims));
-  // f32, or bf16 in a bf16 model (runtime/precision.h).
+  // f32, bf16 in a bf16 model, s8 in an int8 one (runtime/precision.h).
   const int32_t type = RawInt(d, offsetof(dnnl_memory_desc_t, data_type));
-  if (type != dnnl_f32 && type != dnnl_bf16) return r.Bad("a weight is neither f32 nor bf16");
+  if (type != dnnl_f32 && type != dnnl_bf16 && type != dnnl_s8) {
+    return r.Bad("a weight is neither f32, bf16 nor s8");
+  }
+  // s8 convolution weights may carry oneDNN's compensation for s8 sources
+  // (and its 0.5 weight adjustment without VNNI); nothing else has extras.
+  const uint64_t flags = d.extra.flags;
+  const uint64_t allowed = type == dnnl_s8 ? (dnnl_memory_extra_flag_compensation_conv_s8s8 |
+                                              dnnl_memory_extra_flag_scale_adjust |
+                                              dnnl_memory_extra_flag_compensation_conv_asymmetric_src)
+                                           : 0;
+  if ((flags & ~allowed) != 0) return r.Bad("a weight has extra flags " + std::to_string(flags));
+  if ((flags & dnnl_memory_extra_flag_scale_adjust) != 0 &&
+      !(d.extra.scale_adjust > 0.0f && d.extra.scale_adjust <= 1.0f)) {
+    return r.Bad("a weight has a bad scale adjustment");
+  }
+  if (d.extra.compensation_mask < 0 || d.extra.compensation_mask > 0x3f ||
+      d.extra.asymm_compensation_mask < 0 || d.extra.asymm_compensation_mask > 0x3f) {
+    return r.Bad("a weight has a bad compensation mask");
+  }
   const int32_t kind = RawInt(d, offsetof(dnnl_memory_desc_t, format_kind));
   if (kind != dnnl_blocked && kind != dnnl_format_kind_wino) {
     return r.Bad("a weight has format kind " + std::to_string(kind));

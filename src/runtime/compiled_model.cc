@@ -16,7 +16,8 @@ bool IsBlocked(const dnnl::memory::desc& md) { return md.data.format_kind == dnn
 
 // A copy of `from` in layout `desc`, stored in `arena`.
 Result<dnnl::memory> ReorderInto(ConstantArena& arena, dnnl::memory from,
-                                 const dnnl::memory::desc& desc, const std::string& name) {
+                                 const dnnl::memory::desc& desc, const std::string& name,
+                                 const std::vector<float>* scales = nullptr, int mask = 0) {
   void* storage = arena.Allocate(desc.get_size());
   if (storage == nullptr) {
     return ResourceExhausted("cannot allocate " + std::to_string(desc.get_size()) +
@@ -25,7 +26,9 @@ Result<dnnl::memory> ReorderInto(ConstantArena& arena, dnnl::memory from,
   try {
     dnnl::memory target(desc, CpuEngine(), storage);
     dnnl::stream stream(CpuEngine());
-    dnnl::reorder(from, target).execute(stream, from, target);
+    dnnl::primitive_attr attr;
+    if (scales != nullptr) attr.set_output_scales(mask, *scales);
+    dnnl::reorder(dnnl::reorder::primitive_desc(from, target, attr)).execute(stream, from, target);
     stream.wait();
     return target;
   } catch (const dnnl::error& e) {
@@ -72,10 +75,14 @@ Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(ir::Graph gr
   model->graph_ = std::move(graph);
   model->winograd_ = options.winograd;
   model->precision_ = precision;
+  if (precision == Precision::kInt8) RETURN_IF_ERROR(model->SetQuantization(options.quantization));
   RETURN_IF_ERROR(model->Finish(options.threads > 0 ? options.threads : omp_get_max_threads()));
   // Keep only the reordered weights: a later plan that wants another layout
   // reorders from those (so the source stays where the only copy is in
-  // Winograd's format, which oneDNN cannot reorder from).
+  // Winograd's format, which oneDNN cannot reorder from). int8 keeps its
+  // fp32 sources: oneDNN cannot reorder out of a quantised layout that
+  // carries compensation, and a fresh copy must be quantised from fp32.
+  if (precision == Precision::kInt8) return std::shared_ptr<const CompiledModel>(std::move(model));
   for (const auto& [value, memories] : model->constants_) {
     if (std::any_of(memories.begin(), memories.end(),
                     [](const dnnl::memory& m) { return IsBlocked(m.get_desc()); })) {
@@ -109,13 +116,14 @@ Status CompiledModel::Finish(int threads) {
 Result<std::shared_ptr<const CompiledModel>> CompiledModel::FromCompiled(
     ir::Graph graph, bool winograd, Precision precision, int threads,
     std::vector<std::pair<ir::ValueId, dnnl::memory>> constants,
-    std::shared_ptr<const void> storage) {
+    std::shared_ptr<const void> storage, std::shared_ptr<const QuantTable> quantization) {
   RETURN_IF_ERROR(CheckPrecisionSupported(precision));
   std::shared_ptr<CompiledModel> model(new CompiledModel());
   model->storage_ = std::move(storage);
   model->graph_ = std::move(graph);
   model->winograd_ = winograd;
   model->precision_ = precision;
+  if (precision == Precision::kInt8) RETURN_IF_ERROR(model->SetQuantization(std::move(quantization)));
   for (auto& [value, memory] : constants) model->constants_[value].push_back(std::move(memory));
   RETURN_IF_ERROR(model->Finish(threads));
   return std::shared_ptr<const CompiledModel>(std::move(model));
@@ -161,9 +169,23 @@ bool CompiledModel::IsConstantLocked(ir::ValueId value) const {
   return graph_.value(value).is_constant() || constants_.count(value) > 0;
 }
 
+Status CompiledModel::SetQuantization(std::shared_ptr<const QuantTable> table) {
+  if (table == nullptr) {
+    return InvalidArgument(
+        "precision int8 needs the ranges of a calibration: quantize the model first "
+        "(kamado quantize --model DIR --images PHOTOS -o OUT_DIR) and load OUT_DIR");
+  }
+  quant_ = std::move(table);
+  act_scales_ = ActivationScales(graph_, *quant_);
+  weight_bits_ = WeightBits();
+  return Status::Ok();
+}
+
 Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
                                                    const dnnl::memory::desc& desc,
-                                                   const dnnl::memory::desc& source_desc) const {
+                                                   const dnnl::memory::desc& source_desc,
+                                                   const std::vector<float>* scales,
+                                                   int scale_mask) const {
   auto& cached = constants_[value];
   for (const dnnl::memory& m : cached) {
     if (m.get_desc() == desc) return m;
@@ -182,7 +204,7 @@ Result<dnnl::memory> CompiledModel::ConstantLocked(ir::ValueId value,
     try {
       return keep(ReorderInto(
           weights_, dnnl::memory(source_desc, CpuEngine(), const_cast<float*>(v.constant->data())),
-          desc, v.name));
+          desc, v.name, scales, scale_mask));
     } catch (const dnnl::error& e) {
       return FromDnnlError(e, "reordering constant '" + v.name + "'");
     }

@@ -22,6 +22,7 @@
 #include "runtime/constant_arena.h"
 #include "runtime/plan.h"
 #include "runtime/precision.h"
+#include "runtime/quantization.h"
 
 namespace kamado::runtime {
 namespace detail {
@@ -40,6 +41,10 @@ struct CompileOptions {
   // model::LoadModel. Compile fails with Unsupported when this CPU cannot
   // run it (CheckPrecisionSupported).
   std::optional<Precision> precision;
+  // int8 only, and required there: the ranges `kamado quantize` measured
+  // (runtime/quantization.h). model::LoadModel reads them from the model
+  // directory.
+  std::shared_ptr<const QuantTable> quantization;
 };
 
 struct TensorInfo {
@@ -64,6 +69,10 @@ class CompiledModel {
   const ir::Graph& graph() const { return graph_; }
   bool winograd() const { return winograd_; }
   Precision precision() const { return precision_; }
+  // int8: the ranges it was compiled with (null otherwise), and the bits
+  // its weights were quantised to on this CPU (runtime/quantization.h).
+  const std::shared_ptr<const QuantTable>& quantization() const { return quant_; }
+  int weight_bits() const { return weight_bits_; }
 
   // A model read back from a compiled file (runtime/compiled_file.h):
   // `graph` is after the passes, with the sources of reordered weights
@@ -73,7 +82,8 @@ class CompiledModel {
   static Result<std::shared_ptr<const CompiledModel>> FromCompiled(
       ir::Graph graph, bool winograd, Precision precision, int threads,
       std::vector<std::pair<ir::ValueId, dnnl::memory>> constants,
-      std::shared_ptr<const void> storage);
+      std::shared_ptr<const void> storage,
+      std::shared_ptr<const QuantTable> quantization = nullptr);
 
   // Every reordered weight the plans built so far use, by value (for the
   // compiled-file writer). Thread-safe.
@@ -102,14 +112,24 @@ class CompiledModel {
   bool IsConstantLocked(ir::ValueId value) const;
   // Reordered weights for constant `value` in layout `desc`; created on first
   // request. `mu_` must be held.
+  // `scales` (int8): the reorder from the fp32 source multiplies by them
+  // (mask as oneDNN's output scales): weights quantised per output channel,
+  // biases into the accumulator's units. A copy made once keeps them.
   Result<dnnl::memory> ConstantLocked(ir::ValueId value, const dnnl::memory::desc& desc,
-                                      const dnnl::memory::desc& source_desc) const;
+                                      const dnnl::memory::desc& source_desc,
+                                      const std::vector<float>* scales = nullptr,
+                                      int scale_mask = 0) const;
+  // Sets quant_, act_scales_ and weight_bits_ for an int8 model.
+  Status SetQuantization(std::shared_ptr<const QuantTable> table);
 
   ir::Graph graph_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   bool winograd_ = true;
   Precision precision_ = Precision::kFp32;
+  std::shared_ptr<const QuantTable> quant_;
+  std::vector<std::optional<ActivationScale>> act_scales_;  // by value id (int8)
+  int weight_bits_ = 8;
 
   // A compiled file's mapping, when the weights in constants_ point into
   // it; released after everything that points into it.

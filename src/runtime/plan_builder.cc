@@ -8,6 +8,7 @@
 #include "runtime/compiled_model.h"
 #include "runtime/dnnl/dnnl_util.h"
 #include "runtime/plan_builder_internal.h"
+#include "runtime/precision.h"
 
 namespace kamado::runtime {
 namespace detail {
@@ -98,9 +99,11 @@ void PlanBuilder::AddStep(Step step, const dnnl::memory::desc& scratchpad) {
   plan_->steps.push_back(std::move(step));
 }
 
-void PlanBuilder::AddReorder(const std::string& node, const MemRef& from, const MemRef& to) {
-  dnnl::reorder::primitive_desc pd(CpuEngine(), from.desc, CpuEngine(), to.desc,
-                                   UserScratchpad());
+void PlanBuilder::AddReorder(const std::string& node, const MemRef& from, const MemRef& to,
+                             float scale) {
+  dnnl::primitive_attr attr = UserScratchpad();
+  if (scale != 1.0f) attr.set_output_scales(0, {scale});
+  dnnl::reorder::primitive_desc pd(CpuEngine(), from.desc, CpuEngine(), to.desc, attr);
   Step s;
   s.node = node + "/reorder";
   s.op = "Reorder";
@@ -117,16 +120,45 @@ MemRef PlanBuilder::Ensure(ir::ValueId v, const memory::desc& want) {
     if (alt.desc == want) return alt;
   }
   MemRef to = NewArena(want);
-  AddReorder(g_.value(v).name, have, to);
+  AddReorder(g_.value(v).name, have, to, ReorderScale(v, have.desc, want));
   converted_[v].push_back(to);
   return to;
 }
 
 Result<MemRef> PlanBuilder::Constant(ir::ValueId v, const memory::desc& want,
-                                     const memory::desc& source) {
-  ASSIGN_OR_RETURN(dnnl::memory mem, model_.ConstantLocked(v, want, source));
+                                     const memory::desc& source, const std::vector<float>* scales,
+                                     int scale_mask) {
+  ASSIGN_OR_RETURN(dnnl::memory mem, model_.ConstantLocked(v, want, source, scales, scale_mask));
   plan_->constants.push_back(mem);
   return MemRef{MemRef::Kind::kConstant, static_cast<int>(plan_->constants.size() - 1), want};
+}
+
+std::optional<ActivationScale> PlanBuilder::QScale(ir::ValueId v) const {
+  if (model_.precision() != Precision::kInt8) return std::nullopt;
+  return model_.act_scales_.at(static_cast<size_t>(v));
+}
+
+dt PlanBuilder::QType(ir::ValueId v) const {
+  const auto q = QScale(v);
+  if (!q) return dt::f32;
+  return q->is_unsigned ? dt::u8 : dt::s8;
+}
+
+float PlanBuilder::ReorderScale(ir::ValueId v, const memory::desc& from,
+                                const memory::desc& to) const {
+  const bool from_int = IsInt8(from.data_type()), to_int = IsInt8(to.data_type());
+  if (from_int == to_int) return 1.0f;
+  const auto q = QScale(v);
+  const float scale = q ? q->scale : 1.0f;
+  return from_int ? scale : 1.0f / scale;
+}
+
+MemRef PlanBuilder::AsF32(ir::ValueId v) {
+  const MemRef& have = where_.at(v);
+  if (!IsInt8(have.desc.data_type())) return have;
+  dnnl_memory_desc_t d = have.desc.data;
+  d.data_type = dnnl_f32;
+  return Ensure(v, memory::desc(d));
 }
 
 bool PlanBuilder::Expiring(ir::ValueId v) const {

@@ -19,6 +19,7 @@
 #include "core/result.h"
 #include "ir/graph.h"
 #include "runtime/plan.h"
+#include "runtime/quantization.h"
 
 namespace kamado::runtime {
 
@@ -67,13 +68,30 @@ class PlanBuilder {
     return s;
   }
 
-  void AddReorder(const std::string& node, const MemRef& from, const MemRef& to);
+  // `scale` multiplies every element (int8: quantising, dequantising).
+  void AddReorder(const std::string& node, const MemRef& from, const MemRef& to,
+                  float scale = 1.0f);
 
   // The value `v` in layout `want`: as produced, or through one reorder
   // (cached, so several consumers wanting the same layout share it).
   MemRef Ensure(ir::ValueId v, const memory::desc& want);
 
-  Result<MemRef> Constant(ir::ValueId v, const memory::desc& want, const memory::desc& source);
+  Result<MemRef> Constant(ir::ValueId v, const memory::desc& want, const memory::desc& source,
+                          const std::vector<float>* scales = nullptr, int scale_mask = 0);
+
+  // ---- int8 (runtime/quantization.h) ----------------------------------------
+
+  static bool IsInt8(dt type) { return type == dt::s8 || type == dt::u8; }
+  // The int8 scale of `v` in an int8 model (nullopt: it stays f32).
+  std::optional<ActivationScale> QScale(ir::ValueId v) const;
+  // u8 or s8 for a value with a scale, else f32.
+  dt QType(ir::ValueId v) const;
+  // The factor a reorder of `v` from `from` to `to` multiplies by: its
+  // scale to dequantise, the inverse to quantise, 1 otherwise.
+  float ReorderScale(ir::ValueId v, const memory::desc& from, const memory::desc& to) const;
+  // `v` as f32 (for ops that compute in f32): as produced, or dequantised
+  // into the same layout.
+  MemRef AsF32(ir::ValueId v);
 
   int Remaining(ir::ValueId v) const {
     auto it = remaining_.find(v);
@@ -103,6 +121,8 @@ class PlanBuilder {
 
   // ops/conv_dense.cc
   Status LowerConv(const ir::Node& n);
+  // The int8 convolution, when `n` can run as one (sets *lowered).
+  Status LowerConvInt8(const ir::Node& n, bool* lowered);
   // Whether Conv `n` runs as a Winograd convolution (when oneDNN has one).
   bool UseWinograd(const ir::Node& n) const;
   // Whether every reader of `v` is a Winograd Conv taking it as its source.

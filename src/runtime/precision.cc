@@ -28,9 +28,9 @@ Status CheckPrecisionSupported(Precision p) {
                          "slower than fp32: use --precision fp32 (or int8 once the model is "
                          "quantized)");
     case Precision::kInt8:
-      return Unsupported("precision int8 is not available in this build yet (kamado quantize is "
-                         "still to come): use fp32" +
-                         std::string(Includes(isa, dnnl::cpu_isa::avx512_core_bf16) ? " or bf16" : ""));
+      if (Includes(isa, dnnl::cpu_isa::avx2)) return Status::Ok();
+      return Unsupported("precision int8 needs at least AVX2; oneDNN runs " + IsaName(isa) +
+                         " here: use --precision fp32");
   }
   return Internal("unknown precision");
 }
@@ -48,7 +48,12 @@ std::string PrecisionEngine(Precision p) {
       return std::string(Includes(isa, dnnl::cpu_isa::avx512_core_amx) ? "AMX-BF16 tiles"
                                                                          : "AVX512-BF16") +
              " (" + IsaName(isa) + ")";
-    case Precision::kInt8: break;
+    case Precision::kInt8:
+      if (Includes(isa, dnnl::cpu_isa::avx512_core_amx)) return "AMX-INT8 tiles (" + IsaName(isa) + ")";
+      if (Includes(isa, dnnl::cpu_isa::avx512_core_vnni)) return "AVX512-VNNI (" + IsaName(isa) + ")";
+      if (Includes(isa, dnnl::cpu_isa::avx2_vnni)) return "AVX-VNNI (" + IsaName(isa) + ")";
+      return std::string(Includes(isa, dnnl::cpu_isa::avx512_core) ? "AVX-512" : "AVX2") +
+             " vpmaddubsw, 7-bit weights so int16 pairs cannot saturate (" + IsaName(isa) + ")";
   }
   return "?";
 }

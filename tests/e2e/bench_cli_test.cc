@@ -134,7 +134,8 @@ TEST(BenchCliTest, MissingImageDirectoryIsAClearError) {
 
 // `kamado info --json` (issue 16): the CPU and its features as /proc/cpuinfo
 // has them, and for each precision whether it runs here — bf16 exactly when
-// the CPU has AVX512-BF16 or AMX-BF16 and oneDNN is not held below them.
+// the CPU has AVX512-BF16 or AMX-BF16 and oneDNN is not held below them,
+// int8 everywhere.
 TEST(InfoCliTest, SaysWhatTheCpuHasAndWhatEachPrecisionRunsOn) {
   for (const char* env : {"", "ONEDNN_MAX_CPU_ISA=AVX2 "}) {
     SCOPED_TRACE(env);
@@ -164,7 +165,12 @@ TEST(InfoCliTest, SaysWhatTheCpuHasAndWhatEachPrecisionRunsOn) {
       EXPECT_EQ(j["onednn"]["isa"], "avx2");
       EXPECT_EQ(j["onednn"]["max_cpu_isa"], "AVX2");
     }
-    EXPECT_FALSE(j["precisions"]["int8"]["available"].get<bool>());  // not built yet
+    // int8 runs on every CPU the project has (AVX2 at least): on VNNI/AMX
+    // with 8-bit weights, held to AVX2 with 7-bit ones (runtime/quantization.h).
+    EXPECT_TRUE(j["precisions"]["int8"]["available"].get<bool>()) << out;
+    const std::string int8 = j["precisions"]["int8"]["runs_on"].get<std::string>();
+    if (held) EXPECT_NE(int8.find("7-bit weights"), std::string::npos) << int8;
+    if (has("amx_int8") && !held) EXPECT_NE(int8.find("AMX-INT8"), std::string::npos) << int8;
   }
 }
 

@@ -6,6 +6,7 @@
 #include "runtime/compiled_model.h"
 #include "runtime/dnnl/dnnl_util.h"
 #include "runtime/plan_builder_internal.h"
+#include "runtime/precision.h"
 
 namespace kamado::runtime::detail {
 
@@ -41,6 +42,11 @@ bool PlanBuilder::FeedsOnlyWinograd(ir::ValueId v) const {
 }
 
 Status PlanBuilder::LowerConv(const ir::Node& n) {
+  if (model_.precision() == Precision::kInt8) {
+    bool lowered = false;
+    RETURN_IF_ERROR(LowerConvInt8(n, &lowered));
+    if (lowered) return Status::Ok();
+  }
   const auto& a = n.attr<ir::ConvAttrs>();
   const ir::ValueId x = n.inputs[0];
   const ir::ValueId out = n.outputs[0];
@@ -113,7 +119,8 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
       dst = where_.at(residual);  // accumulate straight into the residual's buffer
     } else {
       dst = NewArena(pd.dst_desc());
-      AddReorder(n.name + "/residual", where_.at(residual), dst);
+      AddReorder(n.name + "/residual", where_.at(residual), dst,
+                 ReorderScale(residual, where_.at(residual).desc, dst.desc));
     }
   } else if (auto slice = ConcatSliceFor(out, dst_desc)) {
     dst = *slice;  // the branch writes straight into its part of the concat
@@ -138,6 +145,142 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   if (relayout) AddReorder(n.name + "/winograd", computed, dst);
   RETURN_IF_ERROR(AddUnfusedPostOps(n, a.post_ops, fused, dst));
   where_[out] = dst;
+  return Status::Ok();
+}
+
+// The int8 convolution (runtime/quantization.h): u8/s8 source at its
+// tensor's scale, s8 weights per output channel, f32 bias in accumulator
+// units. oneDNN 2.6 computes dst = post_ops(oscale · (Σ src·w + bias)), so
+// the output scale (src scale × weight scale, per channel) brings the
+// accumulator back to real values, the model's post-ops (ReLU, ReLU6, the
+// residual sum at the residual's scale) run on those, and a last linear
+// post-op divides by the destination's scale before oneDNN rounds and
+// saturates to u8/s8. A conv stays fp32 when it is listed in fp32_layers,
+// has no calibrated input range or weight maxima, or its post-ops cannot all
+// be fused.
+Status PlanBuilder::LowerConvInt8(const ir::Node& n, bool* lowered) {
+  *lowered = false;
+  const auto& a = n.attr<ir::ConvAttrs>();
+  const QuantTable& table = *model_.quantization();
+  const ir::ValueId x = n.inputs[0];
+  const ir::ValueId out = n.outputs[0];
+  const auto qx = QScale(x);
+  const auto qout = QScale(out);
+  auto wmax = table.weight_max.find(n.name);
+  if (table.fp32_nodes.count(n.name) > 0 || !qx || wmax == table.weight_max.end() ||
+      !model_.IsConstantLocked(n.inputs[1])) {
+    return Status::Ok();
+  }
+  const Shape& ws = Val(n.inputs[1]).shape;
+  const int64_t oc = ws[0];
+  if (static_cast<int64_t>(wmax->second.size()) != oc) {
+    return InvalidArgument(ir::Describe(n) + ": the quantization table has " +
+                           std::to_string(wmax->second.size()) + " weight maxima for " +
+                           std::to_string(oc) + " output channels");
+  }
+  const dt dst_type = qout ? QType(out) : dt::f32;
+  std::optional<float> residual_scale;
+  if (a.HasSum()) {
+    const ir::ValueId residual = n.inputs[3];
+    const auto qr = QScale(residual);
+    if (!qr || !qout || where_.at(residual).desc.data_type() != dst_type) return Status::Ok();
+    residual_scale = qr->scale;
+  }
+  dnnl::post_ops ops;
+  std::vector<EltwiseSpec> fused;
+  for (const ir::PostOp& p : a.post_ops) {
+    if (p.kind == ir::PostOp::Kind::kSum) {
+      ops.append_sum(*residual_scale);
+      continue;
+    }
+    for (const EltwiseSpec& e : EltwiseFor(p.activation)) {
+      for (const EltwiseSpec& f : fused) {
+        if (f.algorithm == e.algorithm && (f.alpha != e.alpha || f.beta != e.beta)) return Status::Ok();
+      }
+      ops.append_eltwise(1.0f, e.algorithm, e.alpha, e.beta);
+      fused.push_back(e);
+    }
+  }
+  if (qout) ops.append_eltwise(1.0f, algorithm::eltwise_linear, 1.0f / qout->scale, 0.0f);
+
+  const float levels = model_.weight_bits() == 8 ? 127.0f : 63.0f;
+  std::vector<float> oscale(static_cast<size_t>(oc)), wquant(static_cast<size_t>(oc)),
+      bquant(static_cast<size_t>(oc));
+  for (size_t c = 0; c < static_cast<size_t>(oc); ++c) {
+    const float m = wmax->second[c];
+    const float w_scale = m > 0.0f ? m / levels : 1.0f;
+    oscale[c] = qx->scale * w_scale;
+    wquant[c] = 1.0f / w_scale;
+    bquant[c] = 1.0f / oscale[c];
+  }
+  dnnl::primitive_attr attr = UserScratchpad();
+  attr.set_output_scales(1 << 1, oscale);
+  attr.set_post_ops(ops);
+
+  const int64_t g = a.group;
+  const memory::dims w_dims = g == 1 ? memory::dims{ws[0], ws[1], ws[2], ws[3]}
+                                     : memory::dims{g, ws[0] / g, ws[1], ws[2], ws[3]};
+  const bool has_bias = Has(n, 2);
+  const memory::dims dst_dims = DimsOf(out);
+  const memory::desc bias_md({ws[0]}, dt::f32, tag::a);
+  const memory::dims strides{a.strides[0], a.strides[1]};
+  const memory::dims dilates{a.dilations[0] - 1, a.dilations[1] - 1};
+  const memory::dims pad_l{a.pads[0], a.pads[1]};
+  const memory::dims pad_r{a.pads[2], a.pads[3]};
+  auto make_pd = [&](const memory::desc& src_md) {
+    const memory::desc w_md = Any(w_dims, dt::s8), dst_md = Any(dst_dims, dst_type);
+    auto d = has_bias ? dnnl::convolution_forward::desc(prop_kind::forward_inference,
+                                                        algorithm::convolution_direct, src_md,
+                                                        w_md, bias_md, dst_md, strides, dilates,
+                                                        pad_l, pad_r)
+                      : dnnl::convolution_forward::desc(prop_kind::forward_inference,
+                                                        algorithm::convolution_direct, src_md,
+                                                        w_md, dst_md, strides, dilates, pad_l,
+                                                        pad_r);
+    return dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+  };
+  const dt src_type = QType(x);
+  const memory::desc& have = where_.at(x).desc;
+  auto pd = make_pd(Any(DimsOf(x), src_type));
+  if (pd.src_desc() != have && have.data_type() == src_type) {
+    try {
+      auto exact = make_pd(have);
+      if (std::string(exact.impl_info_str()).rfind("ref", 0) != 0) pd = exact;
+    } catch (const dnnl::error&) {
+      // No kernel for the producer's layout: keep the reorder.
+    }
+  }
+  Step s = MakeStep<dnnl::convolution_forward>(n, pd);
+  const MemRef src = Ensure(x, pd.src_desc());
+  const memory::desc w_source(w_dims, dt::f32, g == 1 ? tag::abcd : tag::abcde);
+  ASSIGN_OR_RETURN(MemRef w, Constant(n.inputs[1], pd.weights_desc(), w_source, &wquant,
+                                      g == 1 ? 1 << 0 : (1 << 0) | (1 << 1)));
+  MemRef dst;
+  if (a.HasSum()) {
+    const ir::ValueId residual = n.inputs[3];
+    if (Expiring(residual) && where_.at(residual).desc == pd.dst_desc()) {
+      dst = where_.at(residual);
+    } else {
+      // The same integers (at the residual's scale, which the sum post-op
+      // undoes) in the layout the convolution writes.
+      dst = NewArena(pd.dst_desc());
+      AddReorder(n.name + "/residual", where_.at(residual), dst);
+    }
+  } else if (auto slice = ConcatSliceFor(out, pd.dst_desc())) {
+    dst = *slice;
+  } else {
+    dst = NewArena(pd.dst_desc());
+  }
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+  if (has_bias) {
+    ASSIGN_OR_RETURN(MemRef b, Constant(n.inputs[2], pd.bias_desc(), bias_md, &bquant, 1 << 0));
+    s.args.push_back({DNNL_ARG_BIAS, b});
+  }
+  s.flops = 2.0 * static_cast<double>(dst_dims[0] * dst_dims[1] * dst_dims[2] * dst_dims[3]) *
+            static_cast<double>(ws[1] * ws[2] * ws[3]);
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[out] = dst;
+  *lowered = true;
   return Status::Ok();
 }
 

@@ -36,7 +36,7 @@ Status PlanBuilder::AddUnfusedPostOps(const ir::Node& n, const std::vector<ir::P
 
 Status PlanBuilder::LowerActivation(const ir::Node& n) {
   const ir::ValueId x = n.inputs[0];
-  const MemRef src = where_.at(x);
+  const MemRef src = AsF32(x);
   const MemRef dst = SameLayoutDst(x, src.desc);
   AddActivationSteps(n, src, dst, n.attr<ir::ActivationAttrs>().activation);
   where_[n.outputs[0]] = dst;
@@ -45,7 +45,7 @@ Status PlanBuilder::LowerActivation(const ir::Node& n) {
 
 Status PlanBuilder::LowerBatchNorm(const ir::Node& n) {
   const ir::ValueId x = n.inputs[0];
-  const MemRef src = where_.at(x);
+  const MemRef src = AsF32(x);
   const float eps = n.attr<ir::BatchNormAttrs>().epsilon;
   const auto flags = dnnl::normalization_flags::use_global_stats |
                      dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
@@ -101,7 +101,7 @@ Status PlanBuilder::LowerBinary(const ir::Node& n) {
   if (model_.IsConstantLocked(x)) {
     return Unsupported(ir::Describe(n) + ": the first operand must not be a constant");
   }
-  MemRef a = where_.at(x);
+  MemRef a = AsF32(x);
   const bool const_b = model_.IsConstantLocked(y);
   const bool broadcast = Val(x).shape != Val(y).shape;
   auto make_pd = [&](const memory::desc& a_md, const memory::desc& b_md) {

@@ -17,7 +17,7 @@ Status PlanBuilder::LowerConcat(const ir::Node& n) {
       const MemRef& have = where_.at(n.inputs[i]);
       if (have.kind != MemRef::Kind::kArena || have.index != slice.index ||
           have.offset != slice.offset) {
-        AddReorder(n.name, have, slice);
+        AddReorder(n.name, have, slice, ReorderScale(n.inputs[i], have.desc, slice.desc));
       }
     }
     where_[n.outputs[0]] = MemRef{MemRef::Kind::kArena, buf.buffer,
@@ -86,7 +86,8 @@ Status PlanBuilder::LowerPad(const ir::Node& n) {
   AddStep(std::move(fill));
   // Then copy the input into the interior of the padded buffer.
   const memory::desc interior = dst_md.submemory_desc(DimsOf(x), {0, 0, a.pads[0], a.pads[1]});
-  AddReorder(n.name, where_.at(x), MemRef{MemRef::Kind::kArena, dst.index, interior});
+  const MemRef src = AsF32(x);
+  AddReorder(n.name, src, MemRef{MemRef::Kind::kArena, dst.index, interior});
   where_[n.outputs[0]] = dst;
   return Status::Ok();
 }
