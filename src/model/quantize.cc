@@ -59,8 +59,9 @@ float EntropyOf(const Observed& o, int levels) {
   for (int i = levels; i <= kBins; i += 16) {
     std::vector<double> p(h.begin(), h.begin() + i);
     for (int k = i; k < kBins; ++k) p[static_cast<size_t>(i - 1)] += h[static_cast<size_t>(k)];
-    // Q: the first i bins merged into `levels` groups, each group's mass
-    // spread evenly over its non-empty bins.
+    // Q: the first i bins (without the outliers P folded into its last
+    // bin) merged into `levels` groups, each group's mass spread evenly
+    // over its non-empty bins.
     std::vector<double> q(static_cast<size_t>(i), 0.0);
     const double per = static_cast<double>(i) / levels;
     for (int l = 0; l < levels; ++l) {
@@ -71,9 +72,6 @@ float EntropyOf(const Observed& o, int levels) {
       for (int k = begin; k < end; ++k) {
         mass += h[static_cast<size_t>(k)];
         nonzero += h[static_cast<size_t>(k)] > 0;
-      }
-      if (l == levels - 1) {
-        for (int k = end; k < kBins; ++k) mass += h[static_cast<size_t>(k)];
       }
       for (int k = begin; k < end; ++k) {
         if (h[static_cast<size_t>(k)] > 0) q[static_cast<size_t>(k)] = mass / nonzero;

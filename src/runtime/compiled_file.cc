@@ -169,8 +169,12 @@ Status WriteCompiledFile(const CompiledModel& model, const CompiledFileKey& key,
   std::set<ir::ValueId> in_table;
   std::vector<std::pair<ir::ValueId, dnnl::memory>> plain_sources;
   for (const auto& [value, memory] : constants) in_table.insert(value);
+  // (Not for int8: it keeps every fp32 source, whose plain copy would carry
+  // the same descriptor as a bias already scaled into accumulator units;
+  // the file holds only the quantised copies.)
   for (ir::ValueId value : in_table) {
     const ir::Value& v = g.value(value);
+    if (model.precision() == Precision::kInt8) break;
     if (!v.is_constant() || v.constant->shape().empty() || v.constant->shape().size() > 6) continue;
     static constexpr dnnl::memory::format_tag kPlain[] = {
         dnnl::memory::format_tag::a, dnnl::memory::format_tag::ab, dnnl::memory::format_tag::abc,

@@ -183,14 +183,22 @@ Status PlanBuilder::LowerConvInt8(const ir::Node& n, bool* lowered) {
   if (a.HasSum()) {
     const ir::ValueId residual = n.inputs[3];
     const auto qr = QScale(residual);
-    if (!qr || !qout || where_.at(residual).desc.data_type() != dst_type) return Status::Ok();
+    // The residual's integers stay as they are (u8 or s8, read by the sum
+    // post-op in their own type) even when the output's type differs: a
+    // ReLU after the add makes the output u8 over an s8 residual.
+    if (!qr || !qout || !IsInt8(where_.at(residual).desc.data_type())) return Status::Ok();
     residual_scale = qr->scale;
   }
   dnnl::post_ops ops;
   std::vector<EltwiseSpec> fused;
   for (const ir::PostOp& p : a.post_ops) {
     if (p.kind == ir::PostOp::Kind::kSum) {
-      ops.append_sum(*residual_scale);
+      const dt residual_type = where_.at(n.inputs[3]).desc.data_type();
+      if (residual_type == dst_type) {
+        ops.append_sum(*residual_scale);
+      } else {
+        ops.append_sum(*residual_scale, residual_type);
+      }
       continue;
     }
     for (const EltwiseSpec& e : EltwiseFor(p.activation)) {
@@ -258,14 +266,21 @@ Status PlanBuilder::LowerConvInt8(const ir::Node& n, bool* lowered) {
   MemRef dst;
   if (a.HasSum()) {
     const ir::ValueId residual = n.inputs[3];
-    if (Expiring(residual) && where_.at(residual).desc == pd.dst_desc()) {
-      dst = where_.at(residual);
+    const MemRef& have = where_.at(residual);
+    // The destination's layout, holding the residual's type until the
+    // convolution overwrites it.
+    dnnl_memory_desc_t as_residual = pd.dst_desc().data;
+    as_residual.data_type = have.desc.data.data_type;
+    const memory::desc staged(as_residual);
+    if (Expiring(residual) && have.desc == staged) {
+      dst = have;
     } else {
       // The same integers (at the residual's scale, which the sum post-op
       // undoes) in the layout the convolution writes.
       dst = NewArena(pd.dst_desc());
-      AddReorder(n.name + "/residual", where_.at(residual), dst);
+      AddReorder(n.name + "/residual", have, MemRef{MemRef::Kind::kArena, dst.index, staged});
     }
+    dst.desc = pd.dst_desc();
   } else if (auto slice = ConcatSliceFor(out, pd.dst_desc())) {
     dst = *slice;
   } else {
