@@ -2,6 +2,7 @@
 # Prepare everything the tests need (idempotent, works from any cwd):
 #   1. models/{inception_v3,mobilenet_v2}   (scripts/fetch-models.sh)
 #   2. data/images/*.png|jpg                (scripts/fetch-test-images.sh)
+#      data/calib/: int8 calibration photos (scripts/fetch-calibration-photos.sh)
 #   3. tests/reference/node_modules         (npm ci, only if missing)
 #   4. build/reference/<model>/*.f32 preprocessed tensors and the TF.js
 #      reference cache tests/data/reference/<model>.json (only missing
@@ -13,6 +14,7 @@ cd "$REPO_ROOT"
 
 "$SCRIPT_DIR/fetch-models.sh"
 "$SCRIPT_DIR/fetch-test-images.sh"
+"$SCRIPT_DIR/fetch-calibration-photos.sh"
 
 if [[ ! -d tests/reference/node_modules/@tensorflow/tfjs || ! -d tests/reference/node_modules/pngjs ]]; then
   echo "prepare-test-data: npm ci in tests/reference"

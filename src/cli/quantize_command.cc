@@ -26,6 +26,7 @@ struct QuantizeArgs {
   int max_images = 0;
   int threads = 0;
   std::vector<std::string> fp32_layers;
+  int auto_fp32 = 0;
 };
 
 int RunQuantize(const QuantizeArgs& args) {
@@ -40,6 +41,7 @@ int RunQuantize(const QuantizeArgs& args) {
   options.percentile = args.percentile;
   options.threads = args.threads;
   options.fp32_layers = args.fp32_layers;
+  options.auto_fp32 = args.auto_fp32;
   auto config = model::LoadModelConfig(args.model);
   if (!config.ok()) return fail(config.status());
   auto photos = CollectImages(args.images);
@@ -61,6 +63,13 @@ int RunQuantize(const QuantizeArgs& args) {
       seconds, cal->table.activations.size(),
       cal->convolutions - static_cast<int>(cal->table.fp32_nodes.size()), cal->convolutions, bits,
       bits == 7 ? ": no VNNI, so vpmaddubsw's int16 pairs cannot saturate" : "");
+  if (!cal->sensitivity.empty()) {
+    std::cout << "most costly convolutions at int8 (mean |dp| each causes alone):";
+    for (size_t i = 0; i < std::min<size_t>(8, cal->sensitivity.size()); ++i) {
+      std::cout << fmt::format(" {} {:.4f}", cal->sensitivity[i].first, cal->sensitivity[i].second);
+    }
+    std::cout << "\n";
+  }
   if (cal->table.fp32_nodes.empty()) {
     std::cout << "fp32 layers: none\n";
   } else {
@@ -95,6 +104,10 @@ void AddQuantizeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
   cmd->add_option("--fp32-layer", args->fp32_layers,
                   "A convolution to keep at fp32 (node name after the passes; repeatable)");
+  cmd->add_option("--auto-fp32", args->auto_fp32,
+                  "Also keep the N convolutions that cost the most accuracy at int8 fp32 (each "
+                  "measured alone on the calibration photos)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args, &exit_code] { exit_code = RunQuantize(*args); });
 }
 

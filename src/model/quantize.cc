@@ -1,6 +1,7 @@
 #include "model/quantize.h"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -112,6 +113,55 @@ std::vector<ir::ValueId> ObservedValues(const ir::Graph& g) {
   return out;
 }
 
+// Each convolution run alone at int8 (every other one fp32) over `inputs`:
+// the mean |Δp| (summed over the outputs) against the fp32 model, most
+// costly first.
+Result<std::vector<std::pair<std::string, double>>> Sensitivity(const ir::Graph& graph,
+                                                                const runtime::QuantTable& table,
+                                                                std::span<const Tensor> inputs,
+                                                                int threads) {
+  runtime::CompileOptions co;
+  co.run_passes = false;
+  co.threads = threads;
+  co.precision = runtime::Precision::kFp32;
+  ASSIGN_OR_RETURN(auto fp32, runtime::CompiledModel::Compile(graph, co));
+  std::vector<std::vector<Tensor>> want;
+  {
+    runtime::Session session(fp32, {.threads = threads});
+    for (const Tensor& input : inputs) {
+      ASSIGN_OR_RETURN(auto out, session.Run({input}));
+      want.push_back(std::move(out));
+    }
+  }
+  std::vector<std::string> convs;
+  for (const auto& [name, m] : table.weight_max) {
+    if (table.fp32_nodes.count(name) == 0) convs.push_back(name);
+  }
+  std::sort(convs.begin(), convs.end());
+  std::vector<std::pair<std::string, double>> out;
+  for (const std::string& conv : convs) {
+    auto alone = std::make_shared<runtime::QuantTable>(table);
+    for (const std::string& other : convs) {
+      if (other != conv) alone->fp32_nodes.insert(other);
+    }
+    co.precision = runtime::Precision::kInt8;
+    co.quantization = alone;
+    ASSIGN_OR_RETURN(auto model, runtime::CompiledModel::Compile(graph, co));
+    runtime::Session session(model, {.threads = threads});
+    double cost = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ASSIGN_OR_RETURN(auto got, session.Run({inputs[i]}));
+      for (size_t k = 0; k < got.size(); ++k) {
+        const auto p = got[k].span(), q = want[i][k].span();
+        for (size_t e = 0; e < p.size(); ++e) cost += std::fabs(double(p[e]) - q[e]);
+      }
+    }
+    out.emplace_back(conv, cost / static_cast<double>(inputs.size()));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
 }  // namespace
 
 Result<CalibrationMethod> ParseCalibrationMethod(std::string_view name) {
@@ -160,6 +210,8 @@ Result<Calibration> CalibrateGraph(ir::Graph graph, std::span<const Tensor> inpu
     }
     cal.table.fp32_nodes.insert(name);
   }
+  std::optional<ir::Graph> original;
+  if (options.auto_fp32 > 0) original = graph;
   // The calibration model: every observed value made a graph output.
   const std::vector<ir::ValueId> observed_ids = ObservedValues(graph);
   const size_t first_extra = graph.outputs().size();
@@ -208,6 +260,15 @@ Result<Calibration> CalibrateGraph(ir::Graph graph, std::span<const Tensor> inpu
     }
     if (!(r.max > 0.0f)) r.max = o.max_abs;
     cal.table.activations[o.name] = r;
+  }
+  if (original) {
+    const size_t n = std::min(inputs.size(), static_cast<size_t>(std::max(1, options.sensitivity_photos)));
+    ASSIGN_OR_RETURN(cal.sensitivity, Sensitivity(*original, cal.table, inputs.first(n), options.threads));
+    int kept = 0;
+    for (const auto& [name, cost] : cal.sensitivity) {
+      if (kept == options.auto_fp32) break;
+      if (cal.table.fp32_nodes.insert(name).second) ++kept;
+    }
   }
   return cal;
 }

@@ -41,6 +41,12 @@ struct QuantizeOptions {
   int threads = 0;
   // Convolutions (node names in the graph after the passes) kept fp32.
   std::vector<std::string> fp32_layers;
+  // Also keep the `auto_fp32` convolutions that cost the most accuracy
+  // fp32: each convolution is run alone at int8 (the rest fp32) over the
+  // first `sensitivity_photos` calibration inputs, and ranked by the mean
+  // |Δp| against fp32 it causes.
+  int auto_fp32 = 0;
+  int sensitivity_photos = 16;
 };
 
 struct Calibration {
@@ -48,6 +54,9 @@ struct Calibration {
   int photos = 0;
   std::vector<std::string> skipped;  // "path: why" for photos that could not be read
   int convolutions = 0;              // Conv nodes in the graph after the passes
+  // With auto_fp32: every convolution's mean |Δp| when it alone is int8,
+  // most costly first.
+  std::vector<std::pair<std::string, double>> sensitivity;
 };
 
 // Runs `graph` (after the passes) at fp32 over `inputs` (batch 1 each) and

@@ -25,8 +25,8 @@ Status CheckPrecisionSupported(Precision p) {
       return Unsupported("precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16; oneDNN runs " +
                          IsaName(isa) +
                          " here (ONEDNN_MAX_CPU_ISA may lower it), where bf16 would be emulated "
-                         "slower than fp32: use --precision fp32 (or int8 once the model is "
-                         "quantized)");
+                         "slower than fp32: use --precision fp32, or int8 on the model kamado "
+                         "quantize writes");
     case Precision::kInt8:
       if (Includes(isa, dnnl::cpu_isa::avx2)) return Status::Ok();
       return Unsupported("precision int8 needs at least AVX2; oneDNN runs " + IsaName(isa) +

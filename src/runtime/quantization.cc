@@ -25,7 +25,6 @@ bool MovesIntegers(const ir::Node& n) {
   switch (n.op) {
     case ir::OpType::kMaxPool:
     case ir::OpType::kAvgPool:
-    case ir::OpType::kGlobalAvgPool:
     case ir::OpType::kGlobalMaxPool:
     case ir::OpType::kIdentity:
     case ir::OpType::kConcat: return true;

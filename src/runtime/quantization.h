@@ -9,7 +9,10 @@
 // Pooling and in-place concat move integers without rescaling, so a pool's
 // input and output, and a concat's inputs and output, share one scale (the
 // largest range of the group); convolutions requantise through their
-// output-scale attribute and post-ops.
+// output-scale attribute and post-ops. The global average pool before the
+// head reads f32 (its input dequantised): an average of 64 values at the
+// scale of their maximum would lose most of its resolution, and it is the
+// feature vector the classifier reads.
 //
 // On CPUs without VNNI (AVX2, AVX-512 without VNNI) oneDNN multiplies u8 by
 // s8 with vpmaddubsw, which adds two u8·s8 products in a saturating int16:

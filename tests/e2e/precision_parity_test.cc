@@ -21,6 +21,7 @@
 #include "model/image_options.h"
 #include "model/model_loader.h"
 #include "model/precision_gate.h"
+#include "model/quantize.h"
 #include "runtime/precision.h"
 #include "runtime/session.h"
 #include "testutil/test_data.h"
@@ -82,6 +83,69 @@ TEST_P(PrecisionParity, Bf16GivesFp32sAnswers) {
               GetParam().c_str(), stats.photos(), stats.top1_agreement() * 100, stats.max_abs_dp(),
               stats.mean_abs_dp());
   EXPECT_LE(stats.mean_abs_dp(), 0.01);
+}
+
+// int8 end to end: `kamado quantize`'s calibration (16 of data/calib's
+// photos, none of data/images; MobileNetV2 with --auto-fp32 4) written as a
+// model directory, which loads at
+// int8 by itself, against the same directory at fp32 on data/images: the
+// int8 gate's mean |Δp| ≤ 0.02, and at most one photo's top-1 differs.
+// ctest runs it again held to AVX2 (precision_parity_int8_avx2).
+TEST_P(PrecisionParity, Int8FromQuantizeGivesFp32sAnswers) {
+  const fs::path dir = fs::path("models") / GetParam();
+  KAMADO_REQUIRE_DATA(dir / "kamado.yaml");
+  KAMADO_REQUIRE_DATA(fs::path("data/images"));
+  KAMADO_REQUIRE_DATA(fs::path("data/calib"));
+  auto config = model::LoadModelConfig(dir);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::vector<fs::path> photos;
+  for (const auto& e : fs::directory_iterator("data/calib")) {
+    if (e.path().extension() == ".jpg" || e.path().extension() == ".png") photos.push_back(e.path());
+  }
+  std::sort(photos.begin(), photos.end());
+  ASSERT_GE(photos.size(), 16u);
+  photos.resize(16);
+  model::QuantizeOptions qo;
+  qo.threads = 2;
+  // MobileNetV2 keeps its four most costly convolutions fp32, as the gated
+  // model in docs/PRECISION.md does (all-int8 it is at mean |Δp| ≈ 0.021
+  // with 7-bit weights here, just past the gate).
+  if (GetParam() == "mobilenet_v2") qo.auto_fp32 = 4;
+  auto cal = model::Calibrate(*config, photos, qo);
+  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  const fs::path out = fs::temp_directory_path() / ("kamado_int8_" + GetParam() + "_" + std::to_string(::getpid()));
+  ASSERT_TRUE(model::WriteQuantizedModel(*config, out, *cal, qo).ok());
+  runtime::CompileOptions options;
+  options.threads = 2;
+  auto int8 = model::LoadModel(out, options);  // its kamado.yaml says int8
+  ASSERT_TRUE(int8.ok()) << int8.status().ToString();
+  EXPECT_EQ(int8->config.precision, runtime::Precision::kInt8);
+  options.precision = runtime::Precision::kFp32;
+  auto fp32 = model::LoadModel(out, options);
+  ASSERT_TRUE(fp32.ok()) << fp32.status().ToString();
+
+  const image::DecodeOptions decode = model::DecodeOptionsFor(fp32->config, false);
+  const image::PreprocessOptions pre = model::PreprocessOptionsFor(fp32->config);
+  model::AgreementStats stats;
+  for (const auto& entry : fs::directory_iterator("data/images")) {
+    auto decoded = image::DecodeImageFile(entry.path().string(), decode);
+    if (!decoded.ok()) continue;
+    auto input = image::Preprocess(*decoded, pre);
+    ASSERT_TRUE(input.ok()) << entry.path() << ": " << input.status().ToString();
+    const std::vector<float> p = Probabilities(*fp32, *input);
+    const std::vector<float> q = Probabilities(*int8, *input);
+    ASSERT_EQ(p.size(), q.size());
+    ASSERT_FALSE(p.empty());
+    stats.Add(p, q);
+  }
+  fs::remove_all(out);
+  ASSERT_GE(stats.photos(), 10);
+  std::printf("%s int8 (%s, %d-bit weights) vs fp32 on %d photos: top-1 agreement %.0f%%, max |dp| "
+              "%.4f, mean |dp| %.5f\n",
+              GetParam().c_str(), runtime::EffectiveIsaName().c_str(), int8->compiled->weight_bits(),
+              stats.photos(), stats.top1_agreement() * 100, stats.max_abs_dp(), stats.mean_abs_dp());
+  EXPECT_GE(stats.top1_agreement() * stats.photos(), stats.photos() - 1.0);
+  EXPECT_LE(stats.mean_abs_dp(), 0.02);
 }
 
 // `--precision auto`: only gated precisions are candidates, each is timed

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -549,13 +550,14 @@ TEST_F(ServeWorkers, TheTraceHasALinePerModelRequestWithItsParts) {
 // give the same top-1 as `kamado infer --precision bf16` on the same
 // photos; a changed model file makes it ungated again. Where the CPU has
 // no bf16, serve refuses to start and says why.
-TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
-  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
-  KAMADO_REQUIRE_DATA("data/images");
+// `model` (MobileNetV2, in cache_/model) served at `precision` (bf16 or
+// int8): refused until `kamado compare` passed its gate on this CPU, then
+// the same top-1 over HTTP as `kamado infer`, and refused again once the
+// model files change.
+void ServedBehindItsGate(const fs::path& cache_, const std::string& precision,
+                         const std::function<std::vector<std::string>(std::vector<std::string>)>& args) {
   const fs::path model = cache_ / "model";
-  fs::create_directories(cache_);
-  fs::copy("models/mobilenet_v2", model, fs::copy_options::recursive);
-  fs::remove_all(model / ".kamado");  // a gate measured on the shared copy is not this test's
+  const runtime::Precision wanted = runtime::ParsePrecision(precision).value();
   std::vector<std::string> photos;
   for (const auto& e : fs::directory_iterator("data/images")) {
     if (e.path().extension() == ".png") photos.push_back(e.path().string());
@@ -563,7 +565,7 @@ TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
   std::sort(photos.begin(), photos.end());
   ASSERT_GE(photos.size(), 5u);
   auto serve = [&](std::string* log) {
-    std::vector<std::string> a = Args(2, {"--precision", "bf16"});
+    std::vector<std::string> a = args({"--precision", precision});
     a[2] = model.string();
     uint16_t port = 0;
     Child c = Spawn(a, &port, log);
@@ -586,19 +588,19 @@ TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
   };
   std::string log;
   auto [c, port] = serve(&log);
-  ASSERT_EQ(port, 0) << "an ungated bf16 model was served";
+  ASSERT_EQ(port, 0) << "an ungated " << precision << " model was served";
   ASSERT_EQ(finish(c, &log), 2) << log;
-  if (!runtime::CheckPrecisionSupported(runtime::Precision::kBf16).ok()) {
+  if (!runtime::CheckPrecisionSupported(wanted).ok()) {
     EXPECT_NE(log.find("precision bf16 needs a CPU with AVX512-BF16 or AMX-BF16"), std::string::npos) << log;
     GTEST_SKIP() << "serve refused bf16 here, as it must on a CPU without AVX512-BF16 or AMX-BF16";
   }
-  EXPECT_NE(log.find("at bf16 was never gated on this CPU"), std::string::npos) << log;
+  EXPECT_NE(log.find("at " + precision + " was never gated on this CPU"), std::string::npos) << log;
   EXPECT_NE(log.find("--allow-ungated"), std::string::npos) << log;
 
   // The gate, on the few photos make test has (the docs' gate uses 100).
   const std::string bin = KAMADO_BINARY;
   auto [rc, out] = run(bin + " compare --model " + model.string() +
-                       " --images data/images --precision bf16 --threads 1 --min-photos 5 --min-classes 2");
+                       " --images data/images --precision " + precision + " --threads 1 --min-photos 5 --min-classes 2");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("gate: PASSED"), std::string::npos) << out;
   ASSERT_TRUE(fs::exists(model / ".kamado" / "gate.json"));
@@ -608,9 +610,9 @@ TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
   ASSERT_NE(port, 0) << log;
   {
     Drain drain(c.out);
-    EXPECT_TRUE(fs::exists(cache_ / "mobilenet_v2.bf16.kmc")) << log;
+    EXPECT_TRUE(fs::exists(cache_ / ("mobilenet_v2." + precision + ".kmc"))) << log;
     EXPECT_FALSE(fs::exists(cache_ / "mobilenet_v2.kmc"));
-    std::string cmd = bin + " infer --model " + model.string() + " --precision bf16 --threads 1 --json";
+    std::string cmd = bin + " infer --model " + model.string() + " --precision " + precision + " --threads 1 --json";
     for (const auto& p : photos) cmd += " " + p;
     std::tie(rc, out) = run(cmd);
     ASSERT_EQ(rc, 0) << out;
@@ -640,6 +642,41 @@ TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
   EXPECT_EQ(port, 0);
   EXPECT_EQ(finish(c, &log), 2) << log;
   EXPECT_NE(log.find("was measured on other model files"), std::string::npos) << log;
+}
+
+TEST_F(ServeWorkers, Bf16IsServedBehindItsGateAndAnswersWhatInferDoes) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images");
+  fs::create_directories(cache_);
+  fs::copy("models/mobilenet_v2", cache_ / "model", fs::copy_options::recursive);
+  fs::remove_all(cache_ / "model" / ".kamado");  // a gate measured on the shared copy is not this test's
+  ServedBehindItsGate(cache_, "bf16", [this](std::vector<std::string> more) {
+    std::vector<std::string> a = Args(2, std::move(more));
+    a[2] = (cache_ / "model").string();
+    return a;
+  });
+}
+
+// The int8 model `kamado quantize` writes (calibrated on a few of
+// data/calib's photos, none of the gate's) loads with --model alone.
+TEST_F(ServeWorkers, Int8FromQuantizeIsServedBehindItsGateAndAnswersWhatInferDoes) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images");
+  KAMADO_REQUIRE_DATA("data/calib");
+  fs::create_directories(cache_);
+  const std::string cmd = std::string(KAMADO_BINARY) + " quantize --model models/mobilenet_v2 --images data/calib --max-images 8 --threads 1 -o " + (cache_ / "model").string() + " 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char line[4096];
+  while (f && fgets(line, sizeof(line), f)) out += line;
+  ASSERT_EQ(f ? pclose(f) : -1, 0) << out;
+  EXPECT_NE(out.find("calibrated on 8 photos"), std::string::npos) << out;
+  ASSERT_NE(ReadFile(cache_ / "model" / "kamado.yaml").value().find("precision: int8"), std::string::npos);
+  ServedBehindItsGate(cache_, "int8", [this](std::vector<std::string> more) {
+    std::vector<std::string> a = Args(2, std::move(more));
+    a[2] = (cache_ / "model").string();
+    return a;
+  });
 }
 
 }  // namespace

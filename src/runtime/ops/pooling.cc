@@ -23,8 +23,10 @@ Status PlanBuilder::LowerPool(const ir::Node& n) {
   } else {
     alg = algorithm::pooling_avg_exclude_padding;
   }
-  const MemRef& src = where_.at(x);
-  // The output keeps the input's type (bf16 in, bf16 out).
+  // The global average pool before the head reads f32 in an int8 model
+  // (runtime/quantization.h); otherwise the output keeps the input's type
+  // (bf16 in, bf16 out; int8 in, int8 out at the same scale).
+  const MemRef src = n.op == ir::OpType::kGlobalAvgPool ? AsF32(x) : where_.at(x);
   dnnl::pooling_forward::desc d(prop_kind::forward_inference, alg, src.desc,
                                 Any(DimsOf(n.outputs[0]), src.desc.data_type()), strides, kernel,
                                 pad_l, pad_r);
