@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Closed-loop capacity of `kamado serve` at each precision (issue 16): for
-# ROUNDS rounds, each default model at fp32 and bf16 is served (defaults,
-# CPUs 0-1; MobileNetV2 at bf16 with --allow-ungated, since it fails its
-# gate) and driven by `kamado load --concurrency 4` with the photos of
+# ROUNDS rounds, each default model at fp32, bf16 and int8 is served
+# (defaults, CPUs 0-1; int8 from build/int8/<model>, which bench/precision.sh
+# writes; every reduced precision with --allow-ungated: this measures speed,
+# and a fresh checkout has no gate results) and driven by `kamado load --concurrency 4` with the photos of
 # data/images for 15 s after 3 s of warm-up. One JSON line per run on
 # stdout, then the medians.
 #
@@ -15,11 +16,13 @@ rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 for ((round = 1; round <= ROUNDS; round++)); do
   for m in inception_v3 mobilenet_v2; do
-    for p in fp32 bf16; do
+    for p in fp32 bf16 int8; do
       port=$((18000 + RANDOM % 1000))
       extra=()
-      [[ $m == mobilenet_v2 && $p == bf16 ]] && extra=(--allow-ungated)
-      taskset -c 0,1 "$KAMADO" serve --model "models/$m" --port "$port" --precision "$p" "${extra[@]}" \
+      dir="models/$m"
+      [[ $p != fp32 ]] && extra=(--allow-ungated)
+      [[ $p == int8 ]] && dir="build/int8/$m"
+      taskset -c 0,1 "$KAMADO" serve --model "$dir" --port "$port" --precision "$p" "${extra[@]}" \
         > /dev/null 2>&1 &
       pid=$!
       for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$port/v2/health/ready" > /dev/null && break; sleep 0.2; done
