@@ -120,6 +120,13 @@ class PlanBuilder {
   Status Lower(const ir::Node& n);  // plan_builder.cc
 
   // ops/conv_dense.cc
+  // The convolution_forward descriptor of Conv `n` for these source,
+  // weights and destination descriptors (its bias f32).
+  dnnl::convolution_forward::desc ConvDesc(const ir::Node& n, algorithm alg,
+                                           const memory::desc& src, const memory::desc& weights,
+                                           const memory::desc& dst) const;
+  // [O, I, kH, kW], or [G, O/G, I, kH, kW] for a grouped Conv `n`.
+  memory::dims ConvWeightDims(const ir::Node& n) const;
   Status LowerConv(const ir::Node& n);
   // The int8 convolution, when `n` can run as one (sets *lowered).
   Status LowerConvInt8(const ir::Node& n, bool* lowered);

@@ -65,6 +65,14 @@ TEST_F(ModelConfigTest, ErrorsNameTheField) {
       {"name: [unclosed\n", "kamado.yaml", StatusCode::kInvalidArgument},
       {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\nprecision: fp16\n",
        "'precision': 'fp16' is not one of fp32, bf16, int8", StatusCode::kInvalidArgument},
+      {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\nprecision: int8\n",
+       "'precision' is int8 but there is no 'quantization'", StatusCode::kInvalidArgument},
+      {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\nquantization: {method: minmax}\n",
+       "quantization.table", StatusCode::kInvalidArgument},
+      {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\nquantization: {table: ../x.json}\n",
+       "'quantization.table' must be a file name inside the model directory", StatusCode::kInvalidArgument},
+      {base + "format: tfjs\ninput: {layout: NHWC, height: 2, width: 2}\nquantization: {table: q.json, bits: 4}\n",
+       "bits", StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
     Write(c.yaml);
@@ -182,9 +190,11 @@ TEST_F(ModelConfigTest, FormatThenParseGivesTheConfigBack) {
   c.decision = DecisionConfig{"pet", {"dog: a good one"}, {1}, 0.3};
   c.source = "somewhere";
   c.converted_from = "/tmp/x";
-  c.precision = runtime::Precision::kBf16;
+  c.precision = runtime::Precision::kInt8;
+  c.quantization = QuantizationConfig{"quantization.json", "percentile", 80, {"conv_0", "block_1/dw"}};
   const std::string text = FormatModelConfig(c);
-  EXPECT_NE(text.find("precision: bf16"), std::string::npos) << text;
+  EXPECT_NE(text.find("precision: int8"), std::string::npos) << text;
+  EXPECT_NE(text.find("fp32_layers: [conv_0, block_1/dw]"), std::string::npos) << text;
   auto back = ParseModelConfig(text, "formatted", dir_);
   ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << text;
   EXPECT_EQ(*back, c) << text;

@@ -46,12 +46,13 @@ std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& a) {
   return {};
 }
 
-size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops) {
+size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops,
+                     float sum_scale, dnnl::memory::data_type sum_type) {
   std::vector<EltwiseSpec> fused;
   for (size_t i = 0; i < post_ops.size(); ++i) {
     const ir::PostOp& p = post_ops[i];
     if (p.kind == ir::PostOp::Kind::kSum) {
-      ops.append_sum(1.0f);
+      ops.append_sum(sum_scale, sum_type);
       continue;
     }
     const std::vector<EltwiseSpec> specs = EltwiseFor(p.activation);

@@ -34,7 +34,11 @@ std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& activation);
 // different alpha/beta (LeakyReLU then ReLU, say: both eltwise_relu) compute
 // wrong results; the chain is cut before the first such repeat. Fixed upstream
 // in the OpenVINO fork (openvinotoolkit/oneDNN#157).
-size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops);
+// `sum_scale` and `sum_type` go to append_sum (int8: the residual's scale,
+// and its type when it differs from the destination's; undef: the same).
+size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& ops,
+                     float sum_scale = 1.0f,
+                     dnnl::memory::data_type sum_type = dnnl::memory::data_type::undef);
 
 // Plain row-major tag for a tensor of `rank` dimensions (a, ab, abc, abcd, ...).
 dnnl::memory::format_tag PlainTag(size_t rank);

@@ -41,6 +41,29 @@ bool PlanBuilder::FeedsOnlyWinograd(ir::ValueId v) const {
   return true;
 }
 
+memory::dims PlanBuilder::ConvWeightDims(const ir::Node& n) const {
+  const Shape& ws = Val(n.inputs[1]).shape;
+  const int64_t g = n.attr<ir::ConvAttrs>().group;
+  return g == 1 ? memory::dims{ws[0], ws[1], ws[2], ws[3]}
+                : memory::dims{g, ws[0] / g, ws[1], ws[2], ws[3]};
+}
+
+dnnl::convolution_forward::desc PlanBuilder::ConvDesc(const ir::Node& n, algorithm alg,
+                                                      const memory::desc& src,
+                                                      const memory::desc& weights,
+                                                      const memory::desc& dst) const {
+  const auto& a = n.attr<ir::ConvAttrs>();
+  const memory::desc bias({Val(n.inputs[1]).shape[0]}, dt::f32, tag::a);
+  const memory::dims strides{a.strides[0], a.strides[1]};
+  const memory::dims dilates{a.dilations[0] - 1, a.dilations[1] - 1};
+  const memory::dims pad_l{a.pads[0], a.pads[1]};
+  const memory::dims pad_r{a.pads[2], a.pads[3]};
+  if (Has(n, 2)) {
+    return {prop_kind::forward_inference, alg, src, weights, bias, dst, strides, dilates, pad_l, pad_r};
+  }
+  return {prop_kind::forward_inference, alg, src, weights, dst, strides, dilates, pad_l, pad_r};
+}
+
 Status PlanBuilder::LowerConv(const ir::Node& n) {
   if (model_.precision() == Precision::kInt8) {
     bool lowered = false;
@@ -55,15 +78,10 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   }
   const Shape& ws = Val(n.inputs[1]).shape;
   const int64_t g = a.group;
-  memory::dims w_dims = g == 1 ? memory::dims{ws[0], ws[1], ws[2], ws[3]}
-                               : memory::dims{g, ws[0] / g, ws[1], ws[2], ws[3]};
+  const memory::dims w_dims = ConvWeightDims(n);
   const bool has_bias = Has(n, 2);
   const memory::dims dst_dims = DimsOf(out);
   const memory::desc bias_md({ws[0]}, dt::f32, tag::a);
-  const memory::dims strides{a.strides[0], a.strides[1]};
-  const memory::dims dilates{a.dilations[0] - 1, a.dilations[1] - 1};
-  const memory::dims pad_l{a.pads[0], a.pads[1]};
-  const memory::dims pad_r{a.pads[2], a.pads[3]};
 
   dnnl::primitive_attr attr = UserScratchpad();
   dnnl::post_ops ops;
@@ -71,13 +89,8 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   attr.set_post_ops(ops);
 
   auto make_pd = [&](algorithm alg, const memory::desc& src_md) {
-    auto d = has_bias ? dnnl::convolution_forward::desc(
-                            prop_kind::forward_inference, alg, src_md, AnyActivation(w_dims),
-                            bias_md, AnyActivation(dst_dims), strides, dilates, pad_l, pad_r)
-                      : dnnl::convolution_forward::desc(
-                            prop_kind::forward_inference, alg, src_md, AnyActivation(w_dims),
-                            AnyActivation(dst_dims), strides, dilates, pad_l, pad_r);
-    return dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+    return dnnl::convolution_forward::primitive_desc(
+        ConvDesc(n, alg, src_md, AnyActivation(w_dims), AnyActivation(dst_dims)), attr, CpuEngine());
   };
   // Let oneDNN pick the layout; if it wants a different one than the
   // producer wrote, prefer an optimised kernel on the producer's layout
@@ -190,24 +203,12 @@ Status PlanBuilder::LowerConvInt8(const ir::Node& n, bool* lowered) {
     residual_scale = qr->scale;
   }
   dnnl::post_ops ops;
-  std::vector<EltwiseSpec> fused;
-  for (const ir::PostOp& p : a.post_ops) {
-    if (p.kind == ir::PostOp::Kind::kSum) {
-      const dt residual_type = where_.at(n.inputs[3]).desc.data_type();
-      if (residual_type == dst_type) {
-        ops.append_sum(*residual_scale);
-      } else {
-        ops.append_sum(*residual_scale, residual_type);
-      }
-      continue;
-    }
-    for (const EltwiseSpec& e : EltwiseFor(p.activation)) {
-      for (const EltwiseSpec& f : fused) {
-        if (f.algorithm == e.algorithm && (f.alpha != e.alpha || f.beta != e.beta)) return Status::Ok();
-      }
-      ops.append_eltwise(1.0f, e.algorithm, e.alpha, e.beta);
-      fused.push_back(e);
-    }
+  dt sum_type = dt::undef;
+  if (a.HasSum() && where_.at(n.inputs[3]).desc.data_type() != dst_type) {
+    sum_type = where_.at(n.inputs[3]).desc.data_type();
+  }
+  if (AppendPostOps(a.post_ops, ops, residual_scale.value_or(1.0f), sum_type) != a.post_ops.size()) {
+    return Status::Ok();  // a post-op left unfused would run on integers
   }
   if (qout) ops.append_eltwise(1.0f, algorithm::eltwise_linear, 1.0f / qout->scale, 0.0f);
 
@@ -226,26 +227,15 @@ Status PlanBuilder::LowerConvInt8(const ir::Node& n, bool* lowered) {
   attr.set_post_ops(ops);
 
   const int64_t g = a.group;
-  const memory::dims w_dims = g == 1 ? memory::dims{ws[0], ws[1], ws[2], ws[3]}
-                                     : memory::dims{g, ws[0] / g, ws[1], ws[2], ws[3]};
+  const memory::dims w_dims = ConvWeightDims(n);
   const bool has_bias = Has(n, 2);
   const memory::dims dst_dims = DimsOf(out);
   const memory::desc bias_md({ws[0]}, dt::f32, tag::a);
-  const memory::dims strides{a.strides[0], a.strides[1]};
-  const memory::dims dilates{a.dilations[0] - 1, a.dilations[1] - 1};
-  const memory::dims pad_l{a.pads[0], a.pads[1]};
-  const memory::dims pad_r{a.pads[2], a.pads[3]};
   auto make_pd = [&](const memory::desc& src_md) {
-    const memory::desc w_md = Any(w_dims, dt::s8), dst_md = Any(dst_dims, dst_type);
-    auto d = has_bias ? dnnl::convolution_forward::desc(prop_kind::forward_inference,
-                                                        algorithm::convolution_direct, src_md,
-                                                        w_md, bias_md, dst_md, strides, dilates,
-                                                        pad_l, pad_r)
-                      : dnnl::convolution_forward::desc(prop_kind::forward_inference,
-                                                        algorithm::convolution_direct, src_md,
-                                                        w_md, dst_md, strides, dilates, pad_l,
-                                                        pad_r);
-    return dnnl::convolution_forward::primitive_desc(d, attr, CpuEngine());
+    return dnnl::convolution_forward::primitive_desc(
+        ConvDesc(n, algorithm::convolution_direct, src_md, Any(w_dims, dt::s8),
+                 Any(dst_dims, dst_type)),
+        attr, CpuEngine());
   };
   const dt src_type = QType(x);
   const memory::desc& have = where_.at(x).desc;
