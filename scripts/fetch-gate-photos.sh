@@ -23,22 +23,8 @@ if [[ -f "$DEST/.complete" ]]; then
   log "$(ls "$DEST" | wc -l) images already in $DEST; nothing to do"
   exit 0
 fi
-for tool in apt-get dpkg-deb; do
-  command -v "$tool" >/dev/null || { log "ERROR: $tool not found" >&2; exit 1; }
-done
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/kamado-gate-photos.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
-chmod 755 "$WORK"
-download() { (cd "$WORK" && apt-get download -q "${PKGS[@]}" >"$WORK/apt.log" 2>&1); }
-if ! download; then
-  log "apt-get download failed; running apt-get update and retrying"
-  if [[ $(id -u) == 0 ]]; then apt-get update -q >/dev/null; else sudo apt-get update -q >/dev/null; fi
-  download || { cat "$WORK/apt.log" >&2; log "ERROR: apt-get download ${PKGS[*]} failed" >&2; exit 1; }
-fi
-for deb in "$WORK"/*.deb; do
-  log "downloaded $(basename "$deb")"
-  dpkg-deb -x "$deb" "$WORK/x"
-done
+source "$SCRIPT_DIR/debs.sh"
+debs_extract fetch-gate-photos "${PKGS[@]}"
 
 rm -rf "$DEST"
 mkdir -p "$DEST"

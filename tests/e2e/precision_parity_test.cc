@@ -39,6 +39,25 @@ std::vector<float> Probabilities(const model::LoadedModel& m, const Tensor& inpu
   return {out->front().data(), out->front().data() + out->front().size()};
 }
 
+// Both models on every photo of data/images, decoded and preprocessed as
+// `kamado infer` does; `differ` gets the photos whose top-1 differs.
+void Compare(const model::LoadedModel& fp32, const model::LoadedModel& other,
+             model::AgreementStats& stats, std::vector<std::string>& differ) {
+  const image::DecodeOptions decode = model::DecodeOptionsFor(fp32.config, false);
+  const image::PreprocessOptions pre = model::PreprocessOptionsFor(fp32.config);
+  for (const auto& entry : fs::directory_iterator("data/images")) {
+    auto decoded = image::DecodeImageFile(entry.path().string(), decode);
+    if (!decoded.ok()) continue;
+    auto input = image::Preprocess(*decoded, pre);
+    ASSERT_TRUE(input.ok()) << entry.path() << ": " << input.status().ToString();
+    const std::vector<float> p = Probabilities(fp32, *input);
+    const std::vector<float> q = Probabilities(other, *input);
+    ASSERT_EQ(p.size(), q.size());
+    ASSERT_FALSE(p.empty());
+    if (!stats.Add(p, q)) differ.push_back(entry.path().string());
+  }
+}
+
 class PrecisionParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PrecisionParity, Bf16GivesFp32sAnswers) {
@@ -64,20 +83,11 @@ TEST_P(PrecisionParity, Bf16GivesFp32sAnswers) {
   ASSERT_TRUE(fp32.ok()) << fp32.status().ToString();
   EXPECT_EQ(fp32->config.precision, runtime::Precision::kFp32);
 
-  const image::DecodeOptions decode = model::DecodeOptionsFor(fp32->config, false);
-  const image::PreprocessOptions pre = model::PreprocessOptionsFor(fp32->config);
   model::AgreementStats stats;  // its arithmetic: tests/model/precision_gate_test.cc
-  for (const auto& entry : fs::directory_iterator("data/images")) {
-    auto decoded = image::DecodeImageFile(entry.path().string(), decode);
-    if (!decoded.ok()) continue;
-    auto input = image::Preprocess(*decoded, pre);
-    ASSERT_TRUE(input.ok()) << entry.path() << ": " << input.status().ToString();
-    const std::vector<float> p = Probabilities(*fp32, *input);
-    const std::vector<float> q = Probabilities(*bf16, *input);
-    ASSERT_EQ(p.size(), q.size());
-    ASSERT_FALSE(p.empty());
-    EXPECT_TRUE(stats.Add(p, q)) << entry.path() << ": bf16's top-1 differs from fp32's";
-  }
+  std::vector<std::string> differ;
+  Compare(*fp32, *bf16, stats, differ);
+  EXPECT_TRUE(differ.empty()) << "bf16's top-1 differs from fp32's on " << differ.size() << " photos, first "
+                              << (differ.empty() ? "" : differ[0]);
   ASSERT_GE(stats.photos(), 10);
   std::printf("%s bf16 vs fp32 on %d photos: top-1 agreement %.0f%%, max |dp| %.4f, mean |dp| %.5f\n",
               GetParam().c_str(), stats.photos(), stats.top1_agreement() * 100, stats.max_abs_dp(),
@@ -124,20 +134,9 @@ TEST_P(PrecisionParity, Int8FromQuantizeGivesFp32sAnswers) {
   auto fp32 = model::LoadModel(out, options);
   ASSERT_TRUE(fp32.ok()) << fp32.status().ToString();
 
-  const image::DecodeOptions decode = model::DecodeOptionsFor(fp32->config, false);
-  const image::PreprocessOptions pre = model::PreprocessOptionsFor(fp32->config);
   model::AgreementStats stats;
-  for (const auto& entry : fs::directory_iterator("data/images")) {
-    auto decoded = image::DecodeImageFile(entry.path().string(), decode);
-    if (!decoded.ok()) continue;
-    auto input = image::Preprocess(*decoded, pre);
-    ASSERT_TRUE(input.ok()) << entry.path() << ": " << input.status().ToString();
-    const std::vector<float> p = Probabilities(*fp32, *input);
-    const std::vector<float> q = Probabilities(*int8, *input);
-    ASSERT_EQ(p.size(), q.size());
-    ASSERT_FALSE(p.empty());
-    stats.Add(p, q);
-  }
+  std::vector<std::string> differ;
+  Compare(*fp32, *int8, stats, differ);
   fs::remove_all(out);
   ASSERT_GE(stats.photos(), 10);
   std::printf("%s int8 (%s, %d-bit weights) vs fp32 on %d photos: top-1 agreement %.0f%%, max |dp| "
