@@ -13,6 +13,7 @@ PACKAGES=(
   libexif-dev libboost-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev wrk
+  python3-torchvision
   nodejs npm
 )
 

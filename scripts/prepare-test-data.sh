@@ -7,6 +7,7 @@
 #   4. build/reference/<model>/*.f32 preprocessed tensors and the TF.js
 #      reference cache tests/data/reference/<model>.json (only missing
 #      entries are computed; pure-JS inference is slow).
+#   5. build/zoo/: the torchvision zoo in ONNX (tests/zoo/export_zoo.py)
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
@@ -23,3 +24,8 @@ fi
 
 node tests/reference/make_reference.js \
   --models-dir models --images data/images --tensors build/reference --probs
+
+# 5. build/zoo: torchvision's classifiers exported to ONNX with PyTorch's
+#    logits (tests/zoo/zoo_test.cc); a model whose export key is unchanged
+#    is not exported again.
+/usr/bin/python3 tests/zoo/export_zoo.py build/zoo

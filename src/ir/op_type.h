@@ -40,7 +40,8 @@ namespace kamado::ir {
   X(Softmax)       /* {x} */                                                                    \
   X(Identity)      /* {x}; Dropout at inference, no-op reshapes */                              \
   X(Reshape)       /* {x}; same elements in row-major order, new shape (a view) */              \
-  X(Transpose)     /* {x}; permutes the axes; the batch axis stays first */
+  X(Transpose)     /* {x}; permutes the axes; the batch axis stays first */                     \
+  X(Slice)         /* {x}; a box of x (every batch row), as ONNX Slice with steps of 1 */
 
 enum class OpType {
 #define KAMADO_IR_OP_ENUMERATOR(name) k##name,
@@ -179,8 +180,16 @@ struct TransposeAttrs {
   std::vector<int64_t> perm;
 };
 
+// kSlice: output dimension d is input dimension d's [starts[d], starts[d] +
+// sizes[d]); one entry per axis of the input, and axis 0 (the batch) is
+// always whole (starts[0] = 0, sizes[0] = -1). ShuffleNetV2's channel split.
+struct SliceAttrs {
+  std::vector<int64_t> starts;
+  std::vector<int64_t> sizes;
+};
+
 using Attrs = std::variant<std::monostate, ConvAttrs, BatchNormAttrs, ActivationAttrs, PadAttrs,
                            PoolAttrs, ConcatAttrs, FlattenAttrs, DenseAttrs, SoftmaxAttrs,
-                           BinaryAttrs, ReshapeAttrs, TransposeAttrs>;
+                           BinaryAttrs, ReshapeAttrs, TransposeAttrs, SliceAttrs>;
 
 }  // namespace kamado::ir

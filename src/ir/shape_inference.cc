@@ -220,6 +220,22 @@ Status InferNodeShapes(Graph& g, NodeId id) {
       out.shape = s;
       return Status::Ok();
     }
+    case OpType::kSlice: {
+      const Shape& x = InShape(g, n, 0);
+      const auto& a = n.attr<SliceAttrs>();
+      bool ok = !x.empty() && a.starts.size() == x.size() && a.sizes.size() == x.size() &&
+                a.starts[0] == 0 && a.sizes[0] == -1;
+      for (size_t d = 1; ok && d < x.size(); ++d) {
+        ok = a.starts[d] >= 0 && a.sizes[d] > 0 && a.starts[d] + a.sizes[d] <= x[d];
+      }
+      RETURN_IF_ERROR(Expect(ok, n, "starts " + ShapeToString(a.starts) + " sizes " +
+                                        ShapeToString(a.sizes) + " are not a box of " +
+                                        ShapeToString(x) + " with the whole batch"));
+      Shape s = a.sizes;
+      s[0] = x[0];
+      out.shape = s;
+      return Status::Ok();
+    }
   }
   return Internal(Describe(n) + ": no shape rule");
 }

@@ -270,7 +270,8 @@ Status Parse(const Parser& p, const YAML::Node& root, ModelConfig& c) {
   }
   RETURN_IF_ERROR(p.CheckKeys(root, "",
                               {"name", "format", "file", "input", "preprocess", "decode",
-                               "labels", "decision", "source", "converted_from", "precision",
+                               "labels", "labels_file", "decision", "source", "converted_from",
+                               "precision",
                                "quantization"}));
   RETURN_IF_ERROR(p.Scalar(root, "", "name", c.name, /*required=*/true));
   RETURN_IF_ERROR(p.Enum<ModelFormat>(root, "", "format", kFormats, c.format,
@@ -304,6 +305,33 @@ Status Parse(const Parser& p, const YAML::Node& root, ModelConfig& c) {
     RETURN_IF_ERROR(p.Scalar(d, "decode", "max_side", c.decode.max_side));
   }
   RETURN_IF_ERROR(p.List(root, "", "labels", c.labels));
+  std::string labels_file;
+  RETURN_IF_ERROR(p.Scalar(root, "", "labels_file", labels_file));
+  if (!labels_file.empty()) {
+    const YAML::Mark at = p.MarkOf(root, "labels_file");
+    if (!c.labels.empty()) return p.Error(at, "give 'labels' or 'labels_file', not both");
+    if (labels_file.find("..") != std::string::npos || labels_file[0] == '/') {
+      return p.Error(at, "key 'labels_file' must be a file name inside the model directory");
+    }
+    // One label per line (a PyTorch imagenet_classes.txt): blank lines end
+    // nothing and are errors, a trailing newline is not a label.
+    const std::filesystem::path path = c.dir / labels_file;
+    auto text = ReadFile(path, size_t{4} << 20);
+    if (!text.ok()) return p.Error(at, "key 'labels_file': " + text.status().message());
+    std::string_view rest = *text;
+    for (int line = 1; !rest.empty(); ++line) {
+      const size_t end = rest.find('\n');
+      std::string_view label = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+      if (!label.empty() && label.back() == '\r') label.remove_suffix(1);
+      if (label.empty()) {
+        return p.Error(at, "key 'labels_file': " + path.string() + " line " +
+                               std::to_string(line) + " is empty (one label per line)");
+      }
+      c.labels.emplace_back(label);
+    }
+    if (c.labels.empty()) return p.Error(at, "key 'labels_file': " + path.string() + " is empty");
+  }
   ASSIGN_OR_RETURN(const auto decision, p.Map(root, "", "decision", false));
   if (decision) RETURN_IF_ERROR(ParseDecision(p, *decision, c));
   RETURN_IF_ERROR(p.Scalar(root, "", "source", c.source));

@@ -105,6 +105,9 @@ void WriteAttrs(Writer& w, const ir::Attrs& attrs) {
           w.Ints(a.shape);
         } else if constexpr (std::is_same_v<T, ir::TransposeAttrs>) {
           w.Ints(a.perm);
+        } else if constexpr (std::is_same_v<T, ir::SliceAttrs>) {
+          w.Ints(a.starts);
+          w.Ints(a.sizes);
         } else {
           static_assert(std::is_same_v<T, std::monostate>, "an Attrs alternative is not written");
         }

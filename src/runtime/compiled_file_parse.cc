@@ -174,11 +174,17 @@ Result<ir::Attrs> ReadAttrs(Reader& r) {
       ASSIGN_OR_RETURN(a.perm, r.Ints("Transpose attributes", kMaxRank));
       return ir::Attrs{a};
     }
+    case 13: {
+      ir::SliceAttrs a;
+      ASSIGN_OR_RETURN(a.starts, r.Ints("Slice attributes", kMaxRank));
+      ASSIGN_OR_RETURN(a.sizes, r.Ints("Slice attributes", kMaxRank));
+      return ir::Attrs{a};
+    }
     default:
       return r.Bad("unknown attribute kind " + std::to_string(index));
   }
 }
-static_assert(std::variant_size_v<ir::Attrs> == 13, "ReadAttrs must read every Attrs alternative");
+static_assert(std::variant_size_v<ir::Attrs> == 14, "ReadAttrs must read every Attrs alternative");
 
 Result<CompiledFileKey> ReadKey(Reader& r) {
   CompiledFileKey k;

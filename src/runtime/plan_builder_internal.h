@@ -161,6 +161,7 @@ class PlanBuilder {
   Status LowerPad(const ir::Node& n);
   Status LowerReshape(const ir::Node& n);
   Status LowerTranspose(const ir::Node& n);
+  Status LowerSlice(const ir::Node& n);
 
   Status BindOutputs();  // plan_builder.cc
 

@@ -45,7 +45,9 @@ const char* const kFamilies[] = {
     "test_reduce_min", "test_gemm", "test_matmul", "test_flatten", "test_reshape",
     "test_squeeze", "test_unsqueeze", "test_transpose", "test_softmax", "test_identity",
     "test_dropout", "test_constant", "test_pad", "test_constant_pad", "test_exp_example",
-    "test_reciprocal", "test_neg", "test_abs", "test_sqrt"};
+    "test_reciprocal", "test_neg", "test_abs", "test_sqrt", "test_slice", "test_gather_0",
+    "test_gather_1", "test_gather_negative", "test_cast", "test_shape", "test_constantofshape",
+    "test_range"};
 // Exact names where a prefix would claim another op too (test_exp → test_expand).
 const char* const kExactNames[] = {"test_exp"};
 

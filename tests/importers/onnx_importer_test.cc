@@ -489,6 +489,131 @@ TEST_F(OnnxImporterTest, ReshapeThatMovesTheBatchIsUnsupported) {
   EXPECT_NE(g.status().message().find("node 'flat_all' (Reshape)"), std::string::npos);
 }
 
+// Exports with a dynamic batch compute shapes in the graph (ShuffleNetV2's
+// channel shuffle and split): Shape, Gather, Div, Cast, Unsqueeze, Concat
+// and Slice fold at import time, the batch kept as Reshape's dimension 0.
+class OnnxShapeArithmeticTest : public OnnxImporterTest {
+ protected:
+  void AddInts(const std::string& name, std::vector<int64_t> dims, std::vector<int64_t> v) {
+    auto* t = graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(::onnx::TensorProto::INT64);
+    for (int64_t d : dims) t->add_dims(d);
+    for (int64_t i : v) t->add_int64_data(i);
+  }
+  // x [batch, 8, 3, 3], batch symbolic.
+  void AddDynamicInput() {
+    AddInput("x", {1, 8, 3, 3});
+    graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()
+        ->mutable_dim(0)->set_dim_param("batch");
+  }
+  // dims[i] of x as a 1-element int64 tensor, through Shape→Gather→Unsqueeze.
+  std::string Dim(int i) {
+    const std::string s = "dim" + std::to_string(i);
+    AddNode("Shape", s + "_shape", {"x"}, {s + "_s"});
+    AddInts(s + "_i", {}, {i});
+    AddNode("Gather", s + "_gather", {s + "_s", s + "_i"}, {s + "_g"});
+    AddNode("Unsqueeze", s + "_unsq", {s + "_g", "axes0"}, {s});
+    return s;
+  }
+};
+
+TEST_F(OnnxShapeArithmeticTest, ChannelShuffleAndSplitFoldToReshapeTransposeSlice) {
+  AddDynamicInput();
+  AddInts("axes0", {1}, {0});
+  AddInts("two", {}, {2});
+  const std::string n = Dim(0), c = Dim(1), h = Dim(2), w = Dim(3);
+  // channels / 2, cast to int64 twice, as torch.onnx writes it.
+  AddNode("Div", "half", {"dim1_g", "two"}, {"half"});
+  SetInt(AddNode("Cast", "cast", {"half"}, {"half_i"}), "to", ::onnx::TensorProto::INT64);
+  AddNode("Unsqueeze", "half_u", {"half_i", "axes0"}, {"half_u"});
+  AddInts("g", {1}, {2});
+  SetInt(AddNode("Concat", "shape5", {n, "g", "half_u", h, w}, {"shape5"}), "axis", 0);
+  AddNode("Reshape", "split_groups", {"x", "shape5"}, {"r5"});
+  SetInts(AddNode("Transpose", "swap", {"r5"}, {"t5"}), "perm", {0, 2, 1, 3, 4});
+  AddInts("minus1", {1}, {-1});
+  SetInt(AddNode("Concat", "shape4", {n, "minus1", h, w}, {"shape4"}), "axis", 0);
+  AddNode("Reshape", "shuffled", {"t5", "shape4"}, {"s"});
+  // The split: channels [half, 2·half) of the shuffled tensor.
+  AddInts("one", {1}, {1});
+  AddNode("Mul", "end", {"half_u", "two"}, {"end"});
+  AddNode("Slice", "second_half", {"s", "half_u", "end", "one"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kReshape, ir::OpType::kTranspose,
+                                               ir::OpType::kReshape, ir::OpType::kSlice}));
+  const ir::Node* reshape = FindOp(*g, ir::OpType::kReshape);
+  EXPECT_EQ(reshape->attr<ir::ReshapeAttrs>().shape, (Shape{-1, 2, 4, 3, 3}));
+  const ir::Node* slice = FindOp(*g, ir::OpType::kSlice);
+  EXPECT_EQ(slice->attr<ir::SliceAttrs>().starts, (std::vector<int64_t>{0, 4, 0, 0}));
+  EXPECT_EQ(slice->attr<ir::SliceAttrs>().sizes, (std::vector<int64_t>{-1, 4, 3, 3}));
+  EXPECT_EQ(g->value(g->outputs()[0]).shape, (Shape{-1, 4, 3, 3}));
+}
+
+TEST_F(OnnxShapeArithmeticTest, ArithmeticOnTheBatchIsAnErrorNamingTheNode) {
+  AddDynamicInput();
+  AddInts("axes0", {1}, {0});
+  const std::string n = Dim(0);
+  AddInts("two", {1}, {2});
+  AddNode("Mul", "double_batch", {n, "two"}, {"n2"});
+  AddInts("rest", {1}, {-1});
+  SetInt(AddNode("Concat", "target", {"n2", "rest"}, {"t"}), "axis", 0);
+  AddNode("Reshape", "fold", {"x", "t"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(g.status().message().find("node 'double_batch' (Mul): the result depends on the "
+                                      "batch size"),
+            std::string::npos)
+      << g.status().message();
+}
+
+TEST_F(OnnxShapeArithmeticTest, TheBatchAnywhereButAReshapesFirstDimensionIsRefused) {
+  AddDynamicInput();
+  AddInts("axes0", {1}, {0});
+  const std::string n = Dim(0);
+  AddInts("rest", {1}, {-1});
+  SetInt(AddNode("Concat", "target", {"rest", n}, {"t"}), "axis", 0);
+  AddNode("Reshape", "batch_last", {"x", "t"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node 'batch_last' (Reshape): dimension 1 of the target "
+                                      "shape depends on the batch size"),
+            std::string::npos)
+      << g.status().message();
+}
+
+TEST_F(OnnxShapeArithmeticTest, ConstantOfShapeAndRangeFold) {
+  AddInput("x", {1, 4});
+  AddInts("shape", {1}, {4});
+  auto* cos = AddNode("ConstantOfShape", "fill", {"shape"}, {"ones"});
+  auto* v = cos->add_attribute();
+  v->set_name("value");
+  v->set_type(::onnx::AttributeProto::TENSOR);
+  v->mutable_t()->set_data_type(::onnx::TensorProto::FLOAT);
+  v->mutable_t()->add_dims(1);
+  v->mutable_t()->add_float_data(2.0f);
+  AddInts("start", {}, {0});
+  AddInts("limit", {}, {4});
+  AddInts("delta", {}, {1});
+  AddNode("Range", "iota", {"start", "limit", "delta"}, {"r"});
+  SetInt(AddNode("Cast", "to_float", {"r"}, {"rf"}), "to", ::onnx::TensorProto::FLOAT);
+  AddNode("Mul", "scaled", {"rf", "ones"}, {"c"});  // [0, 2, 4, 6], folded
+  AddNode("Add", "y", {"x", "c"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const ir::Node* add = FindOp(*g, ir::OpType::kBinary);
+  ASSERT_NE(add, nullptr);
+  const ir::Value& c = g->value(add->inputs[1]);
+  ASSERT_TRUE(c.is_constant());
+  EXPECT_EQ(std::vector<float>(c.constant->data(), c.constant->data() + c.constant->size()),
+            (std::vector<float>{0, 2, 4, 6}));
+}
+
 TEST_F(OnnxImporterTest, NotAModel) {
   const fs::path path = dir_ / "model.onnx";
   std::ofstream(path) << "definitely not protobuf \xff\xff\xff";

@@ -211,6 +211,39 @@ TEST_F(ModelConfigTest, FormatThenParseGivesTheConfigBack) {
   EXPECT_EQ(FormatModelConfig(minimal).find("precision"), std::string::npos);
 }
 
+// labels_file: one label per line beside kamado.yaml (PyTorch's
+// imagenet_classes.txt), CRLF or LF, a trailing newline ignored.
+TEST_F(ModelConfigTest, LabelsFromAFileOnePerLine) {
+  const std::string base =
+      "name: m\nformat: onnx\nfile: model.onnx\ninput: {layout: NCHW, height: 2, width: 2}\n";
+  std::ofstream(dir_ / "classes.txt") << "tench\r\ngoldfish\ngreat white shark\n";
+  Write(base + "labels_file: classes.txt\n");
+  auto c = LoadModelConfig(dir_);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->labels, (std::vector<std::string>{"tench", "goldfish", "great white shark"}));
+
+  struct Case {
+    std::string yaml, file_text, message;
+  };
+  const Case cases[] = {
+      {base + "labels_file: missing.txt\n", "", "key 'labels_file': "},
+      {base + "labels_file: classes.txt\nlabels: [a]\n", "a\n", "not both"},
+      {base + "labels_file: ../classes.txt\n", "", "inside the model directory"},
+      {base + "labels_file: classes.txt\n", "a\n\nb\n", "line 2 is empty"},
+      {base + "labels_file: classes.txt\n", "", "is empty"},
+  };
+  for (const Case& k : cases) {
+    std::ofstream(dir_ / "classes.txt", std::ios::trunc) << k.file_text;
+    Write(k.yaml);
+    auto bad = LoadModelConfig(dir_);
+    ASSERT_FALSE(bad.ok()) << k.yaml;
+    EXPECT_NE(bad.status().message().find(k.message), std::string::npos)
+        << bad.status().message();
+    EXPECT_NE(bad.status().message().find("kamado.yaml"), std::string::npos)
+        << bad.status().message();
+  }
+}
+
 TEST_F(ModelConfigTest, MissingFileIsNotFound) {
   auto r = LoadModelConfig(dir_ / "nope");
   ASSERT_FALSE(r.ok());

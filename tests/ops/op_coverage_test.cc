@@ -125,6 +125,9 @@ Sample SampleGraph(OpType op) {
     case OpType::kTranspose:
       attrs = ir::TransposeAttrs{{0, 2, 3, 1}};
       break;
+    case OpType::kSlice:
+      attrs = ir::SliceAttrs{{0, 1, 1, 2}, {-1, 2, 3, 4}};
+      break;
   }
   const ValueId out = g.AddValue("out");
   g.AddNode(std::string(ir::OpTypeName(op)) + "_node", op, inputs, {out}, attrs);

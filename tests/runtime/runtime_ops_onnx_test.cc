@@ -128,6 +128,33 @@ TEST(RuntimeOnnxOpsTest, GlobalMaxPoolReshapeTranspose) {
   }
 }
 
+// Slice (ShuffleNetV2's channel split) of a plain input or of a conv's
+// output in the layout the conv chose: boxes on whole channel blocks (read
+// in place, blocked) and off them (read plainly), and boxes in H and W.
+TEST(RuntimeOnnxOpsTest, SliceOfPlainAndBlockedInputs) {
+  std::mt19937 rng(17);
+  for (int trial = 0; trial < 16; ++trial) {
+    const int c = trial < 4 ? 32 : Uniform(rng, 2, 40), h = Uniform(rng, 2, 7),
+              w = Uniform(rng, 2, 7);
+    const int n = Uniform(rng, 1, 3);
+    Start s = MakeStart(rng, trial % 2 == 0, c, h, w);
+    ir::Graph& g = s.g;
+    const int64_t c0 = trial < 4 ? 16 * (trial % 2) : Uniform(rng, 0, c - 1);
+    const int64_t cs = trial < 4 ? 16 : Uniform(rng, 1, c - static_cast<int>(c0));
+    const int64_t h0 = trial % 3 == 0 ? Uniform(rng, 0, h - 1) : 0;
+    const int64_t hs = trial % 3 == 0 ? h - h0 : h;
+    const auto y = g.AddValue("y");
+    g.AddNode("slice", OpType::kSlice, {s.x}, {y},
+              ir::SliceAttrs{{0, c0, h0, 0}, {-1, cs, hs, w}});
+    const auto r = g.AddValue("r");
+    g.AddNode("relu", OpType::kActivation, {y}, {r}, ir::ActivationAttrs{{ir::ActivationKind::kRelu}});
+    g.AddOutput(r);
+    ExpectMatchesReference(g, {Random({n, c, h, w}, rng)},
+                           "trial " + std::to_string(trial) + " c " + std::to_string(c) + " box " +
+                               std::to_string(c0) + "+" + std::to_string(cs));
+  }
+}
+
 // Two computed operands, the second broadcast: a squeeze-and-excitation gate
 // x · σ(GlobalAvgPool(x)) and a per-position x − max over C.
 TEST(RuntimeOnnxOpsTest, BinaryOfTwoComputedValuesWithBroadcast) {

@@ -358,6 +358,21 @@ class Exporter {
       case OpType::kTranspose:
         Ints(AddNode("Transpose", n.name, in, {out}), "perm", n.attr<ir::TransposeAttrs>().perm);
         break;
+      case OpType::kSlice: {
+        // Axes 1.. (the batch is whole): starts, ends = starts + sizes.
+        const auto& a = n.attr<ir::SliceAttrs>();
+        std::vector<int64_t> starts, ends, axes;
+        for (size_t d = 1; d < a.starts.size(); ++d) {
+          starts.push_back(a.starts[d]);
+          ends.push_back(a.starts[d] + a.sizes[d]);
+          axes.push_back(static_cast<int64_t>(d));
+        }
+        AddNode("Slice", n.name,
+                {in[0], Int64Initializer(n.name + "_starts", starts),
+                 Int64Initializer(n.name + "_ends", ends), Int64Initializer(n.name + "_axes", axes)},
+                {out});
+        break;
+      }
     }
     names_[n.outputs[0]] = out;
     return Status::Ok();

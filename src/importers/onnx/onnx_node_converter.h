@@ -119,12 +119,20 @@ class NodeConverter {
     }
     return &*s->constant;
   }
-  Result<std::vector<int64_t>> ConstInts(int i, std::string_view role) const {
+  // `batch_ok`: the value may hold kBatchDim (a Reshape's target shape).
+  Result<std::vector<int64_t>> ConstInts(int i, std::string_view role,
+                                         bool batch_ok = false) const {
     ASSIGN_OR_RETURN(const ConstTensor* c, Const(i, role));
     if (!c->integer) {
       return InvalidArgument(where_ + ": input " + std::string(role) + " must be int64");
     }
+    if (!batch_ok && c->HasBatchDim()) return DependsOnBatch(role);
     return c->ints;
+  }
+  Status DependsOnBatch(std::string_view what) const {
+    return Unsupported(where_ + ": " + std::string(what) +
+                       " depends on the batch size, which kamado knows only when it builds the "
+                       "plan for a batch; only a Reshape may keep it as its dimension 0");
   }
   Result<const ConstTensor*> ConstFloat(int i, std::string_view role) const {
     ASSIGN_OR_RETURN(const ConstTensor* c, Const(i, role));
@@ -262,6 +270,13 @@ class NodeConverter {
   Status Pad();
   Status Identity();
   Status Constant();
+  // Shape arithmetic, folded at import time (kBatchDim stands for the batch).
+  Status ShapeOp();
+  Status Gather();
+  Status Cast();
+  Status Slice();
+  Status ConstantOfShape();
+  Status Range();
 
   const ::onnx::NodeProto& node_;
   ImportContext& ctx_;

@@ -55,6 +55,12 @@ Status NodeConverter::Convert() {
       {"Identity", &NodeConverter::Identity},
       {"Dropout", &NodeConverter::Identity},
       {"Constant", &NodeConverter::Constant},
+      {"Shape", &NodeConverter::ShapeOp},
+      {"Gather", &NodeConverter::Gather},
+      {"Cast", &NodeConverter::Cast},
+      {"Slice", &NodeConverter::Slice},
+      {"ConstantOfShape", &NodeConverter::ConstantOfShape},
+      {"Range", &NodeConverter::Range},
   };
   const std::string& domain = node_.domain();
   const auto it = kConverters.find(node_.op_type());

@@ -180,6 +180,18 @@ Status NodeConverter::FoldBinary(const ir::BinaryAttrs& attrs, const ConstTensor
     const int64_t ib = BroadcastIndex(i, *out, st, b.shape);
     if (r.integer) {
       const int64_t x = a.ints[static_cast<size_t>(ia)], y = b.ints[static_cast<size_t>(ib)];
+      if (x == kBatchDim || y == kBatchDim) {
+        // The batch only passes through an identity (·1, /1, +0, −0).
+        const int64_t other = x == kBatchDim ? y : x;
+        const bool identity =
+            ((attrs.kind == ir::BinaryKind::kMul) && other == 1) ||
+            (attrs.kind == ir::BinaryKind::kDiv && x == kBatchDim && y == 1) ||
+            (attrs.kind == ir::BinaryKind::kAdd && other == 0) ||
+            (attrs.kind == ir::BinaryKind::kSub && x == kBatchDim && y == 0);
+        if (!identity || (x == kBatchDim && y == kBatchDim)) return DependsOnBatch("the result");
+        r.ints.push_back(kBatchDim);
+        continue;
+      }
       switch (attrs.kind) {
         case ir::BinaryKind::kAdd:
           r.ints.push_back(x + y);

@@ -1,6 +1,10 @@
 // NodeConverter: Ops that move or view data: Concat, Flatten, Reshape, Squeeze, Unsqueeze,
-// Transpose, Pad, Identity/Dropout and Constant.
+// Transpose, Pad, Slice, Identity/Dropout and Constant; and the shape
+// arithmetic of exports with dynamic axes (Shape, Gather, Cast,
+// ConstantOfShape, Range), folded at import time.
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "importers/onnx/onnx_node_converter.h"
@@ -102,7 +106,7 @@ Result<Shape> NodeConverter::BatchShape(const Shape& xs, std::vector<int64_t> t,
       known *= t[d];
     }
   }
-  const bool keeps_batch = (t[0] == 0 && !allow_zero) ||
+  const bool keeps_batch = t[0] == kBatchDim || (t[0] == 0 && !allow_zero) ||
                            (t[0] == -1 && infer < 0 && known == per_sample) ||
                            (t[0] > 0 && (t[0] == xs[0] || t[0] == ctx_.declared_batch));
   if (!keeps_batch) {
@@ -146,7 +150,12 @@ Status NodeConverter::Reshape() {
   if (ctx_.opset < 5) {
     ASSIGN_OR_RETURN(t, Ints("shape", {}));
   } else {
-    ASSIGN_OR_RETURN(t, ConstInts(1, "shape"));
+    ASSIGN_OR_RETURN(t, ConstInts(1, "shape", /*batch_ok=*/true));
+  }
+  for (size_t d = 0; d < t.size(); ++d) {
+    if (t[d] == kBatchDim && (d != 0 || IsConst(0))) {
+      return DependsOnBatch("dimension " + std::to_string(d) + " of the target shape");
+    }
   }
   ASSIGN_OR_RETURN(int64_t allow_zero, Int("allowzero", 0));
   const bool has_zero = std::find(t.begin(), t.end(), 0) != t.end();
@@ -322,6 +331,258 @@ Status NodeConverter::Constant() {
     return Fold(std::move(c));
   }
   return InvalidArgument(where_ + ": has no value attribute");
+}
+
+// ---- shape arithmetic -------------------------------------------------
+
+Status NodeConverter::ShapeOp() {
+  ASSIGN_OR_RETURN(const Symbol* s, Sym(0));
+  const Shape xs = s->constant ? s->constant->shape : g_.value(s->value).shape;
+  const auto rank = static_cast<int64_t>(xs.size());
+  ASSIGN_OR_RETURN(int64_t start, Int("start", 0));
+  ASSIGN_OR_RETURN(int64_t end, Int("end", rank));
+  auto clamp = [rank](int64_t v) { return std::clamp(v < 0 ? v + rank : v, int64_t{0}, rank); };
+  start = clamp(start);
+  end = clamp(end);
+  ConstTensor r;
+  r.integer = true;
+  for (int64_t d = start; d < end; ++d) {
+    const int64_t v = xs[static_cast<size_t>(d)];
+    r.ints.push_back(v < 0 ? kBatchDim : v);  // only the batch is unknown here
+  }
+  r.shape = {static_cast<int64_t>(r.ints.size())};
+  return Fold(std::move(r));
+}
+
+Status NodeConverter::Gather() {
+  ASSIGN_OR_RETURN(const Symbol* s, Sym(0));
+  if (!s->constant) {
+    return Unsupported(where_ + ": gathering from a computed tensor ('" + node_.input(0) +
+                       "') is not supported; only from shapes and constants");
+  }
+  const ConstTensor& data = *s->constant;
+  ASSIGN_OR_RETURN(const ConstTensor* idx, Const(1, "indices"));
+  if (!idx->integer) return InvalidArgument(where_ + ": indices must be int64 or int32");
+  if (idx->HasBatchDim()) return DependsOnBatch("indices");
+  ASSIGN_OR_RETURN(int64_t axis_attr, Int("axis", 0));
+  if (data.shape.empty()) return InvalidArgument(where_ + ": data is a scalar");
+  ASSIGN_OR_RETURN(int64_t axis, Axis(axis_attr, data.shape.size(), "axis"));
+  const auto ax = static_cast<size_t>(axis);
+  const int64_t dim = data.shape[ax];
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < ax; ++d) outer *= data.shape[d];
+  for (size_t d = ax + 1; d < data.shape.size(); ++d) inner *= data.shape[d];
+  ConstTensor r;
+  r.integer = data.integer;
+  r.shape.assign(data.shape.begin(), data.shape.begin() + axis);
+  r.shape.insert(r.shape.end(), idx->shape.begin(), idx->shape.end());
+  r.shape.insert(r.shape.end(), data.shape.begin() + axis + 1, data.shape.end());
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i : idx->ints) {
+      const int64_t k = i < 0 ? i + dim : i;
+      if (k < 0 || k >= dim) {
+        return InvalidArgument(where_ + ": index " + std::to_string(i) + " out of range for " +
+                               "axis " + std::to_string(axis) + " of size " + std::to_string(dim));
+      }
+      const auto from = static_cast<size_t>((o * dim + k) * inner);
+      const auto n = static_cast<size_t>(inner);
+      if (r.integer) {
+        r.ints.insert(r.ints.end(), data.ints.begin() + from, data.ints.begin() + from + n);
+      } else {
+        r.floats.insert(r.floats.end(), data.floats.begin() + from, data.floats.begin() + from + n);
+      }
+    }
+  }
+  return Fold(std::move(r));
+}
+
+Status NodeConverter::Cast() {
+  using TP = ::onnx::TensorProto;
+  ASSIGN_OR_RETURN(int64_t to, Int("to", 0));
+  const bool to_int = to == TP::INT64 || to == TP::INT32 || to == TP::INT16 || to == TP::INT8 ||
+                      to == TP::UINT8 || to == TP::UINT16 || to == TP::UINT32 ||
+                      to == TP::UINT64 || to == TP::BOOL;
+  const bool to_float = to == TP::FLOAT || to == TP::DOUBLE || to == TP::FLOAT16;
+  if (!to_int && !to_float) {
+    return NotSupported("to", DataTypeName(static_cast<int32_t>(to)));
+  }
+  ASSIGN_OR_RETURN(const Symbol* s, Sym(0));
+  if (!s->constant) {
+    // Activations are float32: a cast to float keeps them; to an integer
+    // type would change the answers.
+    if (!to_float) {
+      return NotSupported("to", DataTypeName(static_cast<int32_t>(to)),
+                          "only float casts of computed tensors");
+    }
+    ASSIGN_OR_RETURN(ValueId x, Activation(0));
+    return Done(Emit(OpType::kIdentity, {x}, {}));
+  }
+  ConstTensor r = *s->constant;
+  if (to_int && !r.integer) {
+    r.integer = true;
+    for (float f : r.floats) r.ints.push_back(to == TP::BOOL ? f != 0.0f : static_cast<int64_t>(f));
+    r.floats.clear();
+  } else if (to_float && r.integer) {
+    if (r.HasBatchDim()) return DependsOnBatch("the value cast to float");
+    r.integer = false;
+    for (int64_t v : r.ints) r.floats.push_back(static_cast<float>(v));
+    r.ints.clear();
+  } else if (to == TP::BOOL) {
+    if (r.HasBatchDim()) return DependsOnBatch("the value cast to bool");
+    for (int64_t& v : r.ints) v = v != 0;
+  }
+  return Fold(std::move(r));
+}
+
+Status NodeConverter::Slice() {
+  ASSIGN_OR_RETURN(const Symbol* s, Sym(0));
+  const Shape xs = s->constant ? s->constant->shape : g_.value(s->value).shape;
+  const size_t rank = xs.size();
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (ctx_.opset < 10) {
+    ASSIGN_OR_RETURN(starts, Ints("starts", {}));
+    ASSIGN_OR_RETURN(ends, Ints("ends", {}));
+    ASSIGN_OR_RETURN(axes, Ints("axes", {}));
+  } else {
+    ASSIGN_OR_RETURN(starts, ConstInts(1, "starts"));
+    ASSIGN_OR_RETURN(ends, ConstInts(2, "ends"));
+    if (HasInput(3)) {
+      ASSIGN_OR_RETURN(axes, ConstInts(3, "axes"));
+    }
+    if (HasInput(4)) {
+      ASSIGN_OR_RETURN(steps, ConstInts(4, "steps"));
+    }
+  }
+  if (axes.empty()) {
+    for (size_t d = 0; d < starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+  }
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (starts.size() != ends.size() || axes.size() != starts.size() || steps.size() != starts.size()) {
+    return InvalidArgument(where_ + ": starts, ends, axes and steps differ in length");
+  }
+  // Per axis: first index, step and count (ONNX's clamping).
+  std::vector<int64_t> first(rank, 0), step(rank, 1), count(xs.begin(), xs.end());
+  std::vector<bool> seen(rank, false);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    ASSIGN_OR_RETURN(int64_t a, Axis(axes[i], rank, "axis"));
+    const auto d = static_cast<size_t>(a);
+    if (seen[d]) return InvalidArgument(where_ + ": axis " + std::to_string(axes[i]) + " repeated");
+    seen[d] = true;
+    if (steps[i] == 0) return InvalidArgument(where_ + ": a step is 0");
+    const int64_t dim = xs[d];
+    if (dim < 0) {  // the batch axis of an activation: only whole
+      if (starts[i] == 0 && steps[i] == 1 && ends[i] >= std::numeric_limits<int32_t>::max()) {
+        count[d] = -1;
+        continue;
+      }
+      return NotSupported("axes", Show(axes), "slicing the batch axis");
+    }
+    int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
+    int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
+    if (steps[i] > 0) {
+      b = std::clamp(b, int64_t{0}, dim);
+      e = std::clamp(e, int64_t{0}, dim);
+      count[d] = std::max<int64_t>(0, (e - b + steps[i] - 1) / steps[i]);
+    } else {
+      b = std::clamp(b, int64_t{0}, dim - 1);
+      e = std::clamp(e, int64_t{-1}, dim - 1);
+      count[d] = std::max<int64_t>(0, (b - e - steps[i] - 1) / -steps[i]);
+    }
+    first[d] = b;
+    step[d] = steps[i];
+  }
+  for (size_t d = 0; d < rank; ++d) {
+    if (count[d] == 0) {
+      return Unsupported(where_ + ": the slice of " + ShapeToString(xs) +
+                         " is empty; zero-sized tensors are not supported");
+    }
+  }
+  if (s->constant) {
+    const ConstTensor& c = *s->constant;
+    ConstTensor r;
+    r.integer = c.integer;
+    r.shape = Shape(count.begin(), count.end());
+    const auto xst = RowMajorStrides(xs);
+    const auto yst = RowMajorStrides(r.shape);
+    for (int64_t i = 0; i < NumElements(r.shape); ++i) {
+      int64_t rest = i, j = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        j += (first[d] + rest / yst[d] * step[d]) * xst[d];
+        rest %= yst[d];
+      }
+      if (r.integer) {
+        r.ints.push_back(c.ints[static_cast<size_t>(j)]);
+      } else {
+        r.floats.push_back(c.floats[static_cast<size_t>(j)]);
+      }
+    }
+    return Fold(std::move(r));
+  }
+  for (size_t d = 0; d < rank; ++d) {
+    if (step[d] != 1) {
+      return NotSupported("steps", Show(steps), "steps other than 1 of a computed tensor");
+    }
+  }
+  ASSIGN_OR_RETURN(ValueId x, Activation(0));
+  bool whole = true;
+  for (size_t d = 1; d < rank; ++d) whole = whole && first[d] == 0 && count[d] == xs[d];
+  if (whole) return Done(Emit(OpType::kIdentity, {x}, {}));
+  count[0] = -1;
+  return Done(Emit(OpType::kSlice, {x}, ir::SliceAttrs{first, count}));
+}
+
+Status NodeConverter::ConstantOfShape() {
+  ASSIGN_OR_RETURN(auto shape, ConstInts(0, "input"));
+  ConstTensor r;
+  r.shape = Shape(shape.begin(), shape.end());
+  for (int64_t d : shape) {
+    if (d < 0) return InvalidArgument(where_ + ": negative dimension in " + Show(shape));
+  }
+  if (const AP* v = Attr("value")) {
+    ASSIGN_OR_RETURN(ConstTensor c, DecodeTensor(v->t(), ctx_.base_dir, where_ + ": attribute value"));
+    if (c.size() != 1) return InvalidArgument(where_ + ": attribute value must hold one element");
+    r.integer = c.integer;
+    if (c.integer) {
+      r.ints.assign(static_cast<size_t>(r.size()), c.ints[0]);
+    } else {
+      r.floats.assign(static_cast<size_t>(r.size()), c.floats[0]);
+    }
+  } else {
+    r.floats.assign(static_cast<size_t>(r.size()), 0.0f);
+  }
+  return Fold(std::move(r));
+}
+
+Status NodeConverter::Range() {
+  ASSIGN_OR_RETURN(const ConstTensor* start, Const(0, "start"));
+  ASSIGN_OR_RETURN(const ConstTensor* limit, Const(1, "limit"));
+  ASSIGN_OR_RETURN(const ConstTensor* delta, Const(2, "delta"));
+  for (const ConstTensor* c : {start, limit, delta}) {
+    if (c->size() != 1) return InvalidArgument(where_ + ": start, limit and delta must be scalars");
+    if (c->integer != start->integer) return InvalidArgument(where_ + ": mixed dtypes");
+    if (c->HasBatchDim()) return DependsOnBatch("start, limit or delta");
+  }
+  ConstTensor r;
+  r.integer = start->integer;
+  constexpr int64_t kMaxElements = int64_t{1} << 24;
+  if (r.integer) {
+    const int64_t b = start->ints[0], e = limit->ints[0], d = delta->ints[0];
+    if (d == 0) return InvalidArgument(where_ + ": delta is 0");
+    const int64_t n = std::max<int64_t>(0, d > 0 ? (e - b + d - 1) / d : (b - e - d - 1) / -d);
+    if (n > kMaxElements) return InvalidArgument(where_ + ": more than 2^24 elements");
+    for (int64_t i = 0; i < n; ++i) r.ints.push_back(b + i * d);
+  } else {
+    const float b = start->floats[0], e = limit->floats[0], d = delta->floats[0];
+    if (!(d != 0.0f)) return InvalidArgument(where_ + ": delta is 0 or NaN");
+    const double steps = std::ceil((static_cast<double>(e) - b) / d);
+    if (!(steps < static_cast<double>(kMaxElements))) {
+      return InvalidArgument(where_ + ": more than 2^24 elements");
+    }
+    const auto n = static_cast<int64_t>(std::max(0.0, steps));
+    for (int64_t i = 0; i < n; ++i) r.floats.push_back(b + static_cast<float>(i) * d);
+  }
+  r.shape = {static_cast<int64_t>(r.integer ? r.ints.size() : r.floats.size())};
+  return Fold(std::move(r));
 }
 
 }  // namespace kamado::importers::onnximport

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,14 @@
 #include "core/tensor.h"
 
 namespace kamado::importers::onnximport {
+
+// The batch size inside an integer constant computed from a shape (the
+// Shape of an activation, whose dimension 0 is the batch): it is known only
+// when a plan is built for a batch size, so it is carried as this marker
+// through what only moves values (Gather, Slice, Concat, Unsqueeze, Squeeze,
+// Cast, multiplying by 1) to a Reshape, where it keeps the batch. Anything
+// else done with it is an error naming the node.
+inline constexpr int64_t kBatchDim = std::numeric_limits<int64_t>::min() + 1;
 
 // A tensor known at import time: float32 data, or integer data (INT64,
 // INT32) as used for shapes, axes and pads.
@@ -22,6 +31,12 @@ struct ConstTensor {
   std::vector<int64_t> ints;   // when integer
 
   int64_t size() const { return NumElements(shape); }
+  bool HasBatchDim() const {
+    for (int64_t v : ints) {
+      if (v == kBatchDim) return true;
+    }
+    return false;
+  }
   Tensor ToTensor() const { return Tensor(shape, floats); }
 };
 

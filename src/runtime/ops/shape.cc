@@ -129,4 +129,28 @@ Status PlanBuilder::LowerTranspose(const ir::Node& n) {
   return Status::Ok();
 }
 
+// One reorder from a view of the box inside the input, in whatever layout the
+// input has (a channel split of a blocked tensor stays blocked when the box
+// falls on whole blocks; oneDNN refuses a submemory that splits a block, and
+// then the input is read plainly).
+Status PlanBuilder::LowerSlice(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const auto& a = n.attr<ir::SliceAttrs>();
+  const memory::dims out_dims = DimsOf(n.outputs[0]);
+  const memory::dims offsets(a.starts.begin(), a.starts.end());
+  MemRef src = where_.at(x);
+  if (src.desc.data_type() != dt::f32) src = AsF32(x);
+  memory::desc view;
+  try {
+    view = src.desc.submemory_desc(out_dims, offsets);
+  } catch (const dnnl::error&) {
+    src = Ensure(x, Plain(DimsOf(x)));
+    view = src.desc.submemory_desc(out_dims, offsets);
+  }
+  const MemRef dst = NewArena(Plain(out_dims));
+  AddReorder(n.name, MemRef{src.kind, src.index, view, src.offset}, dst);
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
 }  // namespace kamado::runtime::detail

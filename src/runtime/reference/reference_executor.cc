@@ -146,6 +146,11 @@ class NodeRunner {
         ASSIGN_OR_RETURN(auto x, Input(n, 0));
         return Transpose(*x, *a);
       }
+      case OpType::kSlice: {
+        ASSIGN_OR_RETURN(auto a, AttrsOf<ir::SliceAttrs>(n));
+        ASSIGN_OR_RETURN(auto x, Input(n, 0));
+        return Slice(*x, *a);
+      }
     }
     return Unsupported("no reference kernel");
   }

@@ -85,6 +85,9 @@ Result<Tensor> Reshape(const Tensor& src, const ir::ReshapeAttrs& attrs);
 // dst axis i = src axis perm[i], any rank.
 Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs);
 
+// The box attrs.starts .. + attrs.sizes of src (sizes[0] = -1: every batch row).
+Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs);
+
 // Layout helpers for graph inputs and outputs: [N, H, W, C] <-> [N, C, H, W].
 Result<Tensor> NhwcToNchw(const Tensor& src);
 Result<Tensor> NchwToNhwc(const Tensor& src);

@@ -95,4 +95,29 @@ Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs) {
   return dst;
 }
 
+Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs) {
+  const Shape& xs = src.shape();
+  RETURN_IF_ERROR(Check(attrs.starts.size() == xs.size() && attrs.sizes.size() == xs.size(),
+                        "Slice", "starts and sizes need one entry per axis of " +
+                                     ShapeToString(xs)));
+  Shape ys(xs.size());
+  for (size_t d = 0; d < xs.size(); ++d) {
+    ys[d] = attrs.sizes[d] < 0 ? xs[d] - attrs.starts[d] : attrs.sizes[d];
+    RETURN_IF_ERROR(Check(attrs.starts[d] >= 0 && ys[d] > 0 && attrs.starts[d] + ys[d] <= xs[d],
+                          "Slice", "the box leaves " + ShapeToString(xs)));
+  }
+  const std::vector<int64_t> xst = Strides(xs);
+  const std::vector<int64_t> yst = Strides(ys);
+  Tensor dst(ys);
+  for (int64_t i = 0; i < dst.size(); ++i) {
+    int64_t rest = i, j = 0;
+    for (size_t d = 0; d < ys.size(); ++d) {
+      j += (rest / yst[d] + attrs.starts[d]) * xst[d];
+      rest %= yst[d];
+    }
+    dst[i] = src[j];
+  }
+  return dst;
+}
+
 }  // namespace kamado::reference
