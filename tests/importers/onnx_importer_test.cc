@@ -614,6 +614,21 @@ TEST_F(OnnxShapeArithmeticTest, ConstantOfShapeAndRangeFold) {
             (std::vector<float>{0, 2, 4, 6}));
 }
 
+TEST_F(OnnxShapeArithmeticTest, AHugeConstantOfShapeIsRefusedBeforeItIsAllocated) {
+  AddInput("x", {1, 4});
+  AddInts("shape", {2}, {int64_t{1} << 20, int64_t{1} << 20});
+  AddNode("ConstantOfShape", "fill", {"shape"}, {"c"});
+  AddNode("Add", "y", {"x", "c"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(g.status().message().find("node 'fill' (ConstantOfShape): shape [1048576,1048576] "
+                                      "holds more than 2^24 elements"),
+            std::string::npos)
+      << g.status().message();
+}
+
 TEST_F(OnnxImporterTest, NotAModel) {
   const fs::path path = dir_ / "model.onnx";
   std::ofstream(path) << "definitely not protobuf \xff\xff\xff";

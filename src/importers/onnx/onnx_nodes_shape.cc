@@ -535,8 +535,15 @@ Status NodeConverter::ConstantOfShape() {
   ASSIGN_OR_RETURN(auto shape, ConstInts(0, "input"));
   ConstTensor r;
   r.shape = Shape(shape.begin(), shape.end());
+  // A constant this large is no classifier's: refused before it is allocated.
+  constexpr int64_t kMaxElements = int64_t{1} << 24;
+  int64_t elements = 1;
   for (int64_t d : shape) {
     if (d < 0) return InvalidArgument(where_ + ": negative dimension in " + Show(shape));
+    if (d > 0 && elements > kMaxElements / d) {
+      return InvalidArgument(where_ + ": shape " + Show(shape) + " holds more than 2^24 elements");
+    }
+    elements *= d;
   }
   if (const AP* v = Attr("value")) {
     ASSIGN_OR_RETURN(ConstTensor c, DecodeTensor(v->t(), ctx_.base_dir, where_ + ": attribute value"));
