@@ -507,7 +507,10 @@ TEST_F(HttpHardeningModel, WaitingForADecodeThreadCountsAgainstTheTimeout) {
   DecodeGate gate;
   ServiceOptions o = OneSession();
   o.decode_threads = 1;
-  o.timeout_ms = 100;
+  // The first request must reach the decode gate within its deadline: 100 ms
+  // was too little under ThreadSanitizer on a loaded 2-core host (CI,
+  // 2026-12-03: it timed out before the gate and the test waited 20 s).
+  o.timeout_ms = 1000;
   o.before_decode = gate.Hook();
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
@@ -518,7 +521,7 @@ TEST_F(HttpHardeningModel, WaitingForADecodeThreadCountsAgainstTheTimeout) {
   Pending b(s.port(), classify, png, "image/png");
   const Scheduler& sched = (*s.service->Find("mobilenet_v2"))->scheduler();
   ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 2; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past both deadlines
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // past both deadlines
   const uint64_t decodes = image::DecodeImageCalls();
   gate.Open();
   const http::HttpResponse& rb = b.Get();
