@@ -67,9 +67,12 @@ def file_hash(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+SCRIPT_HASH = file_hash(__file__)
+
+
 def cache_key(name, opsets):
     ctor, kwargs, side = MODELS[name]
-    parts = [file_hash(__file__), torch.__version__, torchvision.__version__, name, ctor,
+    parts = [SCRIPT_HASH, torch.__version__, torchvision.__version__, name, ctor,
              json.dumps(kwargs, sort_keys=True), str(side), str(BATCH), str(SEED),
              ",".join(map(str, opsets))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

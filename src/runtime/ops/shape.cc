@@ -138,8 +138,7 @@ Status PlanBuilder::LowerSlice(const ir::Node& n) {
   const auto& a = n.attr<ir::SliceAttrs>();
   const memory::dims out_dims = DimsOf(n.outputs[0]);
   const memory::dims offsets(a.starts.begin(), a.starts.end());
-  MemRef src = where_.at(x);
-  if (src.desc.data_type() != dt::f32) src = AsF32(x);
+  MemRef src = AsF32(x);  // the reorder reads f32 or bf16, not int8
   memory::desc view;
   try {
     view = src.desc.submemory_desc(out_dims, offsets);

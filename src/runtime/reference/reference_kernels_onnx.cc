@@ -69,6 +69,25 @@ Result<Tensor> Reshape(const Tensor& src, const ir::ReshapeAttrs& attrs) {
   return src.Clone().Reshaped(s);
 }
 
+// dst of shape ys, row-major, with dst[y] = src[Σ_d offset(d, y_d)]: the walk
+// Transpose and Slice share (offset(d, at) is axis d's element offset in src).
+namespace {
+template <typename Offset>
+Tensor Remap(const Tensor& src, const Shape& ys, Offset offset) {
+  const std::vector<int64_t> yst = Strides(ys);
+  Tensor dst(ys);
+  for (int64_t i = 0; i < dst.size(); ++i) {
+    int64_t rest = i, j = 0;
+    for (size_t d = 0; d < ys.size(); ++d) {
+      j += offset(d, rest / yst[d]);
+      rest %= yst[d];
+    }
+    dst[i] = src[j];
+  }
+  return dst;
+}
+}  // namespace
+
 Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs) {
   const Shape& xs = src.shape();
   const auto& perm = attrs.perm;
@@ -82,17 +101,7 @@ Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs) {
     ys[i] = xs[static_cast<size_t>(perm[i])];
   }
   const std::vector<int64_t> xst = Strides(xs);
-  const std::vector<int64_t> yst = Strides(ys);
-  Tensor dst(ys);
-  for (int64_t i = 0; i < dst.size(); ++i) {
-    int64_t rest = i, j = 0;
-    for (size_t d = 0; d < ys.size(); ++d) {
-      j += rest / yst[d] * xst[static_cast<size_t>(perm[d])];
-      rest %= yst[d];
-    }
-    dst[i] = src[j];
-  }
-  return dst;
+  return Remap(src, ys, [&](size_t d, int64_t at) { return at * xst[static_cast<size_t>(perm[d])]; });
 }
 
 Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs) {
@@ -107,17 +116,7 @@ Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs) {
                           "Slice", "the box leaves " + ShapeToString(xs)));
   }
   const std::vector<int64_t> xst = Strides(xs);
-  const std::vector<int64_t> yst = Strides(ys);
-  Tensor dst(ys);
-  for (int64_t i = 0; i < dst.size(); ++i) {
-    int64_t rest = i, j = 0;
-    for (size_t d = 0; d < ys.size(); ++d) {
-      j += (rest / yst[d] + attrs.starts[d]) * xst[d];
-      rest %= yst[d];
-    }
-    dst[i] = src[j];
-  }
-  return dst;
+  return Remap(src, ys, [&](size_t d, int64_t at) { return (at + attrs.starts[d]) * xst[d]; });
 }
 
 }  // namespace kamado::reference
