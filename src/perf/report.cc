@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "perf/latency_distribution.h"
+#include "perf/report_tables.h"
 #include "perf/svg_plot.h"
 
 namespace kamado::perf {
@@ -51,9 +52,6 @@ std::string FormatRate(double v) {
   return fmt::format("{:.1f}", v);
 }
 
-// One row of cells per table line; the first row is the header.
-using Table = std::vector<std::vector<std::string>>;
-
 Table LatencyTable(const Report& r) {
   Table t = {{"series", "requests", "min", "mean", "p50", "p90", "p99", "p99.9", "max (ms)"}};
   for (const LatencySeries& s : r.latencies) {
@@ -85,58 +83,6 @@ Table LevelTable(const Report& r) {
   return t;
 }
 
-// `flag_column`: a column whose "no" cells are highlighted (the levels' "stable").
-std::string HtmlTable(const Table& t, std::string_view css_class, int flag_column = -1) {
-  std::string o = fmt::format("<table class=\"{}\">\n", css_class);
-  for (size_t i = 0; i < t.size(); ++i) {
-    o += "<tr>";
-    for (size_t c = 0; c < t[i].size(); ++c) {
-      const std::string& cell = t[i][c];
-      if (i == 0) {
-        o += "<th>" + Esc(cell) + "</th>";
-      } else if (static_cast<int>(c) == flag_column && cell == "no") {
-        o += "<td class=\"bad\">no</td>";
-      } else {
-        o += "<td>" + Esc(cell) + "</td>";
-      }
-    }
-    o += "</tr>\n";
-  }
-  return o + "</table>\n";
-}
-
-std::string MarkdownCell(std::string_view s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '|') {
-      o += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      o += ' ';
-    } else {
-      o += c;
-    }
-  }
-  return o;
-}
-
-std::string MarkdownTable(const Table& t) {
-  std::string o;
-  for (size_t i = 0; i < t.size(); ++i) {
-    o += '|';
-    for (const std::string& cell : t[i]) {
-      o += ' ';
-      o += MarkdownCell(cell);
-      o += " |";
-    }
-    o += '\n';
-    if (i == 0) {
-      o += '|';
-      for (size_t c = 0; c < t[0].size(); ++c) o += c == 0 ? "---|" : "---:|";
-      o += '\n';
-    }
-  }
-  return o;
-}
 
 // Log scale when the positive values span more than 10×.
 bool WantsLog(double lo, double hi) { return lo > 0 && std::isfinite(hi) && hi / lo > 10; }
@@ -271,13 +217,93 @@ PlotSpec MonitorPlot(const Report& r) {
 
 }  // namespace
 
-std::string RenderHtml(const Report& r) {
+std::string HtmlTable(const Table& t, std::string_view css_class, int flag_column) {
+  std::string o = fmt::format("<table class=\"{}\">\n", css_class);
+  for (size_t i = 0; i < t.size(); ++i) {
+    o += "<tr>";
+    for (size_t c = 0; c < t[i].size(); ++c) {
+      const std::string& cell = t[i][c];
+      if (i == 0) {
+        o += "<th>" + Esc(cell) + "</th>";
+      } else if (static_cast<int>(c) == flag_column && cell == "no") {
+        o += "<td class=\"bad\">no</td>";
+      } else {
+        o += "<td>" + Esc(cell) + "</td>";
+      }
+    }
+    o += "</tr>\n";
+  }
+  return o + "</table>\n";
+}
+
+std::string MarkdownCell(std::string_view s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '|') {
+      o += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      o += ' ';
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+
+std::string MarkdownTable(const Table& t) {
+  std::string o;
+  for (size_t i = 0; i < t.size(); ++i) {
+    o += '|';
+    for (const std::string& cell : t[i]) {
+      o += ' ';
+      o += MarkdownCell(cell);
+      o += " |";
+    }
+    o += '\n';
+    if (i == 0) {
+      o += '|';
+      for (size_t c = 0; c < t[0].size(); ++c) o += c == 0 ? "---|" : "---:|";
+      o += '\n';
+    }
+  }
+  return o;
+}
+
+std::string TextTable(const Table& t) {
+  std::vector<size_t> width;
+  for (const auto& row : t) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string o;
+  for (const auto& row : t) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string& cell = row[c];
+      const std::string pad(width[c] - cell.size(), ' ');
+      line += c == 0 ? cell + pad : "  " + pad + cell;
+    }
+    o += line + "\n";
+  }
+  return o;
+}
+
+std::string HtmlPageStart(std::string_view title, std::string_view command) {
   std::string o;
   o += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n";
   o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n";
-  o += "<title>" + Esc(r.title) + "</title>\n<style>" + std::string(kStyle) + "</style>\n";
-  o += "</head>\n<body>\n<h1>" + Esc(r.title) + "</h1>\n";
-  if (!r.command.empty()) o += "<pre class=\"cmd\">" + Esc(r.command) + "</pre>\n";
+  o += "<title>" + Esc(title) + "</title>\n<style>" + std::string(kStyle) + "</style>\n";
+  o += "</head>\n<body>\n<h1>" + Esc(title) + "</h1>\n";
+  if (!command.empty()) o += "<pre class=\"cmd\">" + Esc(command) + "</pre>\n";
+  return o;
+}
+
+std::string HtmlPageEnd() {
+  return "<p class=\"muted\">Generated by kamado. Self-contained: no scripts, no network.</p>\n</body>\n</html>\n";
+}
+
+std::string RenderHtml(const Report& r) {
+  std::string o = HtmlPageStart(r.title, r.command);
 
   if (!r.notes.empty()) {
     o += "<h2>Notes</h2>\n<ul>\n";
@@ -318,9 +344,7 @@ std::string RenderHtml(const Report& r) {
         FormatRate(m.process_cpu_avg_pct), FormatRate(m.process_cpu_peak_pct),
         FormatRate(m.process_rss_peak_mb));
   }
-  o += "<p class=\"muted\">Generated by kamado. Self-contained: no scripts, no network.</p>\n";
-  o += "</body>\n</html>\n";
-  return o;
+  return o + HtmlPageEnd();
 }
 
 std::string RenderMarkdown(const Report& r) {
