@@ -6,6 +6,7 @@
 #include "cli/quantize_command.h"
 #include "cli/compile_command.h"
 #include "cli/convert_command.h"
+#include "cli/cost_command.h"
 #include "cli/infer_command.h"
 #include "cli/info_command.h"
 #include "cli/load_command.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddInfoCommand(app, exit_code);
   kamado::cli::AddCompareCommand(app, exit_code);
   kamado::cli::AddQuantizeCommand(app, exit_code);
+  kamado::cli::AddCostCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
