@@ -30,10 +30,11 @@ test-data: models
 
 # KAMADO_REQUIRE_TEST_DATA turns "data missing" skips into failures: CI must
 # never pass by skipping. Passive OpenMP waiting keeps a shared 2-core
-# machine from spinning threads against each other while tests run.
+# machine from spinning threads against each other while tests run; two
+# tests at a time (no test asserts a timing, and each takes its own port).
 test: build test-data
 	KAMADO_REQUIRE_TEST_DATA=1 OMP_WAIT_POLICY=passive \
-	  ctest --test-dir $(BUILD) --output-on-failure
+	  ctest --test-dir $(BUILD) --output-on-failure -j2
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
 	bash fuzz/run.sh 6
@@ -47,11 +48,15 @@ test: build test-data
 # glibc malloc, so the test of memory given back to the system (mallopt,
 # malloc_trim) runs in the plain build only: SANITIZER_FILTER leaves it out.
 SANITIZER_FILTER := --gtest_filter=-*MemoryIsGivenBack*
+# The layers neither sanitizer build tests, taken from the Release build
+# rather than compiled a third and fourth time (see KAMADO_PREBUILT in
+# CMakeLists.txt): the IR, the importers and the passes run once at load.
+PREBUILT := -DKAMADO_PREBUILT=$(CURDIR)/$(BUILD) '-DKAMADO_PREBUILT_LAYERS=kamado_ir;kamado_importers;kamado_passes'
 ASAN_BUILD ?= build-asan
 ASAN_TESTS := image_decode_test serving_unit_test serving_http_test
-test-asan: test-data
+test-asan: build test-data
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g0" -DKAMADO_SANITIZE=address -DKAMADO_BUILD_BENCH=OFF
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g0" -DKAMADO_SANITIZE=address -DKAMADO_BUILD_BENCH=OFF $(PREBUILT)
 	cmake --build $(ASAN_BUILD) --target $(ASAN_TESTS)
 	set -e; for t in tests/image/image_decode_test tests/serving/serving_unit_test \
 	    tests/serving/serving_http_test; do \
@@ -70,9 +75,9 @@ test-asan: test-data
 # tests/tsan.supp holds suppressions for those libraries only.
 TSAN_BUILD ?= build-tsan
 TSAN_TESTS := runtime_concurrency_test serving_unit_test serving_http_test load_generator_test
-test-tsan: test-data
+test-tsan: build test-data
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g0" -DKAMADO_SANITIZE=thread -DKAMADO_BUILD_BENCH=OFF
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g0" -DKAMADO_SANITIZE=thread -DKAMADO_BUILD_BENCH=OFF $(PREBUILT)
 	cmake --build $(TSAN_BUILD) --target $(TSAN_TESTS)
 	set -e; for t in tests/runtime/runtime_concurrency_test tests/serving/serving_unit_test \
 	    tests/serving/serving_http_test tests/perf/load_generator_test; do \

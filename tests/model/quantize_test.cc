@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <string>
 
 #include "ir/graph.h"
@@ -199,6 +200,36 @@ TEST(QuantizeTest, Int8MatchesTheFp32ReferenceWithinQuantisationError) {
 // writes u8/s8 with s8 weights, the head (from the global average pool on)
 // reads f32, and every reorder that changes the type quantises the caller's
 // input or dequantises for the head.
+// --auto-fp32 N: every convolution not already named fp32 is ranked by the
+// |Δp| it alone causes at int8, most costly first, and the first N are kept
+// fp32 on top of the named ones.
+TEST(QuantizeTest, AutoFp32RanksEveryConvolutionAndKeepsTheCostliest) {
+  std::mt19937 rng(5);
+  const ir::Graph g = AfterPasses(Net(rng));
+  QuantizeOptions options;
+  options.threads = 1;
+  options.auto_fp32 = 2;
+  options.sensitivity_photos = 4;
+  options.fp32_layers = {"c3"};
+  auto cal = CalibrateGraph(g, Images(8, rng), options);
+  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  ASSERT_EQ(cal->sensitivity.size(), 6u);  // one per convolution but c3
+  std::set<std::string> names;
+  for (size_t i = 0; i < cal->sensitivity.size(); ++i) {
+    names.insert(cal->sensitivity[i].first);
+    EXPECT_GE(cal->sensitivity[i].second, 0.0);
+    if (i > 0) EXPECT_GE(cal->sensitivity[i - 1].second, cal->sensitivity[i].second) << i;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"c1", "expand", "dw", "project", "b1", "b2"}));
+  // The named layer plus the two costliest others.
+  std::set<std::string> expected = {"c3"};
+  for (const auto& [name, cost] : cal->sensitivity) {
+    if (expected.size() == 3) break;
+    expected.insert(name);
+  }
+  EXPECT_EQ(cal->table.fp32_nodes, expected);
+}
+
 TEST(QuantizeTest, Int8PlanKeepsIntegersBetweenLayers) {
   std::mt19937 rng(23);
   const ir::Graph g = AfterPasses(Net(rng));
