@@ -16,10 +16,8 @@ the same key (this file, torch and torchvision versions, the settings) is
 not exported again: the output is cached by content hash.
 """
 import argparse
-import concurrent.futures
 import hashlib
 import json
-import multiprocessing
 import os
 import sys
 import time
@@ -132,35 +130,21 @@ def export(name, out_dir, opsets):
     return True
 
 
-def export_timed(name, out_dir, opsets):
-    # One intra-op thread per process: two processes export at once (most of
-    # an export is single-threaded Python and protobuf), on a 2-core machine.
-    torch.set_num_threads(1)
-    t0 = time.monotonic()
-    done = export(name, out_dir, opsets)
-    return name, done, time.monotonic() - t0
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--opsets", default="13,17")
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = ap.parse_args()
     opsets = [int(o) for o in args.opsets.split(",")]
-    names = args.models.split(",")
-    for name in names:
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    for name in args.models.split(","):
         if name not in MODELS:
             sys.exit(f"export_zoo: unknown model '{name}' (known: {', '.join(MODELS)})")
-    # The export is deterministic per model (its own seeded generator), so
-    # the order the processes finish in does not change any file.
-    with concurrent.futures.ProcessPoolExecutor(
-            max_workers=max(1, args.jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(export_timed, name, args.out_dir, opsets) for name in names]
-        for fut in concurrent.futures.as_completed(futures):
-            name, done, seconds = fut.result()
-            print(f"export_zoo: {name}: {'exported' if done else 'cached'} ({seconds:.1f} s)", flush=True)
+        t0 = time.monotonic()
+        done = export(name, args.out_dir, opsets)
+        print(f"export_zoo: {name}: {'exported' if done else 'cached'} "
+              f"({time.monotonic() - t0:.1f} s)", flush=True)
 
 
 if __name__ == "__main__":
