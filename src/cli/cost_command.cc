@@ -1,12 +1,12 @@
 #include "cli/cost_command.h"
 
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include <fmt/format.h>
 
+#include "core/file_util.h"
 #include "cost/catalog.h"
 #include "cost/cost_inputs.h"
 #include "cost/cost_model.h"
@@ -83,24 +83,15 @@ int RunCost(CostArgs args) {
   for (const auto& [flag, list, what] : {std::tuple{"--measured", &args.measured, "measured"},
                                          std::tuple{"--stated", &args.stated, "stated"}}) {
     for (const std::string& text : *list) {
-      auto f = cost::ParseTypeFigure(text, flag);
+      auto f = cost::ParseTypeFigure(text, flag, what);
       if (!f.ok()) return Fail(f.status());
-      const bool seconds = text.back() == 's';
-      const std::string figure = text.substr(f->first.size() + 1);
-      basis.per_type[f->first] = {
-          f->second, seconds ? fmt::format("{} {} s/image, one at a time", what, figure.substr(0, figure.size() - 1))
-                             : fmt::format("{} {:g} req/s", what, f->second)};
+      basis.per_type[f->first] = f->second;
     }
   }
 
   args.policy.shared = !args.dedicated;
   auto inputs = cost::ChooseFleets(*catalog, args.region, args.types, profile.fleets, basis, args.policy, notes);
   if (!inputs.ok()) return Fail(inputs.status());
-  if (!args.baseline.empty()) {
-    bool found = false;
-    for (const cost::FleetInput& in : *inputs) found = found || in.name == args.baseline || in.type.type == args.baseline;
-    if (!found) return Fail(InvalidArgument("--baseline " + args.baseline + " is not one of the fleets costed"));
-  }
   auto fleets = cost::CostFleets(*inputs, profile.traffic, args.baseline);
   if (!fleets.ok()) return Fail(fleets.status());
 
@@ -121,7 +112,6 @@ int RunCost(CostArgs args) {
                            "the type and give --measured TYPE=R where it matters");
   }
   if (args.sweep) {
-    if (args.baseline.empty()) return Fail(InvalidArgument("--sweep needs --baseline"));
     cost::Sweep sweep{args.sweep_spot, args.sweep_traffic, args.sweep_floor};
     auto rows = cost::SweepSensitivity(*inputs, profile.traffic, args.baseline, sweep);
     if (!rows.ok()) return Fail(rows.status());
@@ -142,10 +132,7 @@ int RunCost(CostArgs args) {
     std::cout << text << std::flush;
     return 0;
   }
-  std::ofstream out(args.output, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) return Fail(InvalidArgument("cannot write " + args.output));
+  if (Status written = WriteFileAtomically(args.output, text); !written.ok()) return Fail(written);
   std::cerr << "kamado cost: wrote " << args.output << "\n";
   return 0;
 }

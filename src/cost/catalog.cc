@@ -2,7 +2,6 @@
 
 #include <map>
 
-#include "core/file_util.h"
 #include "cost/yaml_fields.h"
 #include "model/yaml_errors.h"
 
@@ -98,9 +97,8 @@ Result<Catalog> ParseCatalog(std::string_view yaml, std::string_view file) {
 }
 
 Result<Catalog> LoadCatalog(const std::filesystem::path& path) {
-  auto text = ReadFile(path, size_t{4} << 20);
-  if (!text.ok()) return NotFound("cannot read the instance catalog " + path.string() + ": " + text.status().message());
-  return ParseCatalog(*text, path.string());
+  ASSIGN_OR_RETURN(std::string text, internal::ReadInputFile(path, size_t{4} << 20, "instance catalog"));
+  return ParseCatalog(text, path.string());
 }
 
 }  // namespace kamado::cost

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/file_util.h"
 #include "cost/yaml_fields.h"
 #include "model/yaml_errors.h"
 
@@ -169,12 +168,12 @@ Result<Profile> ParseProfile(std::string_view yaml, std::string_view file) {
 }
 
 Result<Profile> LoadProfile(const std::filesystem::path& path) {
-  auto text = ReadFile(path, size_t{1} << 20);
-  if (!text.ok()) return NotFound("cannot read the traffic profile " + path.string() + ": " + text.status().message());
-  return ParseProfile(*text, path.string());
+  ASSIGN_OR_RETURN(std::string text, internal::ReadInputFile(path, size_t{1} << 20, "traffic profile"));
+  return ParseProfile(text, path.string());
 }
 
-Result<std::pair<std::string, double>> ParseTypeFigure(std::string_view text, std::string_view flag) {
+Result<std::pair<std::string, Capacity>> ParseTypeFigure(std::string_view text, std::string_view flag,
+                                                         std::string_view how) {
   const size_t eq = text.find('=');
   const auto bad = [&](const std::string& why) {
     return InvalidArgument(fmt::format("{} '{}': {} (expected TYPE=REQ_PER_S, e.g. c5.xlarge=12.5, or "
@@ -190,7 +189,11 @@ Result<std::pair<std::string, double>> ParseTypeFigure(std::string_view text, st
   if (ec != std::errc() || end != number.data() + number.size() || !std::isfinite(value) || value <= 0) {
     return bad("the figure must be a number above 0");
   }
-  return std::make_pair(std::string(text.substr(0, eq)), seconds ? 1 / value : value);
+  Capacity c;
+  c.rps = seconds ? 1 / value : value;
+  c.source = seconds ? fmt::format("{} {} s/image, one at a time", how, number)
+                     : fmt::format("{} {:g} req/s", how, value);
+  return std::make_pair(std::string(text.substr(0, eq)), c);
 }
 
 Result<Capacity> CapacityFor(const InstanceType& type, const CapacityBasis& basis) {
@@ -231,9 +234,8 @@ Result<TuneSummary> ParseTuneSummary(std::string_view json, std::string_view fil
 }
 
 Result<TuneSummary> LoadTuneSummary(const std::filesystem::path& path) {
-  auto text = ReadFile(path, size_t{16} << 20);
-  if (!text.ok()) return NotFound("cannot read the tune result " + path.string() + ": " + text.status().message());
-  return ParseTuneSummary(*text, path.string());
+  ASSIGN_OR_RETURN(std::string text, internal::ReadInputFile(path, size_t{16} << 20, "tune result"));
+  return ParseTuneSummary(text, path.string());
 }
 
 namespace {

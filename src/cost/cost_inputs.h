@@ -47,8 +47,11 @@ Result<Profile> ParseProfile(std::string_view yaml, std::string_view file);
 Result<Profile> LoadProfile(const std::filesystem::path& path);
 
 // "c5.xlarge=12.5" (requests per second) or "g2.2xlarge=0.0723s" (seconds per
-// image, one at a time: 1/0.0723 req/s). `flag` names the option in errors.
-Result<std::pair<std::string, double>> ParseTypeFigure(std::string_view text, std::string_view flag);
+// image, one at a time: 1/0.0723 req/s): the type and its capacity, whose
+// source starts with `how` ("measured", "stated"). `flag` names the option
+// in errors.
+Result<std::pair<std::string, Capacity>> ParseTypeFigure(std::string_view text, std::string_view flag,
+                                                         std::string_view how);
 
 // Where each type's capacity per replica comes from.
 struct CapacityBasis {

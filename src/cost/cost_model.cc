@@ -110,19 +110,27 @@ Result<FleetCost> CostFleet(std::string name, const InstanceType& type, const Ca
   return out;
 }
 
+namespace {
+
+// The row named `baseline`, else the first whose type it is (FleetCost and
+// FleetInput alike); an error listing the rows when there is none.
+template <typename Row>
+Result<const Row*> FindBaseline(const std::vector<Row>& rows, const std::string& baseline) {
+  for (const Row& r : rows) {
+    if (r.name == baseline) return &r;
+  }
+  for (const Row& r : rows) {
+    if (r.type.type == baseline) return &r;
+  }
+  std::string names;
+  for (const Row& r : rows) names += (names.empty() ? "" : ", ") + r.name;
+  return InvalidArgument("--baseline " + baseline + ": no such fleet among the rows (" + names + ")");
+}
+
+}  // namespace
+
 Status SetRatios(std::vector<FleetCost>& fleets, const std::string& baseline) {
-  const FleetCost* base = nullptr;
-  for (const FleetCost& f : fleets) {
-    if (f.name == baseline) base = &f;
-  }
-  for (const FleetCost& f : fleets) {
-    if (!base && f.type.type == baseline) base = &f;
-  }
-  if (!base) {
-    std::string names;
-    for (const FleetCost& f : fleets) names += (names.empty() ? "" : ", ") + f.name;
-    return InvalidArgument("--baseline " + baseline + ": no such fleet among the rows (" + names + ")");
-  }
+  ASSIGN_OR_RETURN(const FleetCost* base, FindBaseline(fleets, baseline));
   const double denominator = base->usd_month;
   for (FleetCost& f : fleets) f.ratio = denominator > 0 ? f.usd_month / denominator : std::nan("");
   return Status::Ok();
@@ -145,14 +153,8 @@ Result<std::vector<FleetCost>> CostFleets(const std::vector<FleetInput>& inputs,
 
 Result<std::vector<SensitivityRow>> SweepSensitivity(const std::vector<FleetInput>& inputs, const Traffic& traffic,
                                                      const std::string& baseline, const Sweep& sweep) {
-  const FleetInput* base = nullptr;
-  for (const FleetInput& in : inputs) {
-    if (in.name == baseline) base = &in;
-  }
-  for (const FleetInput& in : inputs) {
-    if (!base && in.type.type == baseline) base = &in;
-  }
-  if (!base) return InvalidArgument("the sensitivity sweep needs --baseline naming one of the fleets");
+  if (baseline.empty()) return InvalidArgument("the sensitivity sweep needs --baseline naming one of the fleets");
+  ASSIGN_OR_RETURN(const FleetInput* base, FindBaseline(inputs, baseline));
   if (inputs.size() < 2) return InvalidArgument("the sensitivity sweep needs a fleet besides the baseline");
   std::vector<SensitivityRow> rows;
   for (int floor : sweep.baseline_floors) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/file_util.h"
 #include "model/yaml_errors.h"
 
 namespace kamado::cost::internal {
@@ -62,6 +63,10 @@ YAML::Mark Fields::MarkOf(std::string_view key) const {
   return model::ValueMark(it->second.value, it->second.key);
 }
 
+Status Fields::Missing(std::string_view key) const {
+  return model::YamlError(file_, mark_, what_ + " has no '" + std::string(key) + "'");
+}
+
 Status Fields::Error(std::string_view key, const std::string& message) const {
   return model::YamlError(file_, MarkOf(key), Name(key) + " " + message);
 }
@@ -69,7 +74,7 @@ Status Fields::Error(std::string_view key, const std::string& message) const {
 Result<std::string> Fields::String(std::string_view key, std::optional<std::string> fallback) const {
   if (!Has(key)) {
     if (fallback) return *fallback;
-    return model::YamlError(file_, mark_, what_ + " has no '" + std::string(key) + "'");
+    return Missing(key);
   }
   const YAML::Node v = Node(key);
   std::optional<std::string> s = model::ScalarAs<std::string>(v);
@@ -81,7 +86,7 @@ Result<double> Fields::Number(std::string_view key, double min, double max,
                               std::optional<double> fallback) const {
   if (!Has(key)) {
     if (fallback) return *fallback;
-    return model::YamlError(file_, mark_, what_ + " has no '" + std::string(key) + "'");
+    return Missing(key);
   }
   const YAML::Node v = Node(key);
   std::optional<double> d = model::ScalarAs<double>(v);
@@ -95,7 +100,7 @@ Result<double> Fields::Number(std::string_view key, double min, double max,
 Result<int> Fields::Integer(std::string_view key, int min, int max, std::optional<int> fallback) const {
   if (!Has(key)) {
     if (fallback) return *fallback;
-    return model::YamlError(file_, mark_, what_ + " has no '" + std::string(key) + "'");
+    return Missing(key);
   }
   const YAML::Node v = Node(key);
   std::optional<int64_t> i = model::ScalarAs<int64_t>(v);
@@ -110,7 +115,7 @@ Result<int> Fields::Integer(std::string_view key, int min, int max, std::optiona
 Result<bool> Fields::Bool(std::string_view key, std::optional<bool> fallback) const {
   if (!Has(key)) {
     if (fallback) return *fallback;
-    return model::YamlError(file_, mark_, what_ + " has no '" + std::string(key) + "'");
+    return Missing(key);
   }
   const YAML::Node v = Node(key);
   std::optional<bool> b = model::ScalarAs<bool>(v);
@@ -136,7 +141,7 @@ Result<std::vector<std::string>> Fields::Strings(std::string_view key) const {
 }
 
 Result<std::vector<double>> Fields::Numbers(std::string_view key, size_t count, double min, double max) const {
-  if (!Has(key)) return model::YamlError(file_, mark_, what_ + " has no '" + std::string(key) + "'");
+  if (!Has(key)) return Missing(key);
   const YAML::Node v = Node(key);
   if (!v.IsSequence() || v.size() != count) {
     return Error(key, "must be a list of " + std::to_string(count) + " numbers, got " +
@@ -157,6 +162,12 @@ Result<std::vector<double>> Fields::Numbers(std::string_view key, size_t count, 
     out.push_back(*d);
   }
   return out;
+}
+
+Result<std::string> ReadInputFile(const std::filesystem::path& path, size_t limit, std::string_view what) {
+  auto text = ReadFile(path, limit);
+  if (!text.ok()) return NotFound("cannot read the " + std::string(what) + " " + path.string() + ": " + text.status().message());
+  return text;
 }
 
 Result<YAML::Node> LoadYamlDocument(std::string_view yaml, std::string_view file) {

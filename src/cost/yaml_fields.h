@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ class Fields {
   YAML::Node Node(std::string_view key) const;
   YAML::Mark MarkOf(std::string_view key) const;
   Status Error(std::string_view key, const std::string& message) const;
+  // "FILE:LINE:COLUMN: what has no 'key'", pointing at the mapping.
+  Status Missing(std::string_view key) const;
   // "what.key"
   std::string Name(std::string_view key) const { return what_ + "." + std::string(key); }
   const YAML::Mark& mark() const { return mark_; }
@@ -52,6 +55,10 @@ class Fields {
   YAML::Mark mark_;
   std::map<std::string, Entry, std::less<>> values_;
 };
+
+// The file's text (at most `limit` bytes), or NotFound "cannot read the
+// <what> PATH: why".
+Result<std::string> ReadInputFile(const std::filesystem::path& path, size_t limit, std::string_view what);
 
 // Parses `yaml` as a document whose root is a mapping; YAML syntax errors are
 // reported as FILE:LINE:COLUMN too.

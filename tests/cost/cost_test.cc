@@ -1,7 +1,6 @@
 // kamado cost: every expected figure below is worked by hand in the comment
 // beside it, not recomputed with the code under test.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "cost/cost_inputs.h"
 #include "cost/cost_model.h"
 #include "cost/cost_report.h"
+#include "testutil/run_command.h"
 
 namespace kamado::cost {
 namespace {
@@ -274,15 +274,17 @@ TEST(CostProfile, ErrorsNameTheFileLineAndField) {
 }
 
 TEST(CostInputs, TypeFiguresAndCapacityScaling) {
-  auto rps = ParseTypeFigure("c5.xlarge=12.5", "--measured");
+  auto rps = ParseTypeFigure("c5.xlarge=12.5", "--measured", "measured");
   ASSERT_TRUE(rps.ok());
   EXPECT_EQ(rps->first, "c5.xlarge");
-  EXPECT_DOUBLE_EQ(rps->second, 12.5);
-  auto latency = ParseTypeFigure("g2.2xlarge=0.0723s", "--stated");
+  EXPECT_DOUBLE_EQ(rps->second.rps, 12.5);
+  EXPECT_EQ(rps->second.source, "measured 12.5 req/s");
+  auto latency = ParseTypeFigure("g2.2xlarge=0.0723s", "--stated", "stated");
   ASSERT_TRUE(latency.ok());
-  EXPECT_NEAR(latency->second, 13.831259, 1e-6);
+  EXPECT_NEAR(latency->second.rps, 13.831259, 1e-6);
+  EXPECT_EQ(latency->second.source, "stated 0.0723 s/image, one at a time");
   for (const char* bad : {"c5.xlarge", "=3", "c5.xlarge=", "c5.xlarge=-1", "c5.xlarge=3x", "c5.xlarge=0s"}) {
-    EXPECT_FALSE(ParseTypeFigure(bad, "--measured").ok()) << bad;
+    EXPECT_FALSE(ParseTypeFigure(bad, "--measured", "measured").ok()) << bad;
   }
   CapacityBasis basis;
   basis.rps = 10;
@@ -343,15 +345,7 @@ TEST(CostCatalog, TheShippedCatalogHasTheTypesAndPricesTheIssueNames) {
 // --- the binary ---
 
 std::string RunCost(const std::string& args, int& rc) {
-  const std::string command = std::string(KAMADO_BINARY) + " cost " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return testutil::RunCommand(std::string(KAMADO_BINARY) + " cost " + args + " 2>&1", rc);
 }
 
 TEST(CostCli, PricesEveryTypeOfTheRegionAndStatesWhereCapacitiesComeFrom) {

@@ -1,7 +1,6 @@
 // `kamado bench --images` end to end: the real binary on real photos, its
 // JSON line and its HTML report; and `kamado info`.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,25 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "testutil/run_command.h"
 #include "testutil/test_data.h"
 
 namespace {
 
 // Runs `command`, returns its stdout; `rc` gets the exit status.
-std::string RunCommand(const std::string& command, int& rc) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    rc = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using kamado::testutil::RunCommand;
 
 // The report's rounding of a latency (perf/report.cc FormatMs).
 std::string AsReported(double ms) {
