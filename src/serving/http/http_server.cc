@@ -294,7 +294,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
     : options_(std::move(options)), handler_(std::move(handler)),
       work_(boost::asio::make_work_guard(ioc_)),
-      acceptor_(ioc_), accept_timer_(ioc_) {}
+      accept_strand_(boost::asio::make_strand(ioc_)), acceptor_(accept_strand_), accept_timer_(accept_strand_) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -402,9 +402,10 @@ void HttpServer::OnAcceptFailure(const beast::error_code& ec) {
 bool HttpServer::Shutdown(std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   if (!draining_.exchange(true)) {
-    // The acceptor is not thread-safe: close it on the I/O threads, and wait.
+    // The acceptor is not thread-safe: close it on its strand, between its
+    // handlers, and wait.
     std::promise<void> closed;
-    net::post(ioc_, [this, &closed] {
+    net::post(accept_strand_, [this, &closed] {
       beast::error_code ec;
       acceptor_.close(ec);
       accept_timer_.cancel();

@@ -45,6 +45,7 @@
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -170,6 +171,10 @@ class HttpServer {
   // Keeps the I/O threads running while requests sit in a scheduler with no
   // socket operation pending (e.g. after the acceptor closes on shutdown).
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  // The acceptor and its back-off timer are not thread-safe and are touched by
+  // their completion handlers and by Shutdown's close: all of them run on
+  // this strand (the objects' executor), never two at once.
+  boost::asio::strand<boost::asio::io_context::executor_type> accept_strand_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_timer_;
   std::vector<std::thread> threads_;
