@@ -333,13 +333,17 @@ Result<MaxRateResult> FindMaxRate(const SenderFactory& factory,
                                   const ProgressCallback& progress) {
   if (!(search.p99_ms > 0)) return InvalidArgument("the p99 bound must be positive");
   if (!(search.initial_rate > 0)) return InvalidArgument("the initial rate must be positive");
+  if (!(search.growth > 1)) return InvalidArgument("the search's growth factor must be above 1");
+  if (search.min_requests < 0) return InvalidArgument("min_requests must not be negative");
   MaxRateResult out;
   const double inf = std::numeric_limits<double>::infinity();
   double pass = 0, fail = inf;  // highest passing and lowest failing rate so far
   double rate = search.initial_rate;
   for (int i = 0; i < search.max_probes && rate >= search.min_rate; ++i) {
     if (on_probe) on_probe(rate);
-    ASSIGN_OR_RETURN(LevelResult level, RunOpenLoop(factory, payloads, rate, options, progress));
+    LoadOptions probe = options;
+    probe.duration_s = std::max(options.duration_s, search.min_requests / rate);
+    ASSIGN_OR_RETURN(LevelResult level, RunOpenLoop(factory, payloads, rate, probe, progress));
     const bool ok = level.requests > 0 && level.errors == 0 && level.latency.p99_ms <= search.p99_ms;
     out.probes.push_back({rate, ok, std::move(level)});
     if (ok) {
@@ -349,7 +353,7 @@ Result<MaxRateResult> FindMaxRate(const SenderFactory& factory,
     }
     if (pass > 0 && fail < inf && (fail - pass) / pass <= search.precision) break;
     if (fail == inf) {
-      rate = pass * 2;
+      rate = pass * search.growth;
     } else if (pass == 0) {
       rate = fail / 2;
     } else {

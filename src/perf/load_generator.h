@@ -145,6 +145,15 @@ struct MaxRateOptions {
   int max_probes = 8;        // hard bound on the number of levels run
   double precision = 0.05;   // stop when (fail − pass)/pass ≤ this
   double min_rate = 0.5;     // give up below this
+  // Each probe measures at least this many requests: its measured period is
+  // max(options.duration_s, min_requests / rate), so a level is sized by
+  // request count (a p99 from a fixed number of samples) at any rate. 0: the
+  // period is options.duration_s at every rate.
+  int min_requests = 0;
+  // While nothing has failed, the next rate is the highest pass × growth
+  // (> 1). 2 finds an unknown bound fast; a search that starts near a known
+  // bound (a re-measurement) brackets it in fewer probes with e.g. 1.1.
+  double growth = 2;
 };
 
 struct MaxRateResult {
@@ -158,7 +167,8 @@ struct MaxRateResult {
   std::vector<Probe> probes;
 };
 
-// Doubles the rate while probes pass and nothing has failed yet, halves while
+// Multiplies the rate by `growth` while probes pass and nothing has failed
+// yet (doubles by default), halves while
 // nothing has passed yet, then bisects between the highest pass and the
 // lowest fail. At most `max_probes` levels. `on_probe` (may be empty) is told
 // each rate before it runs, for progress labels.

@@ -269,18 +269,29 @@ std::string MarkdownTable(const Table& t) {
   return o;
 }
 
+namespace {
+
+// Columns on a terminal: UTF-8 code points ("×", "µ", "≤" are one each).
+size_t DisplayWidth(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
 std::string TextTable(const Table& t) {
   std::vector<size_t> width;
   for (const auto& row : t) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], DisplayWidth(row[c]));
   }
   std::string o;
   for (const auto& row : t) {
     std::string line;
     for (size_t c = 0; c < row.size(); ++c) {
       const std::string& cell = row[c];
-      const std::string pad(width[c] - cell.size(), ' ');
+      const std::string pad(width[c] - DisplayWidth(cell), ' ');
       line += c == 0 ? cell + pad : "  " + pad + cell;
     }
     o += line + "\n";

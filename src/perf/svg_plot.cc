@@ -295,7 +295,7 @@ std::string RenderSvgPlot(const PlotSpec& spec) {
       if (!pts.empty()) pts += ' ';
       pts += Pt(sx.Map(x), ys_.Map(y));
     }
-    if (!pts.empty()) {
+    if (!pts.empty() && s.line) {
       o += fmt::format(
           "<polyline class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" "
           "stroke-linejoin=\"round\"{} points=\"{}\"/>\n",
@@ -330,6 +330,9 @@ std::string RenderSvgPlot(const PlotSpec& spec) {
           "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"18\" height=\"9\" fill=\"{}\" "
           "fill-opacity=\"0.75\"/>\n",
           x, y - 8, color);
+    } else if (!s.line) {
+      o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"#fff\" stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+                       x + 9, y - 4, color);
     } else {
       o += fmt::format(
           "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "

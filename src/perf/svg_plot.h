@@ -37,6 +37,7 @@ struct PlotSeries {
   std::vector<std::pair<double, double>> points;  // kLine: the polyline, in order
   std::vector<PlotBar> bars;                      // kBars
   bool markers = false;                           // kLine: a dot at each point
+  bool line = true;  // kLine: the polyline; false with markers: a scatter of dots
   std::vector<std::string> hovers;                // kLine + markers: one per point (may be shorter)
   std::vector<bool> hollow;  // kLine + markers: hollow dot per point (may be shorter)
   bool dashed = false;

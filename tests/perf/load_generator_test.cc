@@ -368,5 +368,37 @@ TEST(FindMaxRateTest, BracketsTheCapacityWithinBoundedProbes) {
   EXPECT_FALSE(FindMaxRate(factory, kPayloads, {.p99_ms = 0}, options).ok());
 }
 
+// Probes sized by request count, and a search that starts at a known bound:
+// growth 1.1 from 150/s (passes) probes 165/s next, not 300/s.
+TEST(FindMaxRateTest, SizesProbesByRequestCountAndGrowsByTheGivenFactor) {
+  testing::SimulatedClock clock;
+  SimulatedServer server(clock, milliseconds(5), /*single_server=*/true);
+  const SenderFactory factory = To(server);
+  LoadOptions options;
+  options.clock = &clock;
+  options.warmup_s = 0.1;
+  options.duration_s = 0.1;  // 15 requests at 150/s; min_requests asks for 300
+  options.connections = 32;
+  options.arrivals = Arrivals::kConstant;
+  MaxRateOptions search;
+  search.p99_ms = 100;
+  search.initial_rate = 150;
+  search.max_probes = 2;
+  search.min_requests = 300;
+  search.growth = 1.1;
+  std::vector<double> probed;
+  auto r = FindMaxRate(factory, kPayloads, search, options,
+                       [&](double rate) { probed.push_back(rate); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(probed.size(), 2u);
+  EXPECT_EQ(probed[0], 150);
+  EXPECT_NEAR(probed[1], 165, 1e-9);
+  ASSERT_TRUE(r->probes[0].pass);
+  // 300 / 150 = 2 s measured: 300 constant arrivals, all answered.
+  EXPECT_DOUBLE_EQ(r->probes[0].level.measured_s, 2.0);
+  EXPECT_EQ(r->probes[0].level.requests, 300u);
+  EXPECT_FALSE(FindMaxRate(factory, kPayloads, {.p99_ms = 100, .growth = 1}, options).ok());
+}
+
 }  // namespace
 }  // namespace kamado::perf

@@ -1,6 +1,7 @@
 // The HTML report: self-contained, well-formed, escaped, with its plots; the
 // latency maths behind the plots checked on hand-made distributions.
 #include "perf/report.h"
+#include "perf/report_tables.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -365,6 +366,31 @@ TEST(RenderSvgPlotTest, ClampsToTheCanvasAndLabelsTicks) {
   EXPECT_TRUE(Contains(svg, ">1000</text>"));
   EXPECT_TRUE(Contains(svg, ">10</text>"));
   EXPECT_TRUE(Contains(svg, "points=\"66.0,"));  // x = 0 on the left edge of the plot area
+}
+
+// A scatter (tune's configurations): dots and a dot in the legend, no line.
+TEST(RenderSvgPlotTest, AScatterHasMarkersAndNoPolyline) {
+  PlotSpec p;
+  PlotSeries s;
+  s.label = "configurations";
+  s.points = {{3, 1}, {1, 2}, {2, 3}};
+  s.markers = true;
+  s.line = false;
+  p.series = {s};
+  const std::string svg = RenderSvgPlot(p);
+  EXPECT_EQ(CheckTagBalance(svg), "");
+  EXPECT_FALSE(Contains(svg, "<polyline"));
+  size_t circles = 0;
+  for (size_t at = svg.find("<circle"); at != std::string::npos; at = svg.find("<circle", at + 1)) ++circles;
+  EXPECT_EQ(circles, 4u);  // three points and the legend's
+  p.series[0].line = true;
+  EXPECT_TRUE(Contains(RenderSvgPlot(p), "<polyline"));
+}
+
+// Terminal columns count characters, not bytes ("×" is two bytes).
+TEST(TextTableTest, PadsMultiByteCellsByCharacters) {
+  const std::string t = TextTable({{"a", "b"}, {"P1×S1", "1"}, {"P10S1", "22"}});
+  EXPECT_EQ(t, "a       b\nP1×S1   1\nP10S1  22\n");
 }
 
 TEST(RenderMarkdownTest, HasTablesAndEscapesPipes) {
