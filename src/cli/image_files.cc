@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iostream>
+
+#include "core/file_util.h"
 
 namespace kamado::cli {
 
@@ -45,6 +48,26 @@ Result<std::vector<std::filesystem::path>> CollectImages(const std::vector<std::
     }
   }
   return paths;
+}
+
+}  // namespace kamado::cli
+
+namespace kamado::cli {
+
+Result<std::vector<perf::Payload>> ReadImagePayloads(const std::string& dir, const char* command) {
+  constexpr size_t kMaxImages = 1000;
+  ASSIGN_OR_RETURN(std::vector<std::filesystem::path> files, ListImages(dir));
+  if (files.size() > kMaxImages) {
+    std::cerr << command << ": using the first " << kMaxImages << " of " << files.size() << " images in '"
+              << dir << "'\n";
+    files.resize(kMaxImages);
+  }
+  std::vector<perf::Payload> payloads;
+  for (const std::filesystem::path& f : files) {
+    ASSIGN_OR_RETURN(std::string body, ReadFile(f, size_t{64} << 20));
+    payloads.push_back({f.filename().string(), ImageContentType(f), std::move(body)});
+  }
+  return payloads;
 }
 
 }  // namespace kamado::cli

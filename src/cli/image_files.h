@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "perf/load_generator.h"
 
 namespace kamado::cli {
 
@@ -20,5 +21,10 @@ Result<std::vector<std::filesystem::path>> ListImages(const std::string& dir);
 // `--images` given as files and directories (each listed by ListImages), in
 // the order given.
 Result<std::vector<std::filesystem::path>> CollectImages(const std::vector<std::string>& args);
+
+// The request bodies of `kamado load` and `kamado tune`: the images of `dir`
+// (ListImages) read into memory, at most the first 1000 (`command` says so on
+// stderr when there are more); each at most 64 MiB.
+Result<std::vector<perf::Payload>> ReadImagePayloads(const std::string& dir, const char* command);
 
 }  // namespace kamado::cli

@@ -19,14 +19,13 @@
 #include "cli/image_files.h"
 #include "core/file_util.h"
 #include "serving/http/http_client.h"
+#include "tune/http_sender.h"
 
 namespace kamado::cli {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr size_t kMaxImages = 1000;
 
 struct LoadArgs {
   std::string url;
@@ -87,48 +86,6 @@ Result<Endpoint> ParseUrl(const std::string& url) {
   }
   return e;
 }
-
-// The images of `dir` (not recursive), sorted by name, at most kMaxImages.
-Result<std::vector<perf::Payload>> ReadImages(const std::string& dir) {
-  ASSIGN_OR_RETURN(std::vector<fs::path> files, ListImages(dir));
-  if (files.size() > kMaxImages) {
-    std::cerr << "kamado load: using the first " << kMaxImages << " of " << files.size()
-              << " images in '" << dir << "'\n";
-    files.resize(kMaxImages);
-  }
-  std::vector<perf::Payload> payloads;
-  for (const fs::path& f : files) {
-    ASSIGN_OR_RETURN(std::string body, ReadFile(f, size_t{64} << 20));
-    payloads.push_back({f.filename().string(), ImageContentType(f), std::move(body)});
-  }
-  return payloads;
-}
-
-// One keep-alive connection per worker. Open() connects by asking for the
-// model's readiness, so connection set-up stays out of the measurement.
-class HttpSender : public perf::Sender {
- public:
-  HttpSender(const Endpoint& e, const std::string& model, std::chrono::milliseconds timeout)
-      : client_(e.host, e.port, timeout),
-        ready_("/v2/models/" + model + "/ready"),
-        classify_("/v2/models/" + model + "/classify") {}
-
-  Status Open() override {
-    auto r = client_.Get(ready_);
-    if (!r.ok()) return r.status();
-    if (r->status != 200) return Unavailable(fmt::format("GET {}: HTTP {}", ready_, r->status));
-    return Status::Ok();
-  }
-
-  int Send(const perf::Payload& p) override {
-    auto r = client_.Post(classify_, p.body, p.content_type);
-    return r.ok() ? r->status : 0;
-  }
-
- private:
-  serving::http::HttpClient client_;
-  std::string ready_, classify_;
-};
 
 Status CheckReady(const Endpoint& e, const std::string& url, const std::string& model) {
   serving::http::HttpClient client(e.host, e.port, std::chrono::seconds(10));
@@ -422,7 +379,7 @@ int RunLoad(const LoadArgs& args) {
   }
   auto endpoint = ParseUrl(args.url);
   if (!endpoint.ok()) return fail(endpoint.status(), 2);
-  auto payloads = ReadImages(args.images);
+  auto payloads = ReadImagePayloads(args.images, "kamado load");
   if (!payloads.ok()) return fail(payloads.status(), 2);
   if (Status s = CheckReady(*endpoint, args.url, args.model); !s.ok()) return fail(s, 2);
 
@@ -430,7 +387,7 @@ int RunLoad(const LoadArgs& args) {
   const Endpoint e = *endpoint;
   const auto timeout = std::chrono::milliseconds(args.timeout_ms);
   const perf::SenderFactory factory = [e, model = args.model, timeout] {
-    return std::make_unique<HttpSender>(e, model, timeout);
+    return std::make_unique<tune::HttpSender>(e.host, e.port, model, timeout);
   };
   std::vector<int> pids;
   if (args.server_pid > 0) pids.push_back(args.server_pid);

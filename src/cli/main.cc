@@ -12,6 +12,7 @@
 #include "cli/load_command.h"
 #include "cli/monitor_command.h"
 #include "cli/serve_command.h"
+#include "cli/tune_command.h"
 #include "core/logging.h"
 
 int main(int argc, char** argv) {
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddCompareCommand(app, exit_code);
   kamado::cli::AddQuantizeCommand(app, exit_code);
   kamado::cli::AddCostCommand(app, exit_code);
+  kamado::cli::AddTuneCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
