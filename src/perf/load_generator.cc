@@ -170,7 +170,7 @@ LevelResult Aggregate(const std::vector<Record>& records, const LoadOptions& opt
     out.windows.push_back(
         {window_ok[w] / window_s, window_hist[w].Quantile(0.99) / 1e3, window_hist[w].Count()});
   }
-  out.stability_note = CheckStability(out.windows, options.stability_pct);
+  out.stability_note = CheckStability(out.windows, options.stability_pct, options.stability_p99);
   out.stable = out.stability_note.empty();
   return out;
 }
@@ -223,7 +223,7 @@ Result<std::vector<double>> ArrivalSchedule(double rate, double span_s, Arrivals
   return t;
 }
 
-std::string CheckStability(const std::vector<WindowStats>& windows, double stability_pct) {
+std::string CheckStability(const std::vector<WindowStats>& windows, double stability_pct, bool p99) {
   if (windows.empty()) return "no measurement windows";
   const size_t n = std::min<size_t>(3, windows.size());
   const auto last = std::vector<WindowStats>(windows.end() - static_cast<long>(n), windows.end());
@@ -250,7 +250,7 @@ std::string CheckStability(const std::vector<WindowStats>& windows, double stabi
     }
   };
   check("throughput", "req/s", [](const WindowStats& w) { return w.throughput_rps; });
-  check("p99", "ms", [](const WindowStats& w) { return w.p99_ms; });
+  if (p99) check("p99", "ms", [](const WindowStats& w) { return w.p99_ms; });
   uint64_t fewest = last[0].count;
   for (const WindowStats& w : last) fewest = std::min(fewest, w.count);
   if (!note.empty() && fewest < 100) {

@@ -79,6 +79,7 @@ Measurement ServeMeasurer::operator()(const Candidate& c, const EvalHint& hint) 
   load.warmup_s = options_.warmup_s;
   load.windows = options_.windows;
   load.stability_pct = options_.stability_pct;
+  load.stability_p99 = false;
   load.arrivals = perf::Arrivals::kPoisson;
   load.seed = options_.seed;
   load.drain_timeout_s = std::max(1.0, options_.request_timeout_ms / 1000.0);

@@ -28,9 +28,13 @@ struct MeasureOptions {
   double min_level_s = 1;  // each level's measured seconds at least (the first, closed-loop one: twice this)
   double warmup_s = 1;     // unrecorded seconds before each level
   int windows = 3;
-  double stability_pct = 10;
+  double stability_pct = 25;  // the windows' throughput (perf::LoadOptions::stability_p99 false)
   int max_probes = 8;
-  double rate_precision = 0.05;  // stop when (fail − pass)/pass ≤ this
+  // Stop when (fail − pass)/pass ≤ this: 1/8 — pass, ×1.25 fail, one
+  // bisection — because one configuration's SLO rate varies by more than
+  // that between runs on a shared 2-core machine (30–47 req/s measured for
+  // MobileNetV2's default); the confirmation's median is the figure.
+  double rate_precision = 0.125;
   int request_timeout_ms = 30000;
   std::chrono::milliseconds start_timeout{180000};
   uint64_t seed = 1;

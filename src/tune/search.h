@@ -20,8 +20,8 @@
 // search starts no measurement that would leave too little of the budget for
 // the confirmation: afterwards the recommended and the default configurations
 // are re-measured interleaved (default, recommended, default, …,
-// `confirm_rounds` each), and the recommendation stands only if its median
-// SLO throughput is at least the default's.
+// `confirm_rounds` each, every run from scratch), and the recommendation
+// stands only if its median SLO throughput is at least the default's.
 #pragma once
 
 #include <functional>

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +105,8 @@ Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(const fs::path& bina
     return Unavailable(fmt::format("fork: {}", std::strerror(errno)));
   }
   if (pid == 0) {
+    // The server must not outlive a tune that is killed.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);

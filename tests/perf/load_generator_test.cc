@@ -325,6 +325,7 @@ TEST(StabilityTest, LastThreeWindowsWithinTolerance) {
   w[2].throughput_rps = 100;
   w[3].p99_ms = 20;  // mean 13.7: 20 is +46%
   EXPECT_NE(CheckStability(w, 10).find("p99"), std::string::npos);
+  EXPECT_EQ(CheckStability(w, 10, /*p99=*/false), "");  // throughput only
   w[3] = {0, 0, 0};
   EXPECT_NE(CheckStability(w, 10).find("no successful"), std::string::npos);
   EXPECT_NE(CheckStability({}, 10), "");
