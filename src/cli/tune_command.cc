@@ -37,7 +37,7 @@ struct TuneArgs {
   int min_requests = 300;
   double warmup_s = 1;
   double min_seconds = 1;
-  double stability_pct = 10;
+  double stability_pct = 25;
   int windows = 3;
   int max_probes = 8;
   int confirm = 3;
@@ -257,8 +257,8 @@ void AddTuneCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--min-seconds", args->min_seconds, "Measured seconds per level at least (the first: twice)")
       ->check(CLI::Range(0.1, 3600.0));
   cmd->add_option("--stability-pct", args->stability_pct,
-                  "A level is stable when throughput and p99 of its last 3 windows are within ±this % of their "
-                  "mean; an unstable point is measured again")
+                  "A level is stable when the throughput of its last 3 windows is within ±this % of their mean "
+                  "(~100 Poisson arrivals per window vary ±10% alone); an unstable point is measured again")
       ->check(CLI::Range(0.1, 1000.0));
   cmd->add_option("--windows", args->windows, "Measurement windows per level (stability: the last 3)")
       ->check(CLI::Range(1, 100));

@@ -110,6 +110,10 @@ Measurement ServeMeasurer::operator()(const Candidate& c, const EvalHint& hint) 
   search.precision = options_.rate_precision;
   search.min_requests = options_.min_requests;
   search.growth = hint.growth;
+  // Each probe holds ≥ min_requests requests, so one at a low rate is long
+  // (300 at 1 req/s: 5 min): give up three halvings below the start. The
+  // first InceptionV3 run spent 898 s halving a rate none met.
+  search.min_rate = std::max(0.5, start_rps / 8);
   // CPU ticks of the server's processes at each probe's start, and at the end.
   std::vector<std::pair<std::chrono::steady_clock::time_point, uint64_t>> marks;
   std::string label;
