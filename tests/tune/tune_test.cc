@@ -42,8 +42,12 @@ TEST(SearchSpaceTest, GridNeverOversubscribesAndFoldsEquivalentSettings) {
   for (const Candidate& c : grid) {
     EXPECT_LE(c.cpus(), 2) << Label(c);
     EXPECT_TRUE(seen.insert(c).second) << "twice: " << Label(c);
-    if (c.max_batch == 1) EXPECT_EQ(c.batch_delay_us, 0) << Label(c);
-    if (c.workers * c.sessions == 1 && c.cpus() == 2) EXPECT_FALSE(c.pin) << Label(c);
+    if (c.max_batch == 1) {
+      EXPECT_EQ(c.batch_delay_us, 0) << Label(c);
+    }
+    if (c.workers * c.sessions == 1 && c.cpus() == 2) {
+      EXPECT_FALSE(c.pin) << Label(c);
+    }
   }
   // Splits of 2 CPUs: 1×1×1, 1×1×2, 1×2×1, 2×1×1. Per split: max batch 1
   // (one delay) + 3 batches × 5 delays; pin matters for all but 1×1×2.
