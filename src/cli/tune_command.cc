@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "cli/image_files.h"
 #include "core/cpu_features.h"
@@ -218,7 +217,7 @@ int RunTune(const TuneArgs& args) {
   std::cout << "\n" << tune::RenderTuneText(report);
   std::cout << fmt::format("wrote {}, {}, {}\n", (out / "serve.yaml").string(), (out / "tune.json").string(),
                            (out / "report.html").string());
-  if (args.json) std::cout << nlohmann::json::parse(json).dump() << "\n";
+  if (args.json) std::cout << tune::RenderTuneJson(report, -1);
   std::cout << std::flush;
   if (r.recommended_median_rps <= 0) {
     return fail(Unavailable(fmt::format("no configuration kept p99 ≤ {:g} ms at any probed rate", args.slo_p99_ms)),

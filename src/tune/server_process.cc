@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "perf/monitor.h"
 #include "perf/proc_stats.h"
 
 namespace kamado::tune {
@@ -162,23 +163,20 @@ std::vector<int> ServerProcess::Pids() const {
 }
 
 uint64_t ServerProcess::CpuTicks() const {
+  const perf::ProcReader proc;
   uint64_t ticks = 0;
   for (int pid : Pids()) {
-    auto text = perf::ReadProcFile(fs::path("/proc") / std::to_string(pid) / "stat");
-    if (!text.ok()) continue;
-    auto stat = perf::ParsePidStat(*text, "stat");
-    if (stat.ok()) ticks += stat->utime + stat->stime;
+    if (auto p = proc.ReadProcess(pid); p.ok()) ticks += p->cpu_ticks;
   }
   return ticks;
 }
 
 TreeMemory ServerProcess::Memory() const {
+  const perf::ProcReader proc;
   TreeMemory m;
   for (int pid : Pids()) {
+    if (auto p = proc.ReadProcess(pid); p.ok()) m.rss_mb += p->rss_kb / 1024.0;
     const fs::path dir = fs::path("/proc") / std::to_string(pid);
-    if (auto status = perf::ReadProcFile(dir / "status"); status.ok()) {
-      if (auto kb = ParseKbField(*status, "VmRSS", "status"); kb.ok()) m.rss_mb += *kb / 1024.0;
-    }
     if (auto rollup = perf::ReadProcFile(dir / "smaps_rollup"); rollup.ok()) {
       if (auto kb = ParseKbField(*rollup, "Pss", "smaps_rollup"); kb.ok()) m.pss_mb += *kb / 1024.0;
     }

@@ -26,7 +26,7 @@ struct TreeMemory {
   double pss_mb = 0;  // 0 where smaps_rollup cannot be read
 };
 
-// "Key:   1234 kB" lines of /proc/PID/smaps_rollup or status: the value of
+// "Key:   1234 kB" lines of /proc/PID/smaps_rollup: the value of
 // `key` in kB. InvalidArgument naming `source` and the key when absent.
 Result<uint64_t> ParseKbField(std::string_view text, std::string_view key, std::string_view source);
 
@@ -54,7 +54,7 @@ class ServerProcess {
 
   // This process and its children (the workers of a supervisor).
   std::vector<int> Pids() const;
-  // CPU ticks (utime + stime) of Pids(), summed.
+  // CPU ticks (utime + stime) of Pids(), summed (perf::ProcReader).
   uint64_t CpuTicks() const;
   TreeMemory Memory() const;
 

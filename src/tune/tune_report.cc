@@ -157,7 +157,7 @@ std::string RenderTuneText(const TuneReport& r) {
   return o;
 }
 
-std::string RenderTuneJson(const TuneReport& r) {
+std::string RenderTuneJson(const TuneReport& r, int indent) {
   const SearchResult& s = r.result;
   json j;
   j["kamado_tune"] = 1;
@@ -198,7 +198,7 @@ std::string RenderTuneJson(const TuneReport& r) {
                       {"runs", runs(s.recommended_runs)},
                       {"serve_yaml", r.serve_yaml}};
   j["notes"] = s.notes;
-  return j.dump(2) + "\n";
+  return j.dump(indent) + "\n";
 }
 
 std::string RenderTuneHtml(const TuneReport& r) {

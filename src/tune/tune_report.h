@@ -28,7 +28,8 @@ struct TuneReport {
 };
 
 std::string RenderTuneText(const TuneReport& r);
-std::string RenderTuneJson(const TuneReport& r);  // pretty, one object
+// One object; indent -1: on one line (the --json line), else pretty.
+std::string RenderTuneJson(const TuneReport& r, int indent = 2);
 std::string RenderTuneHtml(const TuneReport& r);
 
 }  // namespace kamado::tune
