@@ -193,6 +193,18 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
 
   int sig = 0;
   sigwait(&signals, &sig);
+  if (sig == SIGTERM && args.drain_delay_s > 0) {
+    // Readiness first, the listener later: a load balancer (HAProxy's health
+    // check, Kubernetes' endpoint removal) stops sending during the delay,
+    // and what it still sends meanwhile is served.
+    (*service)->NotReady();
+    spdlog::info("SIGTERM: readiness false; still serving for {} s (--drain-delay-s), then draining",
+                 args.drain_delay_s);
+    const timespec delay{args.drain_delay_s, 0};
+    if (const int again = sigtimedwait(&signals, nullptr, &delay); again > 0) {
+      spdlog::info("{} during the drain delay: draining now", again == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+  }
   spdlog::info("{}: draining (readiness false, no new connections)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*service)->BeginShutdown();
   const bool clean = server.Shutdown(std::chrono::milliseconds(args.drain_timeout_ms));
@@ -238,8 +250,11 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--header-timeout-ms", flags->header_timeout_ms,
                   "Header read / keep-alive idle timeout");
   cmd->add_option("--body-timeout-ms", flags->body_timeout_ms, "Body read timeout");
+  cmd->add_option("--drain-delay-s", flags->drain_delay_s,
+                  "On SIGTERM, readiness false but still serving for this long before draining "
+                  "(SIGINT: none)");
   cmd->add_option("--drain-timeout-ms", flags->drain_timeout_ms,
-                  "On SIGTERM, how long to finish requests");
+                  "Then, how long to finish requests");
   cmd->add_option("--max-connections", flags->max_connections,
                   "Open connections before 503 (0: the open-files limit less 64)");
   cmd->add_option("--max-buffered-bytes", flags->max_buffered_bytes,

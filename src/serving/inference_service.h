@@ -168,8 +168,12 @@ class InferenceService {
   int sessions() const { return sessions_; }
   int threads() const { return threads_; }
 
-  // Ready until BeginShutdown.
+  // Ready until NotReady or BeginShutdown.
   bool ready() const { return ready_.load(); }
+  // Readiness goes false and nothing else changes: requests are still
+  // admitted and batched as before (the drain delay of `serve`, while load
+  // balancers notice).
+  void NotReady() { ready_.store(false); }
   // Readiness goes false and every scheduler drains (Scheduler::Drain): what
   // is queued, and what the front-end still submits while it finishes the
   // requests it accepted, runs without waiting for a batch to fill.

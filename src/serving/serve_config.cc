@@ -52,6 +52,7 @@ const std::vector<Key>& Keys() {
       KAMADO_INT_KEY("decode_threads", service.decode_threads, 0, 1024),
       KAMADO_INT_KEY("header_timeout_ms", header_timeout_ms, 1, kMaxInt),
       KAMADO_INT_KEY("body_timeout_ms", body_timeout_ms, 1, kMaxInt),
+      KAMADO_INT_KEY("drain_delay_s", drain_delay_s, 0, 3600),
       KAMADO_INT_KEY("drain_timeout_ms", drain_timeout_ms, 0, kMaxInt),
       KAMADO_INT_KEY("max_connections", max_connections, 0, 10'000'000),
       KAMADO_INT_KEY("max_buffered_bytes", max_buffered_bytes, 1, int64_t{1} << 40),

@@ -18,7 +18,8 @@
 //   decode_threads: 0             # 0: half the CPUs, at least 1
 //   header_timeout_ms: 30000
 //   body_timeout_ms: 30000
-//   drain_timeout_ms: 30000
+//   drain_delay_s: 5              # on SIGTERM: readiness false, still serving, this long
+//   drain_timeout_ms: 30000       # then: no new connections, finish within this
 //   max_connections: 0            # 0: the open-files limit less 64
 //   max_buffered_bytes: 536870912 # request bodies held, all connections
 //   max_decode_bytes_per_request: 2147483648
@@ -65,6 +66,11 @@ struct ServeConfig {
   int io_threads = 0;  // 0: one per CPU the workers use, at least 2
   int header_timeout_ms = 30000;
   int body_timeout_ms = 30000;
+  // SIGTERM: readiness answers 503 but requests are still served for this
+  // long (a load balancer's health checks, or Kubernetes' endpoint removal,
+  // catch up), then the listener closes and what is in flight drains within
+  // drain_timeout_ms. SIGINT (Ctrl-C) skips the delay; a second signal ends it.
+  int drain_delay_s = 5;
   int drain_timeout_ms = 30000;
   int max_connections = 0;  // 0: the open-files limit less a reserve
   size_t max_buffered_bytes = size_t{512} << 20;

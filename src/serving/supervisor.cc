@@ -164,6 +164,10 @@ int RunSupervisor(const SupervisorOptions& options, const sigset_t& signals) {
   bool announced = false;
   int exit_status = 0;
   bool stopping = false;
+  // What the workers get when it stops: the signal it got (SIGTERM: each
+  // serves on through its drain delay; SIGINT: none), SIGINT when a worker
+  // failed to start (nothing to wait for).
+  int stop_signal = SIGINT;
   while (true) {
     // Ready notes from workers.
     uint8_t buf[64];
@@ -216,6 +220,7 @@ int RunSupervisor(const SupervisorOptions& options, const sigset_t& signals) {
     const int sig = sigtimedwait(&waited, &info, &timeout);
     if (sig > 0 && sig != SIGCHLD) {
       spdlog::info("{}: draining {} workers", sig == SIGTERM ? "SIGTERM" : "SIGINT", workers.size());
+      stop_signal = sig;
       stopping = true;
       break;
     }
@@ -224,7 +229,7 @@ int RunSupervisor(const SupervisorOptions& options, const sigset_t& signals) {
   // one drains), every worker told, every worker waited for.
   close(*listen_fd);
   for (const Worker& w : workers) {
-    if (w.pid > 0) kill(w.pid, SIGTERM);
+    if (w.pid > 0) kill(w.pid, stop_signal);
   }
   for (Worker& w : workers) {
     if (w.pid <= 0) continue;

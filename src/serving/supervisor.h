@@ -28,7 +28,7 @@
 // ever ready (a bad model or setting) stops the server with status 2, as a
 // single process would; one killed before it was ready is restarted. SIGTERM/SIGINT: the supervisor closes its copy
 // of the socket, sends SIGTERM to every worker (each drains as a single
-// server does), waits for them all and returns 0. Workers get
+// server does: SIGTERM with its drain delay, SIGINT without), waits for them all and returns 0. Workers get
 // PR_SET_PDEATHSIG, so they go with the supervisor if it is killed.
 #pragma once
 

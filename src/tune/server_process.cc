@@ -186,7 +186,8 @@ TreeMemory ServerProcess::Memory() const {
 
 int ServerProcess::Stop(std::chrono::milliseconds grace) {
   if (stopped_) return status_;
-  ::kill(pid_, SIGTERM);
+  // SIGINT: the drain without serve's --drain-delay-s (no load balancer to wait for).
+  ::kill(pid_, SIGINT);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   for (;;) {
     int status = 0;

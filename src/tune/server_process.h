@@ -1,7 +1,7 @@
 // A real `kamado serve` as a child process, for `kamado tune`: started with a
 // config file on an ephemeral loopback port, its address read from what it
 // prints, its processes (the supervisor and its workers) watched for CPU and
-// memory, stopped with SIGTERM (SIGKILL after a grace period).
+// memory, stopped with SIGINT (a drain without the drain delay; SIGKILL after a grace period).
 //
 // Not thread-safe: one owner.
 #pragma once
@@ -58,7 +58,7 @@ class ServerProcess {
   uint64_t CpuTicks() const;
   TreeMemory Memory() const;
 
-  // SIGTERM, then waits up to `grace` for the exit (SIGKILL after). Returns
+  // SIGINT, then waits up to `grace` for the exit (SIGKILL after). Returns
   // the exit status as waitpid reports it; idempotent.
   int Stop(std::chrono::milliseconds grace = std::chrono::seconds(30));
 

@@ -47,6 +47,7 @@ io_threads: 3
 decode_threads: 2
 header_timeout_ms: 1000
 body_timeout_ms: 2000
+drain_delay_s: 7
 drain_timeout_ms: 3000
 max_connections: 500
 max_buffered_bytes: 100000000
@@ -77,6 +78,7 @@ allow_ungated: true
   EXPECT_EQ(c.service.decode_threads, 2);
   EXPECT_EQ(c.header_timeout_ms, 1000);
   EXPECT_EQ(c.body_timeout_ms, 2000);
+  EXPECT_EQ(c.drain_delay_s, 7);
   EXPECT_EQ(c.drain_timeout_ms, 3000);
   EXPECT_EQ(c.max_connections, 500);
   EXPECT_EQ(c.max_buffered_bytes, 100000000u);
@@ -92,7 +94,7 @@ allow_ungated: true
   EXPECT_TRUE(c.service.allow_ungated);
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 27u);
+  EXPECT_EQ(ServeConfigKeys().size(), 28u);
 }
 
 TEST(ServeConfig, AutoPrecisionNeedsOneProcess) {

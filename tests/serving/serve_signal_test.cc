@@ -87,6 +87,84 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   fclose(c.out);
 }
 
+// Issue 18: SIGTERM turns readiness false but the server goes on serving,
+// new connections included, for --drain-delay-s (a load balancer's health
+// checks catch up meanwhile); a second signal ends the delay, then the drain
+// runs and it exits 0. The delay is long (the test never depends on a clock),
+// the second SIGTERM ends it. SIGINT skips it.
+TEST(ServeSignal, SigtermKeepsServingWithReadinessFalseThroughTheDrainDelay) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  KAMADO_REQUIRE_DATA("data/images/chelsea.png");
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn({"serve", "--model", "models/mobilenet_v2", "--port", "0", "--sessions", "1", "--threads",
+                   "1", "--drain-delay-s", "600"},
+                  &port, &log);
+  ASSERT_GT(c.pid, 0);
+  ASSERT_NE(port, 0) << "kamado serve printed no URL:\n" << log;
+  auto image = ReadFile("data/images/chelsea.png");
+  ASSERT_TRUE(image.ok());
+  {
+    http::HttpClient before("127.0.0.1", port);
+    auto ready = before.Get("/v2/health/ready");
+    ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+    EXPECT_EQ(ready->status, 200);
+  }
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  // Readiness goes false (the signal is handled on the server's own time).
+  int ready_status = 0;
+  for (int tries = 0; tries < 2000 && ready_status != 503; ++tries) {
+    http::HttpClient probe("127.0.0.1", port);
+    auto r = probe.Get("/v2/health/ready");
+    ASSERT_TRUE(r.ok()) << "the listener closed during the drain delay: " << r.status().ToString();
+    ready_status = r->status;
+    if (ready_status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(ready_status, 503) << "readiness stayed true after SIGTERM";
+  // Still live, and a new connection is still served.
+  http::HttpClient late("127.0.0.1", port);
+  auto live = late.Get("/v2/health/live");
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  EXPECT_EQ(live->status, 200);
+  auto r = late.Post("/v2/models/mobilenet_v2/classify", *image, "image/png");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200) << r->body;
+  late.Close();
+  // The second SIGTERM ends the delay; the drain follows.
+  ASSERT_EQ(kill(c.pid, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::string rest;
+  char line[512];
+  while (fgets(line, sizeof(line), c.out)) rest += line;
+  fclose(c.out);
+  EXPECT_NE(rest.find("stopped"), std::string::npos) << rest;
+  http::HttpClient after("127.0.0.1", port);
+  EXPECT_FALSE(after.Get("/v2/health/live").ok()) << "still listening after the drain";
+}
+
+TEST(ServeSignal, SigintDrainsWithoutTheDelay) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  uint16_t port = 0;
+  std::string log;
+  Child c = Spawn({"serve", "--model", "models/mobilenet_v2", "--port", "0", "--sessions", "1", "--threads",
+                   "1", "--drain-delay-s", "3600"},
+                  &port, &log);
+  ASSERT_GT(c.pid, 0);
+  ASSERT_NE(port, 0) << "kamado serve printed no URL:\n" << log;
+  ASSERT_EQ(kill(c.pid, SIGINT), 0);
+  // An hour's delay would hold this waitpid (and the test's timeout) up.
+  int status = 0;
+  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::string rest;
+  char line[512];
+  while (fgets(line, sizeof(line), c.out)) rest += line;
+  fclose(c.out);
+  EXPECT_EQ(rest.find("still serving"), std::string::npos) << rest;
+}
+
 // Writes `text` to a fresh file under the temporary directory.
 std::filesystem::path WriteConfig(const std::string& name, const std::string& text) {
   const auto path = std::filesystem::temp_directory_path() /

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -19,7 +20,13 @@ struct Child {
 
 // Starts `kamado serve` with stdout (and, with `log`, stderr) on a pipe and
 // returns once it printed its URL; `log` gets what it wrote until then.
-inline Child Spawn(const std::vector<std::string>& args, uint16_t* port, std::string* log = nullptr) {
+// Unless `args` set --drain-delay-s, it is 0: tests that are not about the
+// delay SIGTERM the server and should not wait it out.
+inline Child Spawn(std::vector<std::string> args, uint16_t* port, std::string* log = nullptr) {
+  if (!args.empty() && args[0] == "serve" &&
+      std::find(args.begin(), args.end(), "--drain-delay-s") == args.end()) {
+    args.insert(args.end(), {"--drain-delay-s", "0"});
+  }
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
   Child c;
