@@ -15,6 +15,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev wrk
   python3-torchvision
   nodejs npm
+  podman runc debootstrap haproxy
 )
 
 missing=()

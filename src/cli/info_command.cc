@@ -11,6 +11,7 @@
 #include "runtime/dnnl/dnnl_util.h"
 #include "runtime/precision.h"
 #include "serving/cpu_budget.h"
+#include "serving/memory_budget.h"
 
 namespace kamado::cli {
 namespace {
@@ -38,6 +39,15 @@ nlohmann::ordered_json Collect() {
   j["cpus"] = {{"usable", budget.cpus},
                {"source", budget.source},
                {"affinity", serving::CpuListString(allowed)}};
+  // What `kamado serve` runs with no flags here (a container sizes itself
+  // from its CPU limit: this is how to see it from inside).
+  const serving::Parallelism p = serving::DefaultParallelism(budget.cpus);
+  j["serve_default"] = {{"workers", 1}, {"sessions", p.sessions}, {"threads", p.threads}};
+  if (const auto limit = serving::DetectMemoryLimit()) {
+    j["memory"] = {{"limit_bytes", limit->bytes}, {"source", limit->source}};
+  } else {
+    j["memory"] = {{"limit_bytes", nullptr}, {"source", "no cgroup limit below the machine's memory"}};
+  }
   const char* max_isa = std::getenv("ONEDNN_MAX_CPU_ISA");
   const std::string version = runtime::OneDnnVersion();  // "2.6.3 (hash)"
   j["onednn"] = {{"version", version.substr(0, version.find(' '))},
@@ -75,6 +85,16 @@ void PrintText(const nlohmann::ordered_json& j, std::ostream& out) {
   out << "CPUs:       " << cpus["usable"].get<double>() << " usable ("
       << cpus["source"].get<std::string>() << "), affinity "
       << cpus["affinity"].get<std::string>() << "\n";
+  const auto& sd = j["serve_default"];
+  out << "serve:      " << sd["workers"].get<int>() << " worker × " << sd["sessions"].get<int>()
+      << " sessions × " << sd["threads"].get<int>() << " threads with no flags\n";
+  const auto& mem = j["memory"];
+  if (mem["limit_bytes"].is_null()) {
+    out << "memory:     " << mem["source"].get<std::string>() << "\n";
+  } else {
+    out << "memory:     limit " << mem["limit_bytes"].get<int64_t>() / 1048576 << " MiB ("
+        << mem["source"].get<std::string>() << ")\n";
+  }
   const auto& d = j["onednn"];
   out << "oneDNN:     " << d["version"].get<std::string>() << " ("
       << d["hash"].get<std::string>() << "), dispatches to " << d["isa"].get<std::string>();

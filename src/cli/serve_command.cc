@@ -18,6 +18,7 @@
 #include "serving/metrics.h"
 #include "serving/serve_config.h"
 #include "serving/cpu_budget.h"
+#include "serving/memory_budget.h"
 #include "serving/supervisor.h"
 #include "serving/metrics_board.h"
 
@@ -94,6 +95,24 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
   if (!config_file.empty()) spdlog::info("kamado serve: settings from {}", config_file);
   const char* worker_index = std::getenv(serving::kWorkerIndexEnv);
+  if (worker_index == nullptr) {
+    // Under a memory limit (a container's --memory), refuse models that
+    // cannot fit before loading them, rather than be OOM-killed mid-load.
+    if (const auto limit = serving::DetectMemoryLimit()) {
+      std::vector<std::filesystem::path> dirs(args.models.begin(), args.models.end());
+      auto estimate = serving::EstimateServeMemory(dirs);
+      if (!estimate.ok()) {
+        std::cerr << "kamado serve: " << estimate.status().ToString() << "\n";
+        return 2;
+      }
+      if (Status s = serving::CheckMemoryBudget(*estimate, *limit); !s.ok()) {
+        std::cerr << "kamado serve: " << s.message() << "\n";
+        return 2;
+      }
+      spdlog::info("kamado serve: memory limit {:.0f} MiB ({}); the models need more than {:.0f} MiB",
+                   limit->bytes / 1048576.0, limit->source, estimate->bytes / 1048576.0);
+    }
+  }
   if (worker_index == nullptr && args.workers > 1) return RunSupervisorFor(args, signals);
   if (worker_index == nullptr && !args.oversubscribe) {
     // One process: sessions × threads within the CPUs, as for P workers.

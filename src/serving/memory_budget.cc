@@ -1,0 +1,154 @@
+#include "serving/memory_budget.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "model/model_config.h"
+#include <nlohmann/json.hpp>
+
+namespace kamado::serving {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::optional<int64_t> ReadLimit(const fs::path& file) {
+  std::ifstream in(file);
+  std::string word;
+  if (!(in >> word) || word == "max") return std::nullopt;
+  try {
+    return static_cast<int64_t>(std::stoll(word));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// The path of `controller`'s cgroup in /proc/self/cgroup's text: v1 lines
+// "N:memory:/path", the v2 line "0::/path" (controller empty).
+std::string SelfPath(const std::string& self_cgroup, const std::string& controller) {
+  std::istringstream in(self_cgroup);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto a = line.find(':');
+    const auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string names = line.substr(a + 1, b - a - 1);
+    std::istringstream list(names);
+    std::string name;
+    bool match = controller.empty() && names.empty();
+    while (!match && std::getline(list, name, ',')) match = name == controller;
+    if (match) return line.substr(b + 1);
+  }
+  return {};
+}
+
+std::string ReadSelfCgroup() {
+  std::ifstream in("/proc/self/cgroup");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string Mib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.0f MiB", static_cast<double>(bytes) / 1048576.0);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<MemoryLimit> DetectMemoryLimit(const fs::path& cgroup_root, const std::string& self_cgroup,
+                                             int64_t machine_bytes) {
+  const std::string self = self_cgroup.empty() ? ReadSelfCgroup() : self_cgroup;
+  if (machine_bytes <= 0) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    machine_bytes = pages > 0 && page > 0 ? int64_t{pages} * page : INT64_MAX;
+  }
+  struct Place {
+    fs::path file;
+    const char* source;
+  };
+  std::vector<Place> places;
+  const std::string v2 = SelfPath(self, ""), v1 = SelfPath(self, "memory");
+  if (!v2.empty() && v2 != "/") places.push_back({cgroup_root / v2.substr(1) / "memory.max", "cgroup v2 memory.max"});
+  places.push_back({cgroup_root / "memory.max", "cgroup v2 memory.max"});
+  if (!v1.empty() && v1 != "/") {
+    places.push_back({cgroup_root / "memory" / v1.substr(1) / "memory.limit_in_bytes",
+                      "cgroup v1 memory.limit_in_bytes"});
+  }
+  places.push_back({cgroup_root / "memory" / "memory.limit_in_bytes", "cgroup v1 memory.limit_in_bytes"});
+  for (const Place& p : places) {
+    if (!fs::exists(p.file)) continue;
+    const auto limit = ReadLimit(p.file);
+    if (!limit || *limit <= 0 || *limit >= machine_bytes) return std::nullopt;
+    return MemoryLimit{*limit, p.source};
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// fp32 bytes of the model's weights without loading them (loading is what
+// may not fit): a TF.js model's weights manifest lists every weight's shape
+// (stored quantized or not, it becomes fp32); an ONNX file is mostly its
+// fp32 initializers, so its size.
+Result<int64_t> WeightBytes(const model::ModelConfig& config) {
+  const fs::path path = config.model_path();
+  std::error_code ec;
+  if (config.format != model::ModelFormat::kTfjs) {
+    const auto size = fs::file_size(path, ec);
+    if (ec) return NotFound(path.string() + ": " + ec.message());
+    return static_cast<int64_t>(size);
+  }
+  std::ifstream in(path);
+  if (!in) return NotFound(path.string() + ": cannot be read");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("weightsManifest") || !j["weightsManifest"].is_array()) {
+    return InvalidArgument(path.string() + ": no weightsManifest");
+  }
+  int64_t bytes = 0;
+  for (const auto& group : j["weightsManifest"]) {
+    if (!group.contains("weights") || !group["weights"].is_array()) continue;
+    for (const auto& w : group["weights"]) {
+      if (!w.contains("shape") || !w["shape"].is_array()) continue;
+      int64_t n = 1;
+      for (const auto& d : w["shape"]) n *= d.is_number_integer() ? std::max<int64_t>(d.get<int64_t>(), 0) : 0;
+      bytes += n * static_cast<int64_t>(sizeof(float));
+    }
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Result<MemoryEstimate> EstimateServeMemory(const std::vector<fs::path>& model_dirs) {
+  MemoryEstimate e;
+  e.bytes = kServeBaseBytes;
+  for (const fs::path& dir : model_dirs) {
+    auto config = model::LoadModelConfig(dir);
+    if (!config.ok()) return config.status();
+    auto weights = WeightBytes(*config);
+    if (!weights.ok()) return weights.status();
+    e.weights.emplace_back(dir.string(), *weights);
+    e.bytes += 2 * *weights;
+  }
+  return e;
+}
+
+Status CheckMemoryBudget(const MemoryEstimate& estimate, const MemoryLimit& limit) {
+  if (limit.bytes >= estimate.bytes) return Status::Ok();
+  std::string models;
+  for (const auto& [dir, bytes] : estimate.weights) {
+    models += (models.empty() ? "" : ", ") + dir + " " + Mib(bytes) + " of fp32 weights";
+  }
+  return InvalidArgument("the memory limit is " + Mib(limit.bytes) + " (" + limit.source +
+                         "), but serving needs more than " + Mib(estimate.bytes) + " (" + models +
+                         ", each held twice while it compiles, plus " + Mib(kServeBaseBytes) +
+                         " for the process, before any activations); raise the limit (podman/docker --memory, "
+                         "Kubernetes resources.limits.memory) or serve fewer models");
+}
+
+}  // namespace kamado::serving
