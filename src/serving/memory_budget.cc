@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file_util.h"
 #include "model/model_config.h"
 #include <nlohmann/json.hpp>
 
@@ -46,10 +47,8 @@ std::string SelfPath(const std::string& self_cgroup, const std::string& controll
 }
 
 std::string ReadSelfCgroup() {
-  std::ifstream in("/proc/self/cgroup");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto text = ReadFile("/proc/self/cgroup");
+  return text.ok() ? *std::move(text) : std::string();
 }
 
 std::string Mib(int64_t bytes) {
@@ -103,9 +102,8 @@ Result<int64_t> WeightBytes(const model::ModelConfig& config) {
     if (ec) return NotFound(path.string() + ": " + ec.message());
     return static_cast<int64_t>(size);
   }
-  std::ifstream in(path);
-  if (!in) return NotFound(path.string() + ": cannot be read");
-  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("weightsManifest") || !j["weightsManifest"].is_array()) {
     return InvalidArgument(path.string() + ": no weightsManifest");
   }
