@@ -14,7 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev wrk
   python3-torchvision
-  nodejs npm
+  nodejs npm prometheus
   podman runc debootstrap haproxy
 )
 

@@ -4,6 +4,7 @@
 #   2. data/images/*.png|jpg                (scripts/fetch-test-images.sh)
 #      data/calib/: int8 calibration photos (scripts/fetch-calibration-photos.sh)
 #   3. tests/reference/node_modules         (npm ci, only if missing)
+#      tests/deploy/node_modules            (the same: kubernetes-models, yaml)
 #   4. build/reference/<model>/*.f32 preprocessed tensors and the TF.js
 #      reference cache tests/data/reference/<model>.json (only missing
 #      entries are computed; pure-JS inference is slow).
@@ -20,6 +21,10 @@ cd "$REPO_ROOT"
 if [[ ! -d tests/reference/node_modules/@tensorflow/tfjs || ! -d tests/reference/node_modules/pngjs ]]; then
   echo "prepare-test-data: npm ci in tests/reference"
   (cd tests/reference && npm ci --no-audit --no-fund)
+fi
+if [[ ! -d tests/deploy/node_modules/kubernetes-models || ! -d tests/deploy/node_modules/yaml ]]; then
+  echo "prepare-test-data: npm ci in tests/deploy"
+  (cd tests/deploy && npm ci --no-audit --no-fund)
 fi
 
 node tests/reference/make_reference.js \
