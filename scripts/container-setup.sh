@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes rootful podman usable on these hosts, once: what is missing installed
-# (podman, runc), and /etc/containers/containers.conf written with the settings
+# (podman, runc, and catatonit for `--init`: Debian only recommends it), and /etc/containers/containers.conf written with the settings
 # that work here — runc (crun refuses the hosts' hybrid cgroups), cgroupfs (no
 # systemd), file events, and ulimits within this machine's hard limit (the
 # default nofile exceeds it). An existing containers.conf is left as it is.
@@ -8,13 +8,13 @@
 # (the container tests print it as their reason to skip).
 set -euo pipefail
 
-if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
+if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [[ ! -x /usr/libexec/podman/catatonit ]]; then
   if [[ $(id -u) -ne 0 ]]; then
-    echo "container-setup: podman or runc is not installed and this is not root" >&2
+    echo "container-setup: podman, runc or catatonit is not installed and this is not root" >&2
     exit 1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc >/dev/null ||
-    { echo "container-setup: apt-get install podman runc failed" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc catatonit >/dev/null ||
+    { echo "container-setup: apt-get install podman runc catatonit failed" >&2; exit 1; }
 fi
 
 conf=/etc/containers/containers.conf

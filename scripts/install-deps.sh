@@ -15,7 +15,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev wrk
   python3-torchvision
   nodejs npm prometheus
-  podman runc debootstrap haproxy
+  podman runc catatonit debootstrap haproxy
 )
 
 missing=()
