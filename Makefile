@@ -6,7 +6,7 @@ BUILD ?= build
 BUILD_TYPE ?= Release
 MODEL ?= models/inception_v3
 
-.PHONY: all deps configure build models test-data test test-asan test-tsan fuzz serve clean
+.PHONY: all deps configure build models test-data test test-asan test-tsan fuzz serve image clean
 
 all: build
 
@@ -23,6 +23,13 @@ build: configure
 
 models: deps
 	bash scripts/fetch-models.sh
+
+# The image to ship, localhost/kamado:latest (deploy/image/Containerfile): a debootstrap
+# base, a build stage and a runtime stage with only the runtime libraries and the default
+# models. Minutes; docs/DEPLOY.md has its time and size. The container tests in `make test`
+# use a seconds-long image of the built binary instead (scripts/test-image.sh).
+image: models
+	bash scripts/make-image.sh
 
 # Models, photos, the TF.js reference tensors and the cached reference outputs.
 test-data: models

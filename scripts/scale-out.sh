@@ -96,7 +96,7 @@ start_replica() {
     cnames[$i]=kamado-scale-out-$$-r$i-$gen
     args=(serve --model "/models/$name" --host 127.0.0.1 --port "$port" --sessions "$sessions"
           --threads "$threads" --drain-delay-s "$drain_delay")
-    podman run -d --name "${cnames[$i]}" --init --network host ${cpus:+--cpus "$cpus"} \
+    podman run -d --name "${cnames[$i]}" --init --no-healthcheck --network host ${cpus:+--cpus "$cpus"} \
       -v "$(cd "$model/.." && pwd):/models:ro" "$image" "${args[@]}" >/dev/null
     pids[$i]=container
   else
