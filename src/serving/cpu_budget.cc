@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "serving/cgroup_paths.h"
+
 namespace kamado::serving {
 namespace {
 
@@ -21,25 +23,30 @@ bool ReadFirstLine(const fs::path& path, std::string& line) {
   return in && std::getline(in, line);
 }
 
-// cgroup v2: "max 100000" (no limit) or "<quota> <period>".
-double QuotaV2(const fs::path& root) {
-  std::string line;
-  if (!ReadFirstLine(root / "cpu.max", line)) return 0;
-  std::istringstream in(line);
-  std::string quota;
-  double period = 0;
-  in >> quota >> period;
-  if (quota == "max" || period <= 0) return 0;
-  try {
-    return std::stod(quota) / period;
-  } catch (...) {
-    return 0;
+// cgroup v2: "max 100000" (no limit) or "<quota> <period>", in the first of
+// `dirs` that has cpu.max.
+double QuotaV2(const std::vector<fs::path>& dirs) {
+  for (const fs::path& dir : dirs) {
+    std::string line;
+    if (!ReadFirstLine(dir / "cpu.max", line)) continue;
+    std::istringstream in(line);
+    std::string quota;
+    double period = 0;
+    in >> quota >> period;
+    if (quota == "max" || period <= 0) return 0;
+    try {
+      return std::stod(quota) / period;
+    } catch (...) {
+      return 0;
+    }
   }
+  return 0;
 }
 
-// cgroup v1: cfs_quota_us is -1 when unlimited.
-double QuotaV1(const fs::path& root) {
-  for (const fs::path& dir : {root / "cpu", root / "cpu,cpuacct", root}) {
+// cgroup v1: cfs_quota_us is -1 when unlimited; the first of `dirs` that has
+// both files decides.
+double QuotaV1(const std::vector<fs::path>& dirs) {
+  for (const fs::path& dir : dirs) {
     std::string q, p;
     if (!ReadFirstLine(dir / "cpu.cfs_quota_us", q) || !ReadFirstLine(dir / "cpu.cfs_period_us", p)) {
       continue;
@@ -62,12 +69,14 @@ int AffinityCpus() {
 
 }  // namespace
 
-CpuBudget DetectCpuBudget(const fs::path& cgroup_root) {
+CpuBudget DetectCpuBudget(const fs::path& cgroup_root, const std::string& self_cgroup) {
+  const std::string self = self_cgroup.empty() ? ReadSelfCgroup() : self_cgroup;
   const int affinity = AffinityCpus();
   CpuBudget b{static_cast<double>(affinity), "affinity mask"};
-  if (double q = QuotaV2(cgroup_root); q > 0) {
+  if (double q = QuotaV2(CgroupDirs(cgroup_root, self, "", {""})); q > 0) {
     if (q < b.cpus) b = {q, "cgroup v2 cpu.max"};
-  } else if (double q1 = QuotaV1(cgroup_root); q1 > 0 && q1 < b.cpus) {
+  } else if (double q1 = QuotaV1(CgroupDirs(cgroup_root, self, "cpu", {"cpu", "cpu,cpuacct", ""}));
+             q1 > 0 && q1 < b.cpus) {
     b = {q1, "cgroup v1 cpu.cfs_quota_us"};
   }
   return b;

@@ -21,9 +21,12 @@ struct CpuBudget {
   std::string source;      // "cgroup v2 cpu.max", "cgroup v1 cfs quota", "affinity"
 };
 
-// Reads the quota under `cgroup_root` (normally /sys/fs/cgroup). Never fails:
-// falls back to the affinity mask / hardware concurrency.
-CpuBudget DetectCpuBudget(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup");
+// Reads the quota under `cgroup_root` (normally /sys/fs/cgroup), in the
+// process's own cgroup first (`self_cgroup`: /proc/self/cgroup's text, read
+// when empty) and then at the root, where a container sees its own. Never
+// fails: falls back to the affinity mask / hardware concurrency.
+CpuBudget DetectCpuBudget(const std::filesystem::path& cgroup_root = "/sys/fs/cgroup",
+                          const std::string& self_cgroup = {});
 
 struct Parallelism {
   int sessions = 1;  // worker threads, one runtime::Session each

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/file_util.h"
+#include "serving/cgroup_paths.h"
 #include "model/model_config.h"
 #include <nlohmann/json.hpp>
 
@@ -25,30 +26,6 @@ std::optional<int64_t> ReadLimit(const fs::path& file) {
   } catch (...) {
     return std::nullopt;
   }
-}
-
-// The path of `controller`'s cgroup in /proc/self/cgroup's text: v1 lines
-// "N:memory:/path", the v2 line "0::/path" (controller empty).
-std::string SelfPath(const std::string& self_cgroup, const std::string& controller) {
-  std::istringstream in(self_cgroup);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto a = line.find(':');
-    const auto b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    const std::string names = line.substr(a + 1, b - a - 1);
-    std::istringstream list(names);
-    std::string name;
-    bool match = controller.empty() && names.empty();
-    while (!match && std::getline(list, name, ',')) match = name == controller;
-    if (match) return line.substr(b + 1);
-  }
-  return {};
-}
-
-std::string ReadSelfCgroup() {
-  auto text = ReadFile("/proc/self/cgroup");
-  return text.ok() ? *std::move(text) : std::string();
 }
 
 std::string Mib(int64_t bytes) {
@@ -71,14 +48,12 @@ std::optional<MemoryLimit> DetectMemoryLimit(const fs::path& cgroup_root, const 
     const char* source;
   };
   std::vector<Place> places;
-  const std::string v2 = SelfPath(self, ""), v1 = SelfPath(self, "memory");
-  if (!v2.empty() && v2 != "/") places.push_back({cgroup_root / v2.substr(1) / "memory.max", "cgroup v2 memory.max"});
-  places.push_back({cgroup_root / "memory.max", "cgroup v2 memory.max"});
-  if (!v1.empty() && v1 != "/") {
-    places.push_back({cgroup_root / "memory" / v1.substr(1) / "memory.limit_in_bytes",
-                      "cgroup v1 memory.limit_in_bytes"});
+  for (const fs::path& dir : CgroupDirs(cgroup_root, self, "", {""})) {
+    places.push_back({dir / "memory.max", "cgroup v2 memory.max"});
   }
-  places.push_back({cgroup_root / "memory" / "memory.limit_in_bytes", "cgroup v1 memory.limit_in_bytes"});
+  for (const fs::path& dir : CgroupDirs(cgroup_root, self, "memory", {"memory"})) {
+    places.push_back({dir / "memory.limit_in_bytes", "cgroup v1 memory.limit_in_bytes"});
+  }
   for (const Place& p : places) {
     if (!fs::exists(p.file)) continue;
     const auto limit = ReadLimit(p.file);

@@ -1,4 +1,5 @@
 #include "serving/cpu_budget.h"
+#include "serving/cgroup_paths.h"
 
 #include <gtest/gtest.h>
 
@@ -46,6 +47,44 @@ TEST_F(CpuBudgetTest, ReadsCgroupV1) {
   EXPECT_EQ(b.source, "cgroup v1 cpu.cfs_quota_us");
   Write("cpu/cpu.cfs_quota_us", "-1\n");
   EXPECT_EQ(DetectCpuBudget(root_).source, "affinity mask");
+}
+
+// A process on a host (a systemd slice with CPUQuota, say) has its quota
+// under its own cgroup's path, not at the root: that is read first.
+TEST_F(CpuBudgetTest, OwnCgroupComesBeforeTheRootV2) {
+  fs::create_directories(root_ / "system.slice/kamado.service");
+  Write("cpu.max", "max 100000\n");
+  Write("system.slice/kamado.service/cpu.max", "50000 100000\n");
+  const CpuBudget b = DetectCpuBudget(root_, "0::/system.slice/kamado.service\n");
+  EXPECT_DOUBLE_EQ(b.cpus, 0.5);
+  EXPECT_EQ(b.source, "cgroup v2 cpu.max");
+  // In a container /proc/self/cgroup says "/": the root is its own.
+  EXPECT_EQ(DetectCpuBudget(root_, "0::/\n").source, "affinity mask");
+}
+
+TEST_F(CpuBudgetTest, OwnCgroupComesBeforeTheRootV1) {
+  fs::create_directories(root_ / "cpu,cpuacct/user.slice");
+  Write("cpu,cpuacct/user.slice/cpu.cfs_quota_us", "25000\n");
+  Write("cpu,cpuacct/user.slice/cpu.cfs_period_us", "100000\n");
+  const std::string self = "5:memory:/user.slice\n4:cpu,cpuacct:/user.slice\n0::/user.slice\n";
+  const CpuBudget b = DetectCpuBudget(root_, self);
+  EXPECT_DOUBLE_EQ(b.cpus, 0.25);
+  EXPECT_EQ(b.source, "cgroup v1 cpu.cfs_quota_us");
+  // An own path that does not exist under the mount (a container without a
+  // cgroup namespace sees the host's path): the mount's root decides.
+  Write("cpu/cpu.cfs_quota_us", "50000\n");
+  Write("cpu/cpu.cfs_period_us", "100000\n");
+  EXPECT_DOUBLE_EQ(DetectCpuBudget(root_, "4:cpu,cpuacct:/docker/0123abcd\n").cpus, 0.5);
+}
+
+TEST(CgroupDirs, OwnPathsFirstThenTheMounts) {
+  const std::string self = "4:cpu,cpuacct:/a/b\n0::/c\n";
+  EXPECT_EQ(CgroupDirs("/r", self, "", {""}), (std::vector<fs::path>{"/r/c", "/r"}));
+  EXPECT_EQ(CgroupDirs("/r", self, "cpu", {"cpu", ""}),
+            (std::vector<fs::path>{"/r/cpu/a/b", "/r/a/b", "/r/cpu", "/r"}));
+  EXPECT_EQ(CgroupDirs("/r", self, "memory", {"memory"}), (std::vector<fs::path>{"/r/memory"}));
+  EXPECT_EQ(SelfCgroupPath(self, "cpuacct"), "/a/b");
+  EXPECT_EQ(SelfCgroupPath("garbage\n", ""), "");
 }
 
 TEST(DefaultParallelism, SplitsCpus) {
