@@ -94,8 +94,11 @@ start_replica() {
               --threads "$threads" --drain-delay-s "$drain_delay" --compile-cache "$tmp/cache")
   if [[ -n $image ]]; then
     cnames[$i]=kamado-scale-out-$$-r$i-$gen
-    args=(serve --model "/models/$name" --host 127.0.0.1 --port "$port" --sessions "$sessions"
+    args=(--model "/models/$name" --host 127.0.0.1 --port "$port" --sessions "$sessions"
           --threads "$threads" --drain-delay-s "$drain_delay")
+    # `make image`'s entrypoint is `kamado serve`; the test image's is `kamado`.
+    [[ $(podman image inspect --format '{{json .Config.Entrypoint}}' "$image") == *'"serve"]' ]] ||
+      args=(serve "${args[@]}")
     podman run -d --name "${cnames[$i]}" --init --no-healthcheck --network host ${cpus:+--cpus "$cpus"} \
       -v "$(cd "$model/.." && pwd):/models:ro" "$image" "${args[@]}" >/dev/null
     pids[$i]=container
@@ -215,7 +218,7 @@ summary() {  # summary LABEL: throughput, p50, p99, requests and errors
     if (!l) { console.log(`${process.argv[2]}: no rate met the p99 bound`); process.exit(0); }
     console.log(`${process.argv[2].padEnd(7)} ${l.throughput_rps.toFixed(1).padStart(7)} req/s  ` +
                 `p50 ${l.p50_ms.toFixed(1).padStart(7)} ms  p99 ${l.p99_ms.toFixed(1).padStart(7)} ms  ` +
-                `${l.requests} requests, ${errors} failed` + (r.search ? ` (max rate ${r.max_rate})` : ""));
+                `${l.requests} requests, ${errors} failed` + (r.search ? ` (max rate ${r.max_rate.toFixed(1)})` : ""));
   ' "$tmp/$1.json" "$1"
 }
 errors_of() { node -e "$phase_js"' console.log(errors)' "$tmp/$1.json"; }
