@@ -501,6 +501,39 @@ TEST_F(HttpHardeningModel, ARequestWhoseBodyIsStillArrivingHoldsItsPlace) {
   EXPECT_EQ(c.Post("/v2/models/mobilenet_v2/classify", png, "image/png")->status, 200);
 }
 
+// A body sent slowly held its model's queue place until body_timeout (30 s):
+// max_queue such connections made the model refuse everyone. The place is
+// held no longer than the request's deadline (--timeout-ms from its header):
+// then the request is answered 504, the connection closed, the place freed.
+TEST_F(HttpHardeningModel, ABodyNotInByItsDeadlineIs504AndGivesItsPlaceBack) {
+  ServiceOptions o = OneSession();
+  o.max_queue = 1;
+  o.timeout_ms = 1000;  // the follow-up below must start within it under the sanitizers too
+  TestServer s(o);
+  ASSERT_NE(s.server, nullptr);
+  const std::string png = FileBytes(kImage);
+  const std::string classify = "/v2/models/mobilenet_v2/classify";
+  const std::string head = "POST " + classify + " HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                           "Content-Length: " + std::to_string(png.size()) + "\r\n\r\n";
+  const Scheduler& sched = (*s.service->Find("mobilenet_v2"))->scheduler();
+  net::io_context ioc;
+  // The socket's reads give up after 20 s, before body_timeout (30 s): an
+  // answer means the deadline ended the read.
+  auto slow = Connect(ioc, s.port(), std::chrono::seconds(20));
+  net::write(slow, net::buffer(head + png.substr(0, 100)));
+  ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 1; }));
+  const http::HttpResponse r = ReadResponse(slow);
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_NE(ErrorOf(r).find("the request body had not arrived 1000 ms after its header, the request's "
+                            "deadline (timeout_ms)"),
+            std::string::npos)
+      << r.body;
+  EXPECT_TRUE(WaitFor([&] { return sched.reserved_rows() == 0; })) << "the place was not given back";
+  http::HttpClient c = s.Client();
+  EXPECT_EQ(c.Post(classify, png, "image/png")->status, 200) << "room again";
+}
+
 // A request's deadline runs from its admission: one that waited past it for
 // the decode thread is answered 504 without being decoded.
 TEST_F(HttpHardeningModel, WaitingForADecodeThreadCountsAgainstTheTimeout) {

@@ -62,7 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket&& socket, HttpServer* server)
       : stream_(std::move(socket)), server_(server),
-        buffer_(server->options_.max_header_bytes + kReadBytes) {
+        buffer_(server->options_.max_header_bytes + kReadBytes), body_timer_(stream_.get_executor()) {
     server_->connections_.fetch_add(1);
   }
   ~Connection() {
@@ -139,11 +139,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadBody() {
     stream_.expires_after(options().body_timeout);  // for the whole body
+    reading_body_ = true;
+    body_late_ = false;
+    if (context_.body_deadline != std::chrono::steady_clock::time_point{}) {
+      // A timer, not the stream's expiry: that would close the socket, and
+      // this request is owed an answer.
+      body_timer_.expires_at(context_.body_deadline);
+      body_timer_.async_wait([self = shared_from_this(), generation = ++body_generation_](beast::error_code ec) {
+        if (ec || generation != self->body_generation_ || !self->reading_body_) return;
+        self->body_late_ = true;
+        self->stream_.cancel();  // the read in progress ends; ReadMore/OnReadError answer 504
+      });
+    }
     ReadMore();
   }
 
   void ReadMore() {
     if (parser_->is_done()) return OnBody();
+    if (body_late_) return RejectLateBody();
     bhttp::async_read_some(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&Connection::OnSome, shared_from_this()));
   }
@@ -161,6 +174,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnBody() {
     stream_.expires_never();
+    StopBodyTimer();
     Request req = parser_->release();
     keep_alive_ = req.keep_alive();
     RequestContext context = std::move(context_);
@@ -183,6 +197,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnReadError(beast::error_code ec) {
+    if (body_late_) return RejectLateBody();
     if (ec == bhttp::error::body_limit) {
       return Reject(413, "the request body is over the limit of " +
                              std::to_string(options().max_body_bytes) + " bytes (max_body_bytes)");
@@ -201,6 +216,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
                     std::to_string(options().max_header_bytes) + " bytes (max_header_bytes)");
   }
 
+  void StopBodyTimer() {
+    reading_body_ = false;
+    body_late_ = false;
+    body_timer_.cancel();
+  }
+
+  // The body had not arrived by the request's deadline (set by the head
+  // check; RequestContext::body_deadline).
+  void RejectLateBody() {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(context_.body_deadline -
+                                                                          context_.header_read_at);
+    Reject(504, "the request body had not arrived " + std::to_string(ms.count()) +
+                    " ms after its header, the request's deadline (timeout_ms); its place in the queue is "
+                    "given back");
+  }
+
   void RejectBusy() {
     Reject(503, "the server holds its limit of " + std::to_string(options().max_buffered_bytes) +
                     " bytes of request bodies (max_buffered_bytes); retry later");
@@ -215,6 +246,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
   // Sends `res` for a request whose body is left unread, then closes.
   void RefuseWith(Response res) {
+    StopBodyTimer();
     context_ = RequestContext{};  // gives back what the head check attached
     Release();
     keep_alive_ = false;
@@ -270,6 +302,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Close() {
+    StopBodyTimer();  // a pending wait would keep this connection, and the server's shutdown, alive
     context_ = RequestContext{};
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -281,6 +314,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;  // bounded: see kReadBytes
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::vector<char> discard_;
+  net::steady_timer body_timer_;  // the body's deadline (RequestContext::body_deadline)
+  uint64_t body_generation_ = 0;  // which body the timer is for
+  bool reading_body_ = false;
+  bool body_late_ = false;  // the deadline passed while the body was being read
   RequestContext context_;  // of the request whose body is being read
   size_t held_ = 0;      // request bytes counted against max_buffered_bytes
   size_t declared_ = 0;  // the request's Content-Length (0 when chunked)

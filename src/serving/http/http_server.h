@@ -8,7 +8,9 @@
 // Limits and budgets (docs/RELIABILITY.md), each answered by the server
 // itself with a JSON error that names the limit:
 //   - the header must arrive within `header_timeout` (also the keep-alive
-//     idle timeout), the body within `body_timeout` after it (slowloris);
+//     idle timeout), the body within `body_timeout` after it (slowloris),
+//     and by the request's `body_deadline` when the head check set one
+//     (504, the connection then closed);
 //   - header over `max_header_bytes`: 431; a chunked trailer is held to the
 //     same limit (the connection's read buffer cannot grow past it plus one
 //     read, so no trailer field can reach Beast's 64 KiB field limit);
@@ -75,6 +77,11 @@ struct RequestContext {
   // in the model's queue), handed to the handler with it; released with the
   // context when the request is refused or its connection fails first.
   std::shared_ptr<void> admission;
+  // Set by the HeadCheck for a request that holds a place (the Router: its
+  // --timeout-ms deadline). A body not read in full by then is answered 504
+  // at once and its place given back, so bodies sent slowly cannot hold a
+  // model's queue for the whole body_timeout. Unset: body_timeout alone.
+  std::chrono::steady_clock::time_point body_deadline{};
 };
 using Handler = std::function<void(Request&&, RequestContext&&, Responder)>;
 // Called on the I/O thread with a request whose header has been read and

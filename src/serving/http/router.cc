@@ -150,6 +150,11 @@ std::optional<Response> Router::CheckHead(const Request& head, RequestContext& c
   auto ticket = service_.Admit(**model, 1);
   if (ticket.ok()) {
     context.admission = std::make_shared<QueueTicket>(std::move(ticket).value());
+    // The place is held while the body arrives: no longer than the request's
+    // deadline, which runs from its header (Call::Deadline).
+    if (const int ms = service_.options().timeout_ms; ms > 0 && context.header_read_at != Clock::time_point{}) {
+      context.body_deadline = context.header_read_at + std::chrono::milliseconds(ms);
+    }
     return std::nullopt;
   }
   Response res = MakeResponse(503, json{{"error", ticket.status().message() + "; retry later"}}.dump());
