@@ -4,8 +4,8 @@
 #  - `kamado info --json` inside `--cpus 1`, `--cpus 2` and `--cpuset-cpus 0` reports the
 #    usable CPUs and the no-flag serve split that limit gives (1 × 1 × 1 for one CPU, the
 #    host's own split for two), read from the container's cgroup;
-#  - `kamado serve` under `--cpus 1 --init --network host` (loopback only) logs that split,
-#    and a photo sent through its port gets the same answer as the host binary serving the
+#  - `kamado serve` under `--cpus 1 --init --network host` (loopback only) logs that split
+#    (and under `--cpus 2` the two-CPU one), and a photo sent through its port gets the same answer as the host binary serving the
 #    same model with the same sessions and threads;
 #  - `podman stop` (SIGTERM through --init) turns readiness false, drains and exits 0;
 #  - `--memory 128m` with InceptionV3 is refused at start with the numbers (exit 2), not
@@ -36,7 +36,7 @@ tmp=$(mktemp -d)
 name=kamado-test-$$
 host_pid=
 cleanup() {
-  podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+  podman rm -f -t 0 "$name" "$name-2" >/dev/null 2>&1 || true
   if [[ -n $host_pid ]] && kill -0 "$host_pid" 2>/dev/null; then kill -KILL "$host_pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
@@ -127,6 +127,21 @@ node -e '
 kill -INT "$host_pid"
 wait "$host_pid" || die "the host kamado serve exited $? after SIGINT"
 host_pid=
+
+# The server under --cpus 2 reports the two-CPU split at start too.
+podman run -d --name "$name-2" --init --network host --cpus 2 -v "$PWD/models:/models:ro" "$image" \
+  serve --model /models/mobilenet_v2 --host 127.0.0.1 --port 0 --drain-delay-s 0 >/dev/null ||
+  die "podman run --cpus 2 … kamado serve failed"
+for _ in $(seq 600); do
+  podman logs "$name-2" >"$tmp/c2.out" 2>"$tmp/c2.err" || true
+  grep -q 'listening on' "$tmp/c2.out" && break
+  sleep 0.1
+done
+podman rm -f -t 10 "$name-2" >/dev/null 2>&1 || true
+want2=$(field "$tmp/host-info.json" '`→ ${j.serve_default.sessions} sessions × ${j.serve_default.threads} threads per model`')
+[[ $host_cpus != 2 ]] || grep -qF -- "$want2" "$tmp/c2.err" ||
+  { grep 'CPUs' "$tmp/c2.err" >&2; die "under --cpus 2 the serve log does not say '$want2'"; }
+echo "container_test: --cpus 2: $(grep -o '[0-9.]* CPUs ([^)]*) → .*per model' "$tmp/c2.err" | head -n 1)"
 
 # 3. podman stop: SIGTERM through --init, the drain delay, exit 0.
 podman stop -t 30 "$name" >/dev/null || die "podman stop failed"
