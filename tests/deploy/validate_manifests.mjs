@@ -314,29 +314,26 @@ function checkSet(label, objects, rules) {
 // The adapter rules: a ConfigMap of their own (not part of any kustomization).
 async function loadAdapterRules() {
   const file = path.join(root, "base", "prometheus-adapter-rules.yaml");
-  if (!fs.existsSync(file)) {
-    fail(file, null, "", "missing: the HPA's custom metric needs prometheus-adapter rules");
+  // A failure that leaves no rules to check the HPA against.
+  const none = (obj, field, message) => {
+    fail(file, obj, field, message);
     return { rules: null, file };
-  }
+  };
+  if (!fs.existsSync(file)) return none(null, "", "missing: the HPA's custom metric needs prometheus-adapter rules");
   let docs;
   try {
     docs = loadYamlDocs(file);
   } catch (e) {
-    fail(file, null, "", e.message);
-    return { rules: null, file };
+    return none(null, "", e.message);
   }
   const cm = docs.find((o) => o.kind === "ConfigMap");
-  if (!cm) {
-    fail(file, null, "", "no ConfigMap");
-    return { rules: null, file };
-  }
+  if (!cm) return none(null, "", "no ConfigMap");
   await validateModel({ obj: cm, files: [file] });
   let rules;
   try {
     rules = adapterRules(cm);
   } catch (e) {
-    fail(file, cm, "data.config.yaml", e.message);
-    return { rules: null, file };
+    return none(cm, "data.config.yaml", e.message);
   }
   for (const r of rules) {
     const f = `data.config.yaml rules[${r.index}]`;

@@ -27,6 +27,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Waits for `c`, expects it to have exited 0, and returns what it printed on
+// stdout after its URL (closing the pipe).
+std::string ExpectExitZero(Child& c) {
+  int status = 0;
+  EXPECT_EQ(waitpid(c.pid, &status, 0), c.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::string rest;
+  char line[512];
+  while (fgets(line, sizeof(line), c.out)) rest += line;
+  fclose(c.out);
+  return rest;
+}
+
 TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
   KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
   KAMADO_REQUIRE_DATA("data/images/chelsea.png");
@@ -77,14 +90,10 @@ TEST(ServeSignal, SigtermFinishesAcceptedRequestsAndExitsZero) {
         << "client " << i << ": the drain waited for the batch delay";
   }
 
-  int status = 0;
-  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
-  EXPECT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ExpectExitZero(c);
   // No new connections once it has stopped.
   http::HttpClient late("127.0.0.1", port);
   EXPECT_FALSE(late.Get("/v2/health/live").ok());
-  fclose(c.out);
 }
 
 // Issue 18: SIGTERM turns readiness false but the server goes on serving,
@@ -132,13 +141,7 @@ TEST(ServeSignal, SigtermKeepsServingWithReadinessFalseThroughTheDrainDelay) {
   late.Close();
   // The second SIGTERM ends the delay; the drain follows.
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  std::string rest;
-  char line[512];
-  while (fgets(line, sizeof(line), c.out)) rest += line;
-  fclose(c.out);
+  const std::string rest = ExpectExitZero(c);
   EXPECT_NE(rest.find("stopped"), std::string::npos) << rest;
   http::HttpClient after("127.0.0.1", port);
   EXPECT_FALSE(after.Get("/v2/health/live").ok()) << "still listening after the drain";
@@ -154,14 +157,8 @@ TEST(ServeSignal, SigintDrainsWithoutTheDelay) {
   ASSERT_GT(c.pid, 0);
   ASSERT_NE(port, 0) << "kamado serve printed no URL:\n" << log;
   ASSERT_EQ(kill(c.pid, SIGINT), 0);
-  // An hour's delay would hold this waitpid (and the test's timeout) up.
-  int status = 0;
-  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  std::string rest;
-  char line[512];
-  while (fgets(line, sizeof(line), c.out)) rest += line;
-  fclose(c.out);
+  // An hour's delay would hold this wait (and the test's timeout) up.
+  const std::string rest = ExpectExitZero(c);
   EXPECT_EQ(rest.find("still serving"), std::string::npos) << rest;
 }
 
@@ -205,10 +202,7 @@ TEST(ServeConfigFile, SetsTheServerAndFlagsOverrideIt) {
   client.Close();
 
   ASSERT_EQ(kill(c.pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(c.pid, &status, 0), c.pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  fclose(c.out);
+  ExpectExitZero(c);
   std::filesystem::remove(config);
 }
 
