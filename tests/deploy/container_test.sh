@@ -87,16 +87,29 @@ classify() {  # classify URL OUT
     "$1/v2/models/mobilenet_v2/classify?top_k=5"
 }
 
-podman run -d --name "$name" --init --network host --cpus 1 -v "$PWD/models:/models:ro" "$image" \
-  serve --model /models/mobilenet_v2 --host 127.0.0.1 --port 0 --drain-delay-s 1 >/dev/null ||
-  die "podman run … kamado serve failed"
-for _ in $(seq 600); do
-  podman logs "$name" >"$tmp/c.out" 2>"$tmp/c.err" || true
-  grep -q 'listening on' "$tmp/c.out" && break
-  [[ $(podman inspect --format '{{.State.Running}}' "$name") == true ]] ||
-    { cat "$tmp/c.err" >&2; die "kamado serve in the container exited before listening"; }
-  sleep 0.1
-done
+# serve_container NAME PREFIX PODMAN_ARGS... -- SERVE_ARGS...: `kamado serve` (MobileNetV2, loopback,
+# any port) in a detached container; waits for 'listening on', its logs in $tmp/PREFIX.{out,err}.
+serve_container() {
+  local cname=$1 prefix=$2
+  shift 2
+  local podman_args=()
+  while [[ $1 != -- ]]; do podman_args+=("$1"); shift; done
+  shift
+  podman run -d --name "$cname" --init --network host "${podman_args[@]}" -v "$PWD/models:/models:ro" "$image" \
+    serve --model /models/mobilenet_v2 --host 127.0.0.1 --port 0 "$@" >/dev/null ||
+    die "podman run ${podman_args[*]} … kamado serve failed"
+  for _ in $(seq 600); do
+    podman logs "$cname" >"$tmp/$prefix.out" 2>"$tmp/$prefix.err" || true
+    grep -q 'listening on' "$tmp/$prefix.out" && return 0
+    [[ $(podman inspect --format '{{.State.Running}}' "$cname") == true ]] ||
+      { cat "$tmp/$prefix.err" >&2; die "kamado serve in the container ${podman_args[*]} exited before listening"; }
+    sleep 0.1
+  done
+  cat "$tmp/$prefix.err" >&2
+  die "kamado serve in the container ${podman_args[*]} did not listen within 60 s"
+}
+
+serve_container "$name" c --cpus 1 -- --drain-delay-s 1
 c_url=$(wait_listening "$tmp/c.out") || { cat "$tmp/c.err" >&2; die "kamado serve in the container did not listen within 60 s"; }
 grep -q ' 1.00 CPUs ([^)]*) → 1 sessions × 1 threads per model' "$tmp/c.err" ||
   { grep 'CPUs' "$tmp/c.err" >&2; die "the container's serve log does not say 1.00 CPUs → 1 sessions × 1 threads"; }
@@ -129,14 +142,7 @@ wait "$host_pid" || die "the host kamado serve exited $? after SIGINT"
 host_pid=
 
 # The server under --cpus 2 reports the two-CPU split at start too.
-podman run -d --name "$name-2" --init --network host --cpus 2 -v "$PWD/models:/models:ro" "$image" \
-  serve --model /models/mobilenet_v2 --host 127.0.0.1 --port 0 --drain-delay-s 0 >/dev/null ||
-  die "podman run --cpus 2 … kamado serve failed"
-for _ in $(seq 600); do
-  podman logs "$name-2" >"$tmp/c2.out" 2>"$tmp/c2.err" || true
-  grep -q 'listening on' "$tmp/c2.out" && break
-  sleep 0.1
-done
+serve_container "$name-2" c2 --cpus 2 -- --drain-delay-s 0
 podman rm -f -t 10 "$name-2" >/dev/null 2>&1 || true
 want2=$(field "$tmp/host-info.json" '`→ ${j.serve_default.sessions} sessions × ${j.serve_default.threads} threads per model`')
 [[ $host_cpus != 2 ]] || grep -qF -- "$want2" "$tmp/c2.err" ||
