@@ -465,6 +465,12 @@ TEST_F(HttpHardeningModel, AFullQueueRefusesARequestFromItsHeaderWithoutReadingI
   EXPECT_EQ(testing::MetricValue(c.Get("/metrics")->body,
                                  "kamado_requests_total{model=\"mobilenet_v2\",code=\"503\"}"), 2);
   EXPECT_EQ(c.Get("/v2/health/ready")->status, 200) << "GETs are not checked";
+  // The head check routes as the handler does: a version not served takes no
+  // place (it was refused 503 as if it could run) and is answered 404.
+  auto v2 = c.Post("/v2/models/mobilenet_v2/versions/2/infer", "{}", "application/json");
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ(v2->status, 404) << v2->body;
+  EXPECT_NE(ErrorOf(*v2).find("model 'mobilenet_v2' has no version '2' (only 1)"), std::string::npos) << v2->body;
   gate.Open();
   EXPECT_EQ(a.Get().status, 200);
   EXPECT_EQ(c.Post(classify, FileBytes(kImage), "image/png")->status, 200) << "room again";

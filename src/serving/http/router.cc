@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "model/classification.h"
@@ -30,6 +31,36 @@ std::vector<std::string> Split(std::string_view path) {
     pos = next + 1;
   }
   return parts;
+}
+
+// A path under /v2/models/{m}: /v2/models/{m}[/versions/{v}][/{action}],
+// split once for the head check and the handler so both route alike.
+struct ModelRoute {
+  std::string model;
+  std::optional<std::string> version;  // as given; only "1" is served
+  std::string action;                  // "" (the metadata), "ready", "infer", "classify", or what was given
+  bool version_missing = false;        // ".../versions" with nothing after it
+  bool extra_segments = false;         // more after the action
+  bool served_version() const { return !version || *version == "1"; }
+};
+
+// nullopt when `p` (the split path) is not under /v2/models/{m}.
+std::optional<ModelRoute> ParseModelRoute(const std::vector<std::string>& p) {
+  if (p.size() < 3 || p[0] != "v2" || p[1] != "models") return std::nullopt;
+  ModelRoute r;
+  r.model = p[2];
+  size_t i = 3;
+  if (p.size() > i && p[i] == "versions") {
+    if (p.size() == i + 1) {
+      r.version_missing = true;
+      return r;
+    }
+    r.version = p[i + 1];
+    i += 2;
+  }
+  if (p.size() > i) r.action = p[i];
+  r.extra_segments = p.size() > i + 1;
+  return r;
 }
 
 // The value of query parameter `name` ("" when absent).
@@ -138,14 +169,14 @@ class Router::Call {
 std::optional<Response> Router::CheckHead(const Request& head, RequestContext& context) const {
   if (head.method() != bhttp::verb::post) return std::nullopt;
   const std::string_view target(head.target().data(), head.target().size());
-  const std::vector<std::string> p = Split(target.substr(0, target.find('?')));
-  // /v2/models/{m}[/versions/{v}]/(infer|classify); anything else (and a
-  // model not loaded) is answered by Handle with the body read.
-  if ((p.size() != 4 && p.size() != 6) || p[0] != "v2" || p[1] != "models" ||
-      (p.size() == 6 && p[3] != "versions") || (p.back() != "infer" && p.back() != "classify")) {
+  // /v2/models/{m}[/versions/1]/(infer|classify); anything else (a version
+  // not served, a model not loaded) is answered by Handle with the body read.
+  const std::optional<ModelRoute> route = ParseModelRoute(Split(target.substr(0, target.find('?'))));
+  if (!route || route->version_missing || route->extra_segments || !route->served_version() ||
+      (route->action != "infer" && route->action != "classify")) {
     return std::nullopt;
   }
-  auto model = service_.Find(p[2]);
+  auto model = service_.Find(route->model);
   if (!model.ok()) return std::nullopt;
   auto ticket = service_.Admit(**model, 1);
   if (ticket.ok()) {
@@ -195,38 +226,34 @@ void Router::Handle(Request&& req, RequestContext&& context, Responder respond) 
     const bool ready = service_.ready();
     return call->Json(ready ? 200 : 503, {{"ready", ready}});
   }
-  if (p[1] != "models" || p.size() < 3) return call->Error(404, "no route for " + path);
+  const std::optional<ModelRoute> route = ParseModelRoute(p);
+  if (!route) return call->Error(404, "no route for " + path);
 
   // /v2/models/{m}[/versions/{v}][/ready|/infer|/classify]
-  auto model = service_.Find(p[2]);
+  auto model = service_.Find(route->model);
   if (!model.ok()) return call->Error(model.status());
   call->set_model((*model)->name());
-  size_t i = 3;
-  if (p.size() > i && p[i] == "versions") {
-    if (p.size() == i + 1) return call->Error(404, "no route for " + path);
-    if (p[i + 1] != "1") {
-      return call->Error(404, "model '" + p[2] + "' has no version '" + p[i + 1] + "' (only 1)");
-    }
-    i += 2;
+  if (route->version_missing) return call->Error(404, "no route for " + path);
+  if (!route->served_version()) {
+    return call->Error(404, "model '" + route->model + "' has no version '" + *route->version + "' (only 1)");
   }
-  if (p.size() == i) {
+  if (route->extra_segments) return call->Error(404, "no route for " + path);
+  if (route->action.empty()) {
     if (!get) return wrong_method("GET");
     return ModelMetadata(call, **model);
   }
-  if (p.size() == i + 1) {
-    if (p[i] == "ready") {
-      if (!get) return wrong_method("GET");
-      const bool ready = service_.ready();
-      return call->Json(ready ? 200 : 503, {{"name", (*model)->name()}, {"ready", ready}});
-    }
-    if (p[i] == "infer") {
-      if (!post) return wrong_method("POST");
-      return Infer(call, **model);
-    }
-    if (p[i] == "classify") {
-      if (!post) return wrong_method("POST");
-      return Classify(call, **model);
-    }
+  if (route->action == "ready") {
+    if (!get) return wrong_method("GET");
+    const bool ready = service_.ready();
+    return call->Json(ready ? 200 : 503, {{"name", (*model)->name()}, {"ready", ready}});
+  }
+  if (route->action == "infer") {
+    if (!post) return wrong_method("POST");
+    return Infer(call, **model);
+  }
+  if (route->action == "classify") {
+    if (!post) return wrong_method("POST");
+    return Classify(call, **model);
   }
   call->Error(404, "no route for " + path);
 }
