@@ -139,14 +139,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadBody() {
     stream_.expires_after(options().body_timeout);  // for the whole body
-    reading_body_ = true;
     body_late_ = false;
     if (context_.body_deadline != std::chrono::steady_clock::time_point{}) {
       // A timer, not the stream's expiry: that would close the socket, and
       // this request is owed an answer.
       body_timer_.expires_at(context_.body_deadline);
       body_timer_.async_wait([self = shared_from_this(), generation = ++body_generation_](beast::error_code ec) {
-        if (ec || generation != self->body_generation_ || !self->reading_body_) return;
+        if (ec || generation != self->body_generation_) return;
         self->body_late_ = true;
         self->stream_.cancel();  // the read in progress ends; ReadMore/OnReadError answer 504
       });
@@ -216,8 +215,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                     std::to_string(options().max_header_bytes) + " bytes (max_header_bytes)");
   }
 
+  // A wait already due runs anyway; the new generation makes it do nothing.
   void StopBodyTimer() {
-    reading_body_ = false;
+    ++body_generation_;
     body_late_ = false;
     body_timer_.cancel();
   }
@@ -315,8 +315,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::vector<char> discard_;
   net::steady_timer body_timer_;  // the body's deadline (RequestContext::body_deadline)
-  uint64_t body_generation_ = 0;  // which body the timer is for
-  bool reading_body_ = false;
+  uint64_t body_generation_ = 0;  // the body being read; a timer for another does nothing
   bool body_late_ = false;  // the deadline passed while the body was being read
   RequestContext context_;  // of the request whose body is being read
   size_t held_ = 0;      // request bytes counted against max_buffered_bytes

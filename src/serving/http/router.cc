@@ -39,8 +39,7 @@ struct ModelRoute {
   std::string model;
   std::optional<std::string> version;  // as given; only "1" is served
   std::string action;                  // "" (the metadata), "ready", "infer", "classify", or what was given
-  bool version_missing = false;        // ".../versions" with nothing after it
-  bool extra_segments = false;         // more after the action
+  bool no_route = false;               // ".../versions" with nothing after it, or more after the action
   bool served_version() const { return !version || *version == "1"; }
 };
 
@@ -52,15 +51,22 @@ std::optional<ModelRoute> ParseModelRoute(const std::vector<std::string>& p) {
   size_t i = 3;
   if (p.size() > i && p[i] == "versions") {
     if (p.size() == i + 1) {
-      r.version_missing = true;
+      r.no_route = true;
       return r;
     }
     r.version = p[i + 1];
     i += 2;
   }
   if (p.size() > i) r.action = p[i];
-  r.extra_segments = p.size() > i + 1;
+  r.no_route = p.size() > i + 1;
   return r;
+}
+
+// A request's deadline: `timeout_ms` after `from` (its header's read), or
+// none when timeout_ms is 0.
+Clock::time_point DeadlineAfter(Clock::time_point from, int timeout_ms) {
+  if (timeout_ms <= 0) return Clock::time_point::max();
+  return from + std::chrono::milliseconds(timeout_ms);
 }
 
 // The value of query parameter `name` ("" when absent).
@@ -110,9 +116,7 @@ class Router::Call {
   // Its deadline (--timeout-ms), from when its header was read: the body's
   // read and the wait to be decoded count.
   Clock::time_point Deadline(int timeout_ms) const {
-    if (timeout_ms <= 0) return Clock::time_point::max();
-    const Clock::time_point from = header_read_at_ == Clock::time_point{} ? start_ : header_read_at_;
-    return from + std::chrono::milliseconds(timeout_ms);
+    return DeadlineAfter(header_read_at_ == Clock::time_point{} ? start_ : header_read_at_, timeout_ms);
   }
   void set_model(std::string m) { model_ = std::move(m); }
   // What --trace records of this request (set before Reply).
@@ -172,7 +176,7 @@ std::optional<Response> Router::CheckHead(const Request& head, RequestContext& c
   // /v2/models/{m}[/versions/1]/(infer|classify); anything else (a version
   // not served, a model not loaded) is answered by Handle with the body read.
   const std::optional<ModelRoute> route = ParseModelRoute(Split(target.substr(0, target.find('?'))));
-  if (!route || route->version_missing || route->extra_segments || !route->served_version() ||
+  if (!route || route->no_route || !route->served_version() ||
       (route->action != "infer" && route->action != "classify")) {
     return std::nullopt;
   }
@@ -183,8 +187,8 @@ std::optional<Response> Router::CheckHead(const Request& head, RequestContext& c
     context.admission = std::make_shared<QueueTicket>(std::move(ticket).value());
     // The place is held while the body arrives: no longer than the request's
     // deadline, which runs from its header (Call::Deadline).
-    if (const int ms = service_.options().timeout_ms; ms > 0 && context.header_read_at != Clock::time_point{}) {
-      context.body_deadline = context.header_read_at + std::chrono::milliseconds(ms);
+    if (service_.options().timeout_ms > 0 && context.header_read_at != Clock::time_point{}) {
+      context.body_deadline = DeadlineAfter(context.header_read_at, service_.options().timeout_ms);
     }
     return std::nullopt;
   }
@@ -233,11 +237,10 @@ void Router::Handle(Request&& req, RequestContext&& context, Responder respond) 
   auto model = service_.Find(route->model);
   if (!model.ok()) return call->Error(model.status());
   call->set_model((*model)->name());
-  if (route->version_missing) return call->Error(404, "no route for " + path);
   if (!route->served_version()) {
     return call->Error(404, "model '" + route->model + "' has no version '" + *route->version + "' (only 1)");
   }
-  if (route->extra_segments) return call->Error(404, "no route for " + path);
+  if (route->no_route) return call->Error(404, "no route for " + path);
   if (route->action.empty()) {
     if (!get) return wrong_method("GET");
     return ModelMetadata(call, **model);
