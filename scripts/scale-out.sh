@@ -90,20 +90,18 @@ fi
 # sets pids[I] (or cnames[I]) and ports[I].
 start_replica() {
   local i=$1 port=$2 gen=$3 out=$tmp/r$1.$3.out err=$tmp/r$1.$3.err
-  local args=(serve --model "$model" --host 127.0.0.1 --port "$port" --sessions "$sessions"
-              --threads "$threads" --drain-delay-s "$drain_delay" --compile-cache "$tmp/cache")
+  local args=(--host 127.0.0.1 --port "$port" --sessions "$sessions" --threads "$threads"
+              --drain-delay-s "$drain_delay")
   if [[ -n $image ]]; then
     cnames[$i]=kamado-scale-out-$$-r$i-$gen
-    args=(--model "/models/$name" --host 127.0.0.1 --port "$port" --sessions "$sessions"
-          --threads "$threads" --drain-delay-s "$drain_delay")
     # `make image`'s entrypoint is `kamado serve`; the test image's is `kamado`.
-    [[ $(podman image inspect --format '{{json .Config.Entrypoint}}' "$image") == *'"serve"]' ]] ||
-      args=(serve "${args[@]}")
+    local serve=(serve)
+    [[ $(podman image inspect --format '{{json .Config.Entrypoint}}' "$image") == *'"serve"]' ]] && serve=()
     podman run -d --name "${cnames[$i]}" --init --no-healthcheck --network host ${cpus:+--cpus "$cpus"} \
-      -v "$(cd "$model/.." && pwd):/models:ro" "$image" "${args[@]}" >/dev/null
+      -v "$(cd "$model/.." && pwd):/models:ro" "$image" "${serve[@]}" --model "/models/$name" "${args[@]}" >/dev/null
     pids[$i]=container
   else
-    "$bin" "${args[@]}" >"$out" 2>"$err" &
+    "$bin" serve --model "$model" "${args[@]}" --compile-cache "$tmp/cache" >"$out" 2>"$err" &
     pids[$i]=$!
   fi
   local url=
@@ -153,7 +151,6 @@ for _ in 1 2 3 4 5; do
   {
     echo "global"
     echo "  maxconn 4096"
-    echo "  stats socket $tmp/haproxy-admin.sock mode 600 level admin"
     echo "defaults"
     echo "  mode http"
     echo "  timeout connect 2s"
