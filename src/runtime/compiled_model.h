@@ -23,6 +23,7 @@
 #include "runtime/plan.h"
 #include "runtime/precision.h"
 #include "runtime/quantization.h"
+#include "runtime/tensor_info.h"
 
 namespace kamado::runtime {
 namespace detail {
@@ -45,11 +46,6 @@ struct CompileOptions {
   // (runtime/quantization.h). model::LoadModel reads them from the model
   // directory.
   std::shared_ptr<const QuantTable> quantization;
-};
-
-struct TensorInfo {
-  std::string name;
-  Shape shape;  // in the caller's layout; batch is -1
 };
 
 class CompiledModel {

@@ -156,12 +156,9 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     if (loaded.compiled->inputs().size() != 1) {
       return Unsupported(dir.string() + ": serving needs a model with exactly one input");
     }
-    auto m = std::make_unique<ServedModel>();
-    m->config_ = std::move(loaded.config);
-    m->compiled_ = std::move(loaded.compiled);
-    m->preprocess_ = model::PreprocessOptionsFor(m->config_);
-    m->decode_ = model::DecodeOptionsFor(m->config_);
-    m->item_shape_ = m->config_.InputShape(1);
+    auto m = std::make_unique<ServedModel>(std::move(loaded.config), std::move(loaded.compiled));
+    m->preprocess_ = model::PreprocessOptionsFor(m->config());
+    m->decode_ = model::DecodeOptionsFor(m->config());
     SchedulerOptions so;
     so.workers = p.sessions;
     so.max_batch = std::max(1, options.max_batch);
@@ -175,14 +172,14 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
       auto plan = m->compiled_->GetPlan(b, p.threads);
       if (plan.ok()) continue;
       if (b == 1) return plan.status();
-      spdlog::warn("model '{}': batch {} cannot be built ({}); max batch is {}", m->config_.name, b,
+      spdlog::warn("model '{}': batch {} cannot be built ({}); max batch is {}", m->name(), b,
                    plan.status().message(), b - 1);
       so.max_batch = b - 1;
       break;
     }
     spdlog::info("model '{}': plans for batch 1..{} built in {:.0f} ms ({:.1f} MiB of weights reordered "
                  "privately)",
-                 m->config_.name, so.max_batch,
+                 m->name(), so.max_batch,
                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_start)
                      .count(),
                  m->compiled_->private_weight_bytes() / 1048576.0);
@@ -192,15 +189,15 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     // batch 8: 0.3 s a run), and the policy needs t(b) beyond 2 only when
     // not busy, where t(2) already answers (proportional past the largest).
     if (options.batch_delay_us < 0 && so.max_batch > 1) {
-      m->batch_run_ms_ = MeasureBatchRuns(m->compiled_, m->item_shape_, p.threads, {1, 2});
+      m->batch_run_ms_ = MeasureBatchRuns(m->compiled_, m->item_shape(), p.threads, {1, 2});
     }
     m->batch_delay_ = DecideBatchDelay(m->batch_run_ms_, options.batch_delay_us);
-    spdlog::info("model '{}': batch delay {} µs — {}", m->config_.name, m->batch_delay_.delay_us,
+    spdlog::info("model '{}': batch delay {} µs — {}", m->name(), m->batch_delay_.delay_us,
                  m->batch_delay_.reason);
     so.max_delay = std::chrono::microseconds(m->batch_delay_.delay_us);
     so.run_ms = m->batch_run_ms_;
     so.max_queue = options.max_queue;
-    const std::string name = m->config_.name;
+    const std::string name = m->name();
     if (metrics) so.on_batch = [metrics, name](int n) { metrics->ObserveBatch(name, n); };
     auto compiled = m->compiled_;
     const int threads = p.threads;
@@ -228,7 +225,7 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
           name, [s] { return static_cast<double>(s->queue_depth() + s->reserved_rows()); });
     }
     spdlog::info("model '{}' loaded from {}: input {}×{}, max batch {}, delay {} µs, queue {}",
-                 name, dir.string(), m->config_.height, m->config_.width, so.max_batch,
+                 name, dir.string(), m->config().height, m->config().width, so.max_batch,
                  so.max_delay.count(), so.max_queue);
     service->models_.emplace(name, std::move(m));
   }
@@ -244,6 +241,11 @@ Result<const ServedModel*> InferenceService::Find(std::string_view name) const {
   return it->second.get();
 }
 
+Result<const ModelView*> InferenceService::FindModel(std::string_view name) const {
+  ASSIGN_OR_RETURN(const ServedModel* m, Find(name));
+  return m;
+}
+
 std::vector<const ServedModel*> InferenceService::models() const {
   std::vector<const ServedModel*> out;
   for (const auto& [name, m] : models_) out.push_back(m.get());
@@ -251,12 +253,11 @@ std::vector<const ServedModel*> InferenceService::models() const {
 }
 
 Status InferenceService::CheckRowCount(int64_t rows) const {
-  if (rows >= 1 && rows <= options_.max_rows_per_request) return Status::Ok();
-  return InvalidArgument("a request holds 1 to " + std::to_string(options_.max_rows_per_request) +
-                         " rows (images or tensors), this one " + std::to_string(rows));
+  return serving::CheckRowCount(rows, options_.max_rows_per_request);
 }
 
-Result<QueueTicket> InferenceService::Admit(const ServedModel& model, int64_t rows, QueueTicket held) const {
+Result<QueueTicket> InferenceService::Admit(const ModelView& view, int64_t rows, QueueTicket held) const {
+  const ServedModel& model = Served(view);
   RETURN_IF_ERROR(CheckRowCount(rows));
   Status s = model.scheduler().Resize(held, rows);
   if (s.ok()) return held;
@@ -347,15 +348,17 @@ Status InferenceService::Enqueue(const ServedModel& model, Tensor rows,
   return model.scheduler().Enqueue(job, std::move(ticket));
 }
 
-Status InferenceService::Submit(const ServedModel& model, Tensor rows,
+Status InferenceService::Submit(const ModelView& view, Tensor rows,
                                 std::function<void(Result<JobOutput>)> done, Clock::time_point deadline,
                                 QueueTicket held) const {
+  const ServedModel& model = Served(view);
   RETURN_IF_ERROR(CheckRows(model, rows));
   ASSIGN_OR_RETURN(QueueTicket ticket, Admit(model, rows.shape()[0], std::move(held)));
   return Enqueue(model, std::move(rows), std::move(done), Deadline(deadline), ticket);
 }
 
-Status InferenceService::SubmitImages(const ServedModel& model, ImageRequest request, QueueTicket held) const {
+Status InferenceService::SubmitImages(const ModelView& view, ImageRequest request, QueueTicket held) const {
+  const ServedModel& model = Served(view);
   const int64_t n = static_cast<int64_t>(request.images.size());
   auto ticket = Admit(model, n, std::move(held));
   if (!ticket.ok()) return ticket.status();

@@ -39,6 +39,7 @@
 #include "runtime/compiled_model.h"
 #include "model/model_config.h"
 #include "serving/metrics.h"
+#include "serving/model_service.h"
 #include "serving/scheduler.h"
 
 namespace boost::asio {
@@ -47,44 +48,6 @@ class thread_pool;
 
 namespace kamado::serving {
 
-struct ServiceOptions {
-  int sessions = 0;  // 0: from the CPU quota (DefaultParallelism)
-  int threads = 0;
-  int max_batch = 8;
-  // How long a batch may wait to fill, from its oldest request; -1 (auto):
-  // 2000 µs where batching pays on this CPU, 0 where it does not
-  // (DecideBatchDelay, from run times measured at start).
-  int batch_delay_us = -1;
-  size_t max_queue = 64;
-  int timeout_ms = 10000;  // a request not started within this → DeadlineExceeded; 0 = none
-  int max_rows_per_request = 256;  // rows (images, tensors) one request may hold
-  // FP32 tensors holding NaN or infinity: refused with 400 unless allowed.
-  bool allow_non_finite_inputs = false;
-  // Decode work (image::DecodeOptions::max_decode_bytes: pixels x peak bytes
-  // per pixel) one request may ask for in all (413 over it), and all requests
-  // decoding at once (503 over it).
-  uint64_t max_decode_bytes_per_request = uint64_t{2} << 30;
-  uint64_t max_decode_bytes_in_flight = uint64_t{1} << 30;
-  // Pin session i's thread (and so its OpenMP team) to its own `threads`
-  // CPUs of the process's affinity mask (CpuSlice(AllowedCpus(), i, T));
-  // I/O and decode threads stay on every CPU the process may use.
-  bool pin = false;
-  // Threads that decode images (SubmitImages); 0: DefaultDecodeThreads.
-  int decode_threads = 0;
-  // Called on a decode thread before each request's images are decoded; for
-  // tests that hold decoding to observe what waits behind it. Optional.
-  std::function<void()> before_decode;
-  // Where compiled-model files live (model::CompiledCache); empty: every
-  // model is compiled in memory, no file.
-  std::string compile_cache;
-  // "fp32" | "bf16" | "int8" for every model (runtime/precision.h), or
-  // "auto" (model::LoadModelAutoPrecision: the fastest gated one, logged);
-  // empty: each model at its kamado.yaml's `precision:` (fp32 when absent).
-  std::string precision;
-  // Serve a bf16/int8 model whose gate (`kamado compare`) failed or was
-  // never run on this ISA; refused with a message naming it by default.
-  bool allow_ungated = false;
-};
 
 // The batch delay policy. Waiting for a batch to fill costs every request
 // in it that wait, and pays only if a batch runs its rows faster than one
@@ -107,14 +70,15 @@ BatchDelayDecision DecideBatchDelay(const std::map<int, double>& run_ms, int req
 // photo costs a few ms against tens for the model), at least 1, at most 8.
 int DefaultDecodeThreads(double cpus);
 
-class ServedModel {
+// A model InferenceService serves: the ModelView front-ends see, and what
+// runs it.
+class ServedModel : public ModelView {
  public:
-  const model::ModelConfig& config() const { return config_; }
-  const std::string& name() const { return config_.name; }
+  ServedModel(model::ModelConfig config, std::shared_ptr<const runtime::CompiledModel> compiled)
+      : ModelView(std::move(config), compiled->inputs(), compiled->outputs()), compiled_(std::move(compiled)) {}
+
   const runtime::CompiledModel& compiled() const { return *compiled_; }
   const std::shared_ptr<const runtime::CompiledModel>& shared_compiled() const { return compiled_; }
-  // The shape of one row in the model's layout, batch 1: [1, H, W, 3] or [1, 3, H, W].
-  const Shape& item_shape() const { return item_shape_; }
   const image::PreprocessOptions& preprocess() const { return preprocess_; }
   // As `kamado infer` decodes for this model (DecodeOptionsFor).
   const image::DecodeOptions& decode() const { return decode_; }
@@ -122,9 +86,7 @@ class ServedModel {
 
  private:
   friend class InferenceService;
-  model::ModelConfig config_;
   std::shared_ptr<const runtime::CompiledModel> compiled_;
-  Shape item_shape_;
   image::PreprocessOptions preprocess_;
   image::DecodeOptions decode_;
   std::unique_ptr<Scheduler> scheduler_;
@@ -132,44 +94,25 @@ class ServedModel {
   BatchDelayDecision batch_delay_;
 };
 
-struct PrepareTiming {
-  double decode_ms = 0;  // decode + preprocess
-  double wait_ms = 0;    // admitted → a decode thread took it (SubmitImages)
-};
-
-// A request of encoded images for SubmitImages.
-struct ImageRequest {
-  // The encoded images; they must stay valid until `done` has returned (let
-  // `done` own what they point into).
-  std::vector<std::span<const uint8_t>> images;
-  // Decode errors are prefixed "element i" (the image's index) when set,
-  // then with `error_prefix` when not empty.
-  bool name_elements = true;
-  std::string error_prefix;
-  Clock::time_point deadline = Clock::time_point::max();
-  // Called exactly once, on a decode or worker thread, unless SubmitImages
-  // returns an error.
-  std::function<void(Result<JobOutput>, const PrepareTiming&)> done;
-};
-
-class InferenceService {
+class InferenceService : public ModelService {
  public:
   // Loads and compiles every model directory, starts its workers. Errors name
   // the directory; two models with the same name are InvalidArgument.
   static Result<std::unique_ptr<InferenceService>> Create(
       const std::vector<std::filesystem::path>& model_dirs, const ServiceOptions& options,
       Metrics* metrics);
-  ~InferenceService();  // Shutdown()
+  ~InferenceService() override;  // Shutdown()
 
   // NotFound names the model.
   Result<const ServedModel*> Find(std::string_view name) const;
+  Result<const ModelView*> FindModel(std::string_view name) const override;
   std::vector<const ServedModel*> models() const;
-  const ServiceOptions& options() const { return options_; }
+  const ServiceOptions& options() const override { return options_; }
   int sessions() const { return sessions_; }
   int threads() const { return threads_; }
 
   // Ready until NotReady or BeginShutdown.
-  bool ready() const { return ready_.load(); }
+  bool ready() const override { return ready_.load(); }
   // Readiness goes false and nothing else changes: requests are still
   // admitted and batched as before (the drain delay of `serve`, while load
   // balancers notice).
@@ -184,8 +127,9 @@ class InferenceService {
   // given: InvalidArgument over max_rows_per_request, TooLarge over max_queue
   // (it never can be), Unavailable when the queue (counting requests still
   // being read or decoded) has no room for them now or the service is
-  // shutting down; on error `held` is given back.
-  Result<QueueTicket> Admit(const ServedModel& model, int64_t rows, QueueTicket held = {}) const;
+  // shutting down; on error `held` is given back. `model` is one Find or
+  // FindModel returned (every ModelView argument below too).
+  Result<QueueTicket> Admit(const ModelView& model, int64_t rows, QueueTicket held = {}) const override;
 
   // Decodes encoded images and preprocesses them into one tensor of
   // images.size() rows, on the caller's thread (SubmitImages calls it on a
@@ -208,15 +152,15 @@ class InferenceService {
   // earlier of request.deadline and timeout_ms from now — has passed) and
   // queues them as one job. OK: `request.done` will be called exactly once.
   // Error: nothing was decoded and `done` is never called.
-  Status SubmitImages(const ServedModel& model, ImageRequest request, QueueTicket held = {}) const;
+  Status SubmitImages(const ModelView& model, ImageRequest request, QueueTicket held = {}) const override;
 
   // Queues one request of k rows as one job, in the place Admit gives
   // (growing `held`). OK: `done` will be called exactly once from a worker
   // thread, with [k, ...] outputs. Error (InvalidArgument: bad shape; the
   // errors of Admit): `done` is never called. Records queue/infer/batch
   // metrics.
-  Status Submit(const ServedModel& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
-                Clock::time_point deadline = Clock::time_point::max(), QueueTicket held = {}) const;
+  Status Submit(const ModelView& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
+                Clock::time_point deadline = Clock::time_point::max(), QueueTicket held = {}) const override;
 
   // Decode threads in use.
   int decode_threads() const { return decode_threads_; }
@@ -227,6 +171,8 @@ class InferenceService {
 
  private:
   InferenceService() = default;
+  // The model behind a view this service handed out (Find, FindModel).
+  static const ServedModel& Served(const ModelView& view) { return static_cast<const ServedModel&>(view); }
   // InvalidArgument unless 1 ≤ rows ≤ options_.max_rows_per_request.
   Status CheckRowCount(int64_t rows) const;
   Clock::time_point Deadline(Clock::time_point requested) const;

@@ -180,7 +180,7 @@ std::optional<Response> Router::CheckHead(const Request& head, RequestContext& c
       (route->action != "infer" && route->action != "classify")) {
     return std::nullopt;
   }
-  auto model = service_.Find(route->model);
+  auto model = service_.FindModel(route->model);
   if (!model.ok()) return std::nullopt;
   auto ticket = service_.Admit(**model, 1);
   if (ticket.ok()) {
@@ -234,7 +234,7 @@ void Router::Handle(Request&& req, RequestContext&& context, Responder respond) 
   if (!route) return call->Error(404, "no route for " + path);
 
   // /v2/models/{m}[/versions/{v}][/ready|/infer|/classify]
-  auto model = service_.Find(route->model);
+  auto model = service_.FindModel(route->model);
   if (!model.ok()) return call->Error(model.status());
   call->set_model((*model)->name());
   if (!route->served_version()) {
@@ -261,8 +261,7 @@ void Router::Handle(Request&& req, RequestContext&& context, Responder respond) 
   call->Error(404, "no route for " + path);
 }
 
-void Router::ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model) {
-  const runtime::CompiledModel& compiled = model.compiled();
+void Router::ModelMetadata(std::shared_ptr<Call> call, const ModelView& model) {
   auto tensors = [](const std::vector<runtime::TensorInfo>& infos) {
     json a = json::array();
     for (const auto& t : infos) a.push_back({{"name", t.name}, {"datatype", "FP32"}, {"shape", t.shape}});
@@ -271,8 +270,8 @@ void Router::ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model)
   json j{{"name", model.name()},
          {"versions", {"1"}},
          {"platform", "kamado_" + std::string(model::ModelFormatName(model.config().format))},
-         {"inputs", tensors(compiled.inputs())},
-         {"outputs", tensors(compiled.outputs())},
+         {"inputs", tensors(model.inputs())},
+         {"outputs", tensors(model.outputs())},
          {"labels", model.config().labels}};
   if (model.config().decision) {
     j["decision"] = {{"name", model.config().decision->name},
@@ -282,7 +281,7 @@ void Router::ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model)
   call->Json(200, j);
 }
 
-void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
+void Router::Classify(std::shared_ptr<Call> call, const ModelView& model) {
   const Request& req = call->req();
   const std::string content_type(req[bhttp::field::content_type]);
   const std::string media = MediaType(content_type);
@@ -343,7 +342,7 @@ void Router::Classify(std::shared_ptr<Call> call, const ServedModel& model) {
   if (Status s = service_.SubmitImages(model, std::move(request), call->TakeTicket()); !s.ok()) call->Error(s);
 }
 
-void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
+void Router::Infer(std::shared_ptr<Call> call, const ModelView& model) {
   const Request& req = call->req();
   std::optional<size_t> header_length;
   if (auto it = req.find("Inference-Header-Content-Length"); it != req.end()) {
@@ -358,8 +357,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
       ParseInferRequest(req.body(), header_length, service_.options().max_rows_per_request);
   if (!parsed.ok()) return call->Error(parsed.status());
   OipRequest& oip = *parsed;
-  const runtime::CompiledModel& compiled = model.compiled();
-  const std::string& input_name = compiled.inputs().front().name;
+  const std::string& input_name = model.inputs().front().name;
   if (oip.inputs.size() != 1) {
     return call->Error(400, "model '" + model.name() + "' takes one input, '" + input_name + "'");
   }
@@ -368,7 +366,7 @@ void Router::Infer(std::shared_ptr<Call> call, const ServedModel& model) {
     return call->Error(400, "model '" + model.name() + "' has no input '" + in.name +
                                 "' (its input is '" + input_name + "')");
   }
-  const std::string& output_name = compiled.outputs().front().name;
+  const std::string& output_name = model.outputs().front().name;
   for (const auto& o : oip.outputs) {
     if (o.name != output_name) {
       return call->Error(400, "model '" + model.name() + "' has no output '" + o.name +

@@ -1,4 +1,5 @@
-// Router: the HTTP endpoints, as an adapter over InferenceService. Parses
+// Router: the HTTP endpoints, as an adapter over a ModelService
+// (InferenceService in `serve`; a stub in the request fuzzer and tests). Parses
 // requests, calls the service, serialises answers; never throws, every error
 // is {"error": "..."} with the status code of its StatusCode (plus 405, 413,
 // 415). See docs/HTTP_API.md for the endpoints.
@@ -8,7 +9,7 @@
 #pragma once
 
 #include "serving/http/http_server.h"
-#include "serving/inference_service.h"
+#include "serving/model_service.h"
 #include "serving/metrics.h"
 #include "serving/request_trace.h"
 
@@ -17,7 +18,7 @@ namespace kamado::serving::http {
 class Router {
  public:
   // Both must outlive the Router and every request it answers.
-  Router(InferenceService& service, Metrics& metrics, RequestTrace* trace = nullptr)
+  Router(const ModelService& service, Metrics& metrics, RequestTrace* trace = nullptr)
       : service_(service), metrics_(metrics), trace_(trace) {}
 
   void Handle(Request&& req, RequestContext&& context, Responder respond);
@@ -33,11 +34,11 @@ class Router {
 
  private:
   class Call;
-  void Infer(std::shared_ptr<Call> call, const ServedModel& model);
-  void Classify(std::shared_ptr<Call> call, const ServedModel& model);
-  void ModelMetadata(std::shared_ptr<Call> call, const ServedModel& model);
+  void Infer(std::shared_ptr<Call> call, const ModelView& model);
+  void Classify(std::shared_ptr<Call> call, const ModelView& model);
+  void ModelMetadata(std::shared_ptr<Call> call, const ModelView& model);
 
-  InferenceService& service_;
+  const ModelService& service_;
   Metrics& metrics_;
   RequestTrace* trace_;  // optional: a line per answered model request
 };
