@@ -70,10 +70,21 @@ int RunSupervisorFor(const serving::ServeConfig& args, const sigset_t& signals) 
   so.port = args.port;
   so.worker_argv = OwnCommandLine();
   so.worker_argv[0] = "/proc/self/exe";
+  // The server's budgets are the whole server's: each worker gets its share.
+  const serving::ServeConfig share = serving::WorkerShare(args);
+  spdlog::info("each worker: {} connections{}, {} bytes of request bodies, {} queued rows per model, {} bytes "
+               "decoding (the server's limits / {})",
+               share.max_connections, share.max_connections == 0 ? " (its open-files limit)" : "",
+               share.max_buffered_bytes, share.service.max_queue, share.service.max_decode_bytes_in_flight,
+               args.workers);
   for (const std::string& extra :
        {std::string("--workers"), std::string("1"), std::string("--sessions"), std::to_string(p.sessions),
         std::string("--threads"), std::to_string(p.threads), std::string("--compile-cache"),
-        args.service.compile_cache.empty() ? DefaultCompileCache() : args.service.compile_cache}) {
+        args.service.compile_cache.empty() ? DefaultCompileCache() : args.service.compile_cache,
+        std::string("--max-connections"), std::to_string(share.max_connections),
+        std::string("--max-buffered-bytes"), std::to_string(share.max_buffered_bytes),
+        std::string("--max-queue"), std::to_string(share.service.max_queue),
+        std::string("--max-decode-bytes-in-flight"), std::to_string(share.service.max_decode_bytes_in_flight)}) {
     so.worker_argv.push_back(extra);
   }
   // The exec'd path must name this binary even after /proc/self changes
@@ -247,8 +258,9 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--model", flags->models, "Model directory (repeat for several models)");
   cmd->add_option("--host", flags->host, "Address to listen on");
   cmd->add_option("--port", flags->port, "Port (0: an ephemeral port, printed)");
-  // The supervisor of --workers appends its choices of these four to the
-  // workers' command lines: the last one given wins.
+  // The supervisor of --workers appends its choices of these (and of each
+  // worker's share of the budgets below) to the workers' command lines: the
+  // last one given wins.
   cmd->add_option("--sessions", flags->service.sessions,
                   "Sessions (worker threads) per model; 0: from the CPU quota")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -258,7 +270,8 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-batch", flags->service.max_batch, "Largest dynamic batch");
   cmd->add_option("--batch-delay-us", flags->service.batch_delay_us,
                   "How long a batch may wait to fill, in µs");
-  cmd->add_option("--max-queue", flags->service.max_queue, "Rows (images) waiting per model before 503");
+  cmd->add_option("--max-queue", flags->service.max_queue, "Rows (images) waiting per model before 503 (all workers together)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--timeout-ms", flags->service.timeout_ms,
                   "A request not started within this of its header's read gets 504 (0: no limit)");
   cmd->add_option("--max-body-bytes", flags->max_body_bytes, "Largest request body (413 above)");
@@ -275,13 +288,16 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--drain-timeout-ms", flags->drain_timeout_ms,
                   "Then, how long to finish requests");
   cmd->add_option("--max-connections", flags->max_connections,
-                  "Open connections before 503 (0: the open-files limit less 64)");
+                  "Open connections before 503, all workers together (0: each process's open-files limit less 64)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--max-buffered-bytes", flags->max_buffered_bytes,
-                  "Request body bytes all connections may hold together before 503");
+                  "Request body bytes all connections (all workers) may hold together before 503")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--max-decode-bytes-per-request", flags->service.max_decode_bytes_per_request,
                   "Image decode memory one request may need in all (413 above)");
   cmd->add_option("--max-decode-bytes-in-flight", flags->service.max_decode_bytes_in_flight,
-                  "Image decode memory of all requests at once (503 above)");
+                  "Image decode memory of all requests at once, all workers together (503 above)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--workers", flags->workers,
                   "Worker processes sharing one compiled model per model (1: this process serves)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);

@@ -324,7 +324,33 @@ Status ValidateServeConfig(const ServeConfig& config) {
                              std::to_string(k.max) + ", got " + std::to_string(v));
     }
   }
+  if (config.workers > 1) {
+    const std::pair<const char*, uint64_t> split[] = {
+        {"max_connections", static_cast<uint64_t>(config.max_connections)},
+        {"max_buffered_bytes", config.max_buffered_bytes},
+        {"max_queue", config.service.max_queue},
+        {"max_decode_bytes_in_flight", config.service.max_decode_bytes_in_flight}};
+    for (const auto& [key, value] : split) {
+      if (value == 0 && std::string_view(key) == "max_connections") continue;  // each process's own limit
+      if (value < static_cast<uint64_t>(config.workers)) {
+        return InvalidArgument("'" + std::string(key) + "' (" + FlagForKey(key) + ") " + std::to_string(value) +
+                               " is the whole server's and cannot be split across " +
+                               std::to_string(config.workers) + " workers (each gets " + key + " / workers)");
+      }
+    }
+  }
   return Status::Ok();
+}
+
+ServeConfig WorkerShare(const ServeConfig& config) {
+  ServeConfig w = config;
+  if (config.workers <= 1) return w;
+  const auto p = static_cast<uint64_t>(config.workers);
+  w.max_connections = static_cast<int>(static_cast<uint64_t>(config.max_connections) / p);
+  w.max_buffered_bytes = config.max_buffered_bytes / p;
+  w.service.max_queue = config.service.max_queue / p;
+  w.service.max_decode_bytes_in_flight = config.service.max_decode_bytes_in_flight / p;
+  return w;
 }
 
 }  // namespace kamado::serving

@@ -53,7 +53,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "serving/inference_service.h"
+#include "serving/model_service.h"
 
 namespace kamado::serving {
 
@@ -103,7 +103,19 @@ Status OverrideServeConfig(const ServeConfig& flags, const std::vector<std::stri
                            ServeConfig& config);
 
 // Checks the merged settings: at least one model, every number in its range
-// (the same ranges the file parser enforces). Messages name the key and flag.
+// (the same ranges the file parser enforces), and with workers > 1 every
+// budget WorkerShare splits at least `workers` (each worker gets some).
+// Messages name the key and flag.
 Status ValidateServeConfig(const ServeConfig& config);
+
+// The budgets of one of `config.workers` worker processes (--workers P > 1),
+// so that the limits the config names hold for the whole server, all
+// workers together: each worker gets limit / P (rounded down) of
+// max_connections (when set; 0 leaves each process its own open-files
+// limit, which is a process's), max_buffered_bytes, max_queue (per model)
+// and max_decode_bytes_in_flight. Per-request limits (body, header, rows,
+// decode bytes per request) are not split. The rest of `config` unchanged;
+// workers ≤ 1: `config` as it is.
+ServeConfig WorkerShare(const ServeConfig& config);
 
 }  // namespace kamado::serving

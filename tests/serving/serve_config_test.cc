@@ -107,6 +107,32 @@ TEST(ServeConfig, AutoPrecisionNeedsOneProcess) {
   EXPECT_NE(s.message().find("auto needs one process"), std::string::npos) << s.message();
 }
 
+// With --workers P the budgets are the whole server's: each worker gets 1/P,
+// and a budget smaller than P cannot be split.
+TEST(ServeConfig, WorkersSplitTheServersBudgets) {
+  ServeConfig c;
+  ASSERT_TRUE(Parse("models: [m]\nworkers: 3\nmax_queue: 64\nmax_connections: 1000\n", c).ok());
+  ASSERT_TRUE(ValidateServeConfig(c).ok());
+  const ServeConfig w = WorkerShare(c);
+  EXPECT_EQ(w.service.max_queue, 21u);
+  EXPECT_EQ(w.max_connections, 333);
+  EXPECT_EQ(w.max_buffered_bytes, (size_t{512} << 20) / 3);
+  EXPECT_EQ(w.service.max_decode_bytes_in_flight, (uint64_t{1} << 30) / 3);
+  EXPECT_EQ(w.max_body_bytes, c.max_body_bytes);  // per request: not split
+  EXPECT_EQ(w.service.max_rows_per_request, c.service.max_rows_per_request);
+  c.max_connections = 0;  // each process's own open-files limit
+  EXPECT_EQ(WorkerShare(c).max_connections, 0);
+  c.workers = 1;
+  EXPECT_EQ(WorkerShare(c).service.max_queue, 64u);
+  c.workers = 3;
+  c.service.max_queue = 2;
+  const Status s = ValidateServeConfig(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'max_queue' (--max-queue) 2 is the whole server's and cannot be split across 3 workers"),
+            std::string::npos)
+      << s.message();
+}
+
 TEST(ServeConfig, AnUnknownPrecisionIsRefusedNamingTheChoices) {
   ServeConfig c;
   ASSERT_TRUE(Parse("models: [m]\nprecision: fp16\n", c).ok());

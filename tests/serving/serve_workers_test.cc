@@ -156,9 +156,23 @@ TEST_F(ServeWorkers, WorkersShareOneCompiledFileAndTheMetricsAreServerTotals) {
   KAMADO_REQUIRE_DATA("data/images/chelsea.png");
   uint16_t port = 0;
   std::string log;
-  Child c = Spawn(Args(2), &port, &log);
+  Child c = Spawn(Args(2, {"--max-queue", "10", "--max-connections", "100"}), &port, &log);
   ASSERT_NE(port, 0) << log;
   Drain drain(c.out);
+  // The budgets are the server's: each of the 2 workers holds half.
+  EXPECT_NE(log.find("each worker: 50 connections, 268435456 bytes of request bodies, 5 queued rows per model, "
+                     "536870912 bytes decoding (the server's limits / 2)"),
+            std::string::npos)
+      << log;
+  for (int i = 0; i < 2; ++i) {  // whichever worker answers: 6 rows never fit its 5
+    http::HttpClient client("127.0.0.1", port);
+    auto r = client.Post("/v2/models/mobilenet_v2/infer",
+                         R"({"inputs":[{"name":"input_1","datatype":"BYTES","shape":[6],"data":["a","a","a","a","a","a"]}]})",
+                         "application/json");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 413) << r->body;
+    EXPECT_NE(r->body.find("max_queue 5 rows"), std::string::npos) << r->body;
+  }
   const fs::path file = cache_ / "mobilenet_v2.kmc";
   // One worker compiled the file, the other mapped it.
   EXPECT_NE(log.find("compiled file " + file.string() + " compiled"), std::string::npos) << log;
