@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <ctime>
 #include <fstream>
 #include <numeric>
@@ -141,6 +142,26 @@ nlohmann::json GateToJson(const GateResult& r) {
           {"measured_at", r.measured_at}};
 }
 
+namespace {
+
+// A field that is not a whole number an int holds (a double such as 1e300
+// would be undefined behaviour to convert; found by fuzz_written_files).
+struct NotAnInt {
+  const char* field;
+};
+
+int IntField(const nlohmann::json& j, const char* field) {
+  const nlohmann::json& v = j.at(field);
+  if (!v.is_number_integer()) throw NotAnInt{field};
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t{INT32_MAX}
+                             : (v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX)) {
+    throw NotAnInt{field};
+  }
+  return static_cast<int>(v.get<int64_t>());
+}
+
+}  // namespace
+
 Result<GateResult> GateFromJson(const nlohmann::json& j) {
   try {
     GateResult r;
@@ -151,9 +172,9 @@ Result<GateResult> GateFromJson(const nlohmann::json& j) {
     r.build = j.at("build").get<std::string>();
     r.model_hash = j.at("model_hash").get<std::string>();
     r.images = j.at("images").get<std::string>();
-    r.photos = j.at("photos").get<int>();
-    r.reference_classes = j.at("reference_classes").get<int>();
-    r.num_classes = j.at("num_classes").get<int>();
+    r.photos = IntField(j, "photos");
+    r.reference_classes = IntField(j, "reference_classes");
+    r.num_classes = IntField(j, "num_classes");
     r.top1_agreement = j.at("top1_agreement").get<double>();
     r.topk_overlap = j.at("topk_overlap").get<double>();
     r.max_abs_dp = j.at("max_abs_dp").get<double>();
@@ -161,12 +182,14 @@ Result<GateResult> GateFromJson(const nlohmann::json& j) {
     const auto& t = j.at("thresholds");
     r.thresholds.min_top1_agreement = t.at("min_top1_agreement").get<double>();
     r.thresholds.max_mean_abs_dp = t.at("max_mean_abs_dp").get<double>();
-    r.thresholds.min_photos = t.at("min_photos").get<int>();
-    r.thresholds.min_classes = t.at("min_classes").get<int>();
+    r.thresholds.min_photos = IntField(t, "min_photos");
+    r.thresholds.min_classes = IntField(t, "min_classes");
     r.passed = j.at("passed").get<bool>();
     r.failures = j.at("failures").get<std::vector<std::string>>();
     r.measured_at = j.at("measured_at").get<std::string>();
     return r;
+  } catch (const NotAnInt& e) {
+    return InvalidArgument(std::string("a gate entry's '") + e.field + "' is not a whole number an int holds");
   } catch (const nlohmann::json::exception&) {
     return InvalidArgument("a gate entry lacks a field or has one of the wrong type");
   }

@@ -27,6 +27,7 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "model/model_config.h"
+#include "model/quant_table_json.h"
 #include "runtime/quantization.h"
 
 namespace kamado::model {
@@ -70,10 +71,6 @@ Result<Calibration> CalibrateGraph(ir::Graph graph, std::span<const Tensor> inpu
 Result<Calibration> Calibrate(const ModelConfig& config,
                               std::span<const std::filesystem::path> photos,
                               const QuantizeOptions& options);
-
-nlohmann::json QuantTableToJson(const runtime::QuantTable& table);
-// The inverse; errors name the field.
-Result<runtime::QuantTable> QuantTableFromJson(const nlohmann::json& j);
 
 // Writes the int8 model directory `out` from the model in `config.dir`
 // (which it must not be).

@@ -87,9 +87,17 @@ Result<int64_t> WeightBytes(const model::ModelConfig& config) {
     if (!group.contains("weights") || !group["weights"].is_array()) continue;
     for (const auto& w : group["weights"]) {
       if (!w.contains("shape") || !w["shape"].is_array()) continue;
-      int64_t n = 1;
-      for (const auto& d : w["shape"]) n *= d.is_number_integer() ? std::max<int64_t>(d.get<int64_t>(), 0) : 0;
-      bytes += n * static_cast<int64_t>(sizeof(float));
+      // A user's file: the product and the sum may not fit (undefined if
+      // they were let overflow).
+      int64_t n = static_cast<int64_t>(sizeof(float));
+      bool overflow = false;
+      for (const auto& d : w["shape"]) {
+        const int64_t dim = d.is_number_integer() ? std::max<int64_t>(d.get<int64_t>(), 0) : 0;
+        overflow |= __builtin_mul_overflow(n, dim, &n);
+      }
+      if (overflow || __builtin_add_overflow(bytes, n, &bytes)) {
+        return InvalidArgument(path.string() + ": the weights' shapes hold more bytes than fit in 64 bits");
+      }
     }
   }
   return bytes;

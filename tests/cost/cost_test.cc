@@ -316,6 +316,18 @@ TEST(CostInputs, TuneSummaryGivesTheBasisAndNamesWhatIsMissing) {
   auto missing = ParseTuneSummary(R"({"slo_p99_ms": 250, "machine": {"vcpus": 2}})", "tune.json");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().message(), "tune.json: no 'recommended'");
+  // A vCPU count no int holds was converted as it stood (undefined; found by
+  // fuzz_written_files).
+  for (const char* vcpus : {"1e+300", "0", "2.5", "-3"}) {
+    auto bad = ParseTuneSummary(std::string(R"({"slo_p99_ms": 250, "machine": {"vcpus": )") + vcpus +
+                                    R"(}, "recommended": {"slo_rps": 1}})",
+                                "tune.json");
+    ASSERT_FALSE(bad.ok()) << vcpus;
+    EXPECT_NE(bad.status().message().find("machine.vcpus must be a whole number from 1 to 1000000, got " +
+                                          std::string(vcpus)),
+              std::string::npos)
+        << bad.status().message();
+  }
   auto wrong = ParseTuneSummary(R"({"slo_p99_ms": "fast"})", "tune.json");
   EXPECT_EQ(wrong.status().message(), "tune.json: 'slo_p99_ms' must be a number, got \"fast\"");
   EXPECT_FALSE(ParseTuneSummary("[1,", "tune.json").ok());

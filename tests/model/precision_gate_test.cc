@@ -92,6 +92,26 @@ TEST(GateTest, TheFileKeepsOneEntryPerPrecisionAndIsaAndServeChecksIt) {
   fs::remove_all(dir);
 }
 
+// A gate entry's counts must be whole numbers an int holds: 1e300 was
+// converted to int as it stood (undefined; found by fuzz_written_files).
+TEST(GateTest, AnEntryWithACountNoIntHoldsIsRefusedNamingTheField) {
+  GateResult r;
+  r.photos = 50;
+  nlohmann::json j = GateToJson(r);
+  ASSERT_TRUE(GateFromJson(j).ok());
+  for (const nlohmann::json& bad : {nlohmann::json(1e300), nlohmann::json(2.5), nlohmann::json(uint64_t{1} << 40),
+                                    nlohmann::json(-(int64_t{1} << 40))}) {
+    j["photos"] = bad;
+    auto back = GateFromJson(j);
+    ASSERT_FALSE(back.ok()) << bad.dump();
+    EXPECT_NE(back.status().message().find("'photos' is not a whole number an int holds"), std::string::npos)
+        << back.status().message();
+  }
+  j["photos"] = 50;
+  j["thresholds"]["min_classes"] = 1e300;
+  EXPECT_FALSE(GateFromJson(j).ok());
+}
+
 TEST(GateTest, FastestPrefersTheEarlierOnATie) {
   using runtime::Precision;
   EXPECT_EQ(Fastest({{Precision::kFp32, 30}, {Precision::kBf16, 8}}), Precision::kBf16);

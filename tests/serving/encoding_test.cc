@@ -44,6 +44,14 @@ TEST(OipCodec, ParsesJsonAndBinaryInputs) {
   EXPECT_EQ(r->id, "7");
   EXPECT_EQ(r->inputs[0].fp32, (std::vector<float>{1, 2}));
   EXPECT_EQ(r->outputs[0].classification, 2);
+  // 2^32 + 2 is not 2 (get<int>() wrapped it).
+  auto wrapped = ParseInferRequest(
+      R"({"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[[1,2]]}],
+          "outputs":[{"name":"y","parameters":{"classification":4294967298}}]})",
+      std::nullopt);
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_NE(wrapped.status().message().find("'classification' must be a positive integer"), std::string::npos)
+      << wrapped.status().message();
 
   const std::string header =
       R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}}]})";

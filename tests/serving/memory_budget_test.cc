@@ -87,6 +87,25 @@ TEST(MemoryEstimate, MobileNetV2FromItsManifestAndARefusalWithTheNumbers) {
   EXPECT_NE(s.message().find("models/mobilenet_v2"), std::string::npos) << s.message();
 }
 
+// A manifest whose shapes' product does not fit in 64 bits is refused (it
+// was multiplied as it stood: signed overflow).
+TEST(MemoryEstimate, AManifestOverSixtyFourBitsIsRefused) {
+  KAMADO_REQUIRE_DATA("models/mobilenet_v2/kamado.yaml");
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kamado_manifest_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file("models/mobilenet_v2/kamado.yaml", dir / "kamado.yaml");
+  auto config = model::LoadModelConfig(dir);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::ofstream(dir / config->file)
+      << R"({"weightsManifest":[{"weights":[{"name":"w","shape":[4294967296,4294967296],"dtype":"float32"}]}]})";
+  auto e = EstimateServeMemory({dir});
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("more bytes than fit in 64 bits"), std::string::npos) << e.status().message();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MemoryEstimate, MissingModelNamesIt) {
   auto e = EstimateServeMemory({"no/such/model"});
   ASSERT_FALSE(e.ok());

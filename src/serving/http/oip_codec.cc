@@ -165,7 +165,9 @@ Result<OipRequest> Parse(const json& header, std::string_view binary, int64_t ma
       if (out.contains("parameters") && out["parameters"].is_object()) {
         const json& p = out["parameters"];
         if (p.contains("classification")) {
-          if (!p["classification"].is_number_integer() || p["classification"].get<int>() < 1) {
+          // As int64 first: get<int>() would wrap 2^32 + 2 to 2.
+          if (!p["classification"].is_number_integer() || p["classification"].get<int64_t>() < 1 ||
+              p["classification"].get<int64_t>() > INT32_MAX) {
             return InvalidArgument("output '" + o.name + "': 'classification' must be a positive integer");
           }
           o.classification = p["classification"].get<int>();
