@@ -1,92 +1,98 @@
-// libFuzzer: raw bytes as a connection delivers them -> Beast's request
-// parser with the server's limits and its bounded read buffer ->
-// CheckRequestHead -> the body decoders the router uses (OIP JSON and binary
-// extension, multipart, media types, base64). Nothing may throw or crash: a
-// length_error out of the parser is what killed the server (issue 14,
-// defect 1).
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+// libFuzzer: raw bytes as a connection delivers them, through the server's
+// whole request path — Beast's parser with the server's limits and bounded
+// read buffer, CheckRequestHead, the Router's head check and handler, the OIP
+// JSON / binary / multipart / base64 / image decoders — over a stub service
+// (tests/serving/memory_connection.h, stub_model_service.h; router_memory_test
+// shows the harness answers the bad-request corpus as the real server does).
+// Nothing may crash or throw, and every answer must be one the server may
+// give: each request answered exactly once; no 500 (the stub never fails
+// inside); a status from the documented set; a JSON body that parses, with an
+// "error" for every 4xx/5xx; Allow on 405; no library internals or source
+// paths in any body (unless the client sent them: errors quote what was
+// wrong).
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "serving/http/conformance.h"
-#include "core/utf8.h"
-#include "serving/http/encoding.h"
-#include "serving/http/oip_codec.h"
+#include "serving/http/router.h"
+#include "serving/http_corpus.h"
+#include "serving/memory_connection.h"
+#include "serving/stub_model_service.h"
 
 namespace {
 namespace bhttp = boost::beast::http;
-using namespace kamado::serving::http;
+using namespace kamado::serving;
 
-constexpr size_t kHeaderLimit = 16 << 10;  // HttpServerOptions defaults, but a
-constexpr size_t kBodyLimit = 1 << 20;     // smaller body to keep runs fast
-constexpr size_t kReadBytes = 16 << 10;    // as http_server.cc
+[[noreturn]] void Fail(const char* what, const http::Response& res) {
+  std::fprintf(stderr, "fuzz_http_request: %s: %d %s\n", what, res.result_int(), res.body().substr(0, 400).c_str());
+  std::abort();
+}
 
-void Bodies(const bhttp::request<bhttp::string_body>& req) {
-  const std::string& body = req.body();
-  std::optional<size_t> header_length;
-  if (auto it = req.find("Inference-Header-Content-Length"); it != req.end()) {
-    try {
-      header_length = std::stoull(std::string(it->value()));
-    } catch (...) {
-      return;
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// `sent_lower`: the connection's bytes, lower-cased; an error may quote them
+// (a path, a header, a media type, which is compared lower-cased).
+void Check(const http::Response& res, const std::string& sent_lower) {
+  const int status = res.result_int();
+  switch (status) {
+    case 200: case 400: case 404: case 405: case 413: case 415: case 422: case 431: case 501:
+      break;
+    default:
+      Fail("a status the server must not give here", res);
+  }
+  const std::string& body = res.body();
+  for (const char* leak : testing::kAnswerLeaks) {
+    if (body.find(leak) != std::string::npos && sent_lower.find(Lower(leak)) == std::string::npos) Fail(leak, res);
+  }
+  if (status == 405 && res[bhttp::field::allow].empty()) Fail("405 without Allow", res);
+  if (res[bhttp::field::content_type] == "application/json" && !body.empty()) {
+    const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded()) Fail("a JSON body that does not parse", res);
+    if (status >= 400 && !(j.is_object() && j.contains("error") && j["error"].is_string())) {
+      Fail("an error without its message", res);
     }
   }
-  (void)ParseInferRequest(body, header_length, 256);
-  const std::string content_type(req[bhttp::field::content_type]);
-  (void)MediaType(content_type);
-  (void)MediaTypeParameter(content_type, "boundary");
-  (void)MultipartField(body, content_type, "file");
-  (void)Base64Decode(body);
-  (void)kamado::IsValidUtf8(body);
 }
+
+struct Harness {
+  Harness() : router(service, metrics) {
+    options.max_body_bytes = 1 << 20;  // smaller than the server's, to keep runs fast
+    options.check_head = [this](const http::Request& head, http::RequestContext& context) {
+      return router.CheckHead(head, context);
+    };
+  }
+  testing::StubModelService service;
+  Metrics metrics;
+  http::Router router;
+  http::HttpServerOptions options;
+};
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // Pipelined requests: parse one after another from the same buffer.
-  boost::beast::flat_buffer buffer(kHeaderLimit + kReadBytes);
-  size_t pos = 0;
-  for (int request = 0; request < 4; ++request) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(kHeaderLimit);
-    parser.body_limit(kBodyLimit);
-    boost::beast::error_code ec;
-    bool header_checked = false;
-    for (;;) {
-      if (buffer.size() > 0) {
-        const size_t used = parser.put(buffer.data(), ec);
-        buffer.consume(used);
-      } else {
-        ec = bhttp::error::need_more;
-      }
-      if (!ec && parser.is_header_done() && !header_checked) {
-        header_checked = true;
-        if (CheckRequestHead(parser.get())) return 0;  // refused: the connection closes
-      }
-      if (!ec && parser.is_done()) break;
-      if (ec && ec != bhttp::error::need_more) return 0;  // answered 4xx, closed
-      // Read more, as the server does: at most the room the buffer has.
-      if (pos == size) {
-        // The connection ends. Beast's read does this only after some bytes
-        // of a message (put_eof asserts it); none means a clean close.
-        if (!parser.got_some()) return 0;
-        parser.put_eof(ec);
-        if (ec || !parser.is_done()) return 0;
-        break;
-      }
-      const size_t room = buffer.max_size() - buffer.size();
-      if (room == 0) return 0;  // 431: header or trailer over the limit
-      const size_t n = std::min({room, kReadBytes, size - pos});
-      auto dst = buffer.prepare(n);
-      std::memcpy(dst.data(), data + pos, n);
-      buffer.commit(n);
-      pos += n;
-      ec = {};
-    }
-    if (!header_checked && CheckRequestHead(parser.get())) return 0;
-    Bodies(parser.get());
+  static Harness* h = new Harness();  // one server for the whole run, as in production
+  const std::string_view sent(reinterpret_cast<const char*>(data), size);
+  const testing::MemoryExchange e = testing::ExchangeInMemory(
+      sent, h->options,
+      [](http::Request&& req, http::RequestContext&& context, http::Responder respond) {
+        h->router.Handle(std::move(req), std::move(context), std::move(respond));
+      },
+      4);
+  if (e.unanswered || e.answered_twice || e.handler_threw) {
+    std::fprintf(stderr, "fuzz_http_request: a request answered %s\n",
+                 e.unanswered ? "never" : e.answered_twice ? "twice" : "by the server's catch (the handler threw)");
+    std::abort();
   }
+  if (e.responses.empty()) return 0;
+  const std::string sent_lower = Lower(sent);
+  for (const auto& res : e.responses) Check(res, sent_lower);
   return 0;
 }

@@ -3,7 +3,8 @@
 # SECONDS seconds (default 6) on a working copy of its seed corpus.
 #   fuzz/run.sh [SECONDS] [TARGET...]   make test: 6 s each; make fuzz: 300 s each
 # Seeds (committed, small): fuzz/seeds/<name>/, tests/data/bad/ (images),
-# tests/data/http/ (raw requests); the ONNX importer's are node-test models
+# tests/data/http/ (raw requests) and fuzz/seeds/http/ (the success paths),
+# fuzz/seeds/written/ (kamado's own JSON files, the cost YAML); the ONNX importer's are node-test models
 # from Debian's libonnx-testdata, copied at run time; the compiled-file
 # parser's is written by a runtime test.
 # New inputs go to build-fuzz/corpus/<target>/; crashes to build-fuzz/crashes/.
@@ -12,10 +13,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECONDS_EACH="${1:-6}"
 shift || true
 ALL=(fuzz_decode_jpeg fuzz_decode_png fuzz_decode_webp fuzz_decode_to_tensor
-     fuzz_http_request fuzz_serve_yaml fuzz_model_yaml fuzz_onnx_import fuzz_compiled_file)
+     fuzz_http_request fuzz_serve_yaml fuzz_model_yaml fuzz_onnx_import fuzz_compiled_file
+     fuzz_written_files)
 TARGETS=("${@:-${ALL[@]}}")
 BUILD=build-fuzz
-if [[ ! -f $BUILD/build.ninja ]] || ! grep -q fuzz_compiled_file $BUILD/build.ninja; then
+if [[ ! -f $BUILD/build.ninja ]] || ! grep -q fuzz_written_files $BUILD/build.ninja; then
   cmake -S fuzz -B $BUILD -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 fi
 cmake --build $BUILD
@@ -41,11 +43,12 @@ for target in "${TARGETS[@]}"; do
   case $target in
     fuzz_decode_to_tensor) seeds=(fuzz/seeds/jpeg fuzz/seeds/png fuzz/seeds/webp tests/data/bad) ;;
     fuzz_decode_*) seeds=(fuzz/seeds/${target#fuzz_decode_} tests/data/bad) ;;
-    fuzz_http_request) seeds=(tests/data/http) ;;
+    fuzz_http_request) seeds=(fuzz/seeds/http tests/data/http) ;;
     fuzz_serve_yaml) seeds=(fuzz/seeds/serve_yaml) ;;
     fuzz_model_yaml) seeds=(fuzz/seeds/model_yaml) ;;
     fuzz_onnx_import) seeds=($BUILD/seeds/onnx) ;;
     fuzz_compiled_file) seeds=($BUILD/seeds/compiled) ;;
+    fuzz_written_files) seeds=(fuzz/seeds/written) ;;
     *) echo "fuzz: unknown target $target" >&2; exit 2 ;;
   esac
   echo "fuzz: $target for ${SECONDS_EACH}s"

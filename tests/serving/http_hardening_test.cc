@@ -22,6 +22,7 @@
 #include "serving/allocator.h"
 #include "serving/http/encoding.h"
 #include "serving/http/http_server.h"
+#include "serving/http_corpus.h"
 #include "serving/raw_http.h"
 #include "serving/serving_test_util.h"
 #include "testutil/test_data.h"
@@ -618,30 +619,6 @@ TEST_F(HttpHardeningModel, MemoryIsGivenBackAfterABurstOfLargeBodies) {
   EXPECT_LT(after - before, 100e6) << "RSS " << before / 1e6 << " MB before, " << after / 1e6 << " MB after";
 }
 
-struct CorpusCase {
-  std::string file;
-  int status = 0;
-  std::string needle;
-};
-
-std::vector<CorpusCase> ReadManifest(const fs::path& dir) {
-  std::vector<CorpusCase> cases;
-  std::ifstream in(dir / "MANIFEST.tsv");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    CorpusCase c;
-    std::string status;
-    std::getline(fields, c.file, '\t');
-    std::getline(fields, status, '\t');
-    std::getline(fields, c.needle);
-    c.status = std::stoi(status);
-    cases.push_back(c);
-  }
-  return cases;
-}
-
 // Defect 5 and the error text: every request of tests/data/http (plus a few
 // too large to commit) gets its status and an error in kamado's words:
 // never "dropped without an answer", a library's exception text or a
@@ -650,30 +627,13 @@ TEST_F(HttpHardeningModel, TheBadRequestCorpusIsAnsweredInKamadosWords) {
   ServiceOptions o = OneSession();
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
-  const fs::path dir = "tests/data/http";
-  std::vector<CorpusCase> cases = ReadManifest(dir);
-  ASSERT_GE(cases.size(), 30u);
-  std::vector<std::pair<std::string, std::string>> requests;
-  for (const auto& c : cases) requests.emplace_back(c.file, FileBytes(dir / c.file));
-  const std::string trailer = "POST /v2/models/mobilenet_v2/classify HTTP/1.1\r\nHost: x\r\n"
-                              "Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: " +
-                              std::string(65530, 'a') + "\r\n\r\n";
-  cases.push_back({"trailer_65k", 431, "trailer is over the limit"});
-  requests.emplace_back("trailer_65k", trailer);
-  std::string values;
-  for (int i = 0; i < 150528; ++i) values += i ? ",0" : "0";
-  const std::string overflow = R"({"inputs":[{"name":"input_1","datatype":"FP32","shape":[18014398509481985,224,224,3],"data":[)" +
-                               values + "]}]}";
-  cases.push_back({"rows_wrap_to_data_length", 400, "over the limit of 256"});
-  requests.emplace_back("rows_wrap_to_data_length",
-                        "POST /v2/models/mobilenet_v2/infer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                            std::to_string(overflow.size()) + "\r\n\r\n" + overflow);
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const auto& c = cases[i];
-    http::HttpResponse r = RawExchange(s.port(), requests[i].second);
+  const std::vector<testing::CorpusCase> cases = testing::BadRequestCorpus();
+  ASSERT_GE(cases.size(), 32u);
+  for (const auto& c : cases) {
+    http::HttpResponse r = RawExchange(s.port(), c.bytes);
     EXPECT_EQ(r.status, c.status) << c.file << ": " << r.body;
     EXPECT_NE(ErrorOf(r).find(c.needle), std::string::npos) << c.file << ": " << r.body;
-    for (const char* leak : {"json.exception", "boost::", ".cc", ".hpp", "/src/", "dropped without an answer"}) {
+    for (const char* leak : testing::kAnswerLeaks) {
       EXPECT_EQ(r.body.find(leak), std::string::npos) << c.file << " leaks '" << leak << "': " << r.body;
     }
     if (r.status == 405) {

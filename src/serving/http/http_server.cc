@@ -39,11 +39,44 @@ std::string ErrorJson(const std::string& message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// One read of a body: the connection's buffer may hold a header (or a
-// trailer) of max_header_bytes plus this.
-constexpr size_t kReadBytes = 16 << 10;
-
 }  // namespace
+
+Refusal HeaderLimitRefusal(std::string_view what, size_t max_header_bytes) {
+  return {431, "the request " + std::string(what) + " is over the limit of " + std::to_string(max_header_bytes) +
+                   " bytes (max_header_bytes)"};
+}
+
+std::optional<Refusal> RefusalForReadError(const boost::system::error_code& ec, const HttpServerOptions& options) {
+  if (ec == bhttp::error::body_limit) {
+    return Refusal{413, "the request body is over the limit of " + std::to_string(options.max_body_bytes) +
+                            " bytes (max_body_bytes)"};
+  }
+  if (ec == bhttp::error::header_limit) return HeaderLimitRefusal("header", options.max_header_bytes);
+  if (ec == bhttp::error::buffer_overflow) return HeaderLimitRefusal("trailer", options.max_header_bytes);
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+      ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+    return Refusal{400, "malformed HTTP request: " + ec.message()};
+  }
+  return std::nullopt;
+}
+
+void FinishResponse(Response& res, unsigned version, bool keep_alive, bool head, const HttpServerOptions& options) {
+  res.version(version == 10 ? 10 : 11);
+  for (const auto& [name, value] : options.response_headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  if (head) {
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);  // what GET would send
+  }
+}
+
+Response RefusalResponse(const Refusal& refusal) {
+  Response res = MakeResponse(refusal.status, ErrorJson(refusal.message));
+  if (refusal.status == 503) res.set(bhttp::field::retry_after, "1");
+  return res;
+}
 
 int RaiseOpenFilesLimit() {
   rlimit r{};
@@ -114,7 +147,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const auto& req = parser_->get();
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
-    if (auto refusal = CheckRequestHead(req)) return Reject(refusal->status, refusal->message);
+    if (auto refusal = CheckRequestHead(req)) return Reject(*refusal);
     context_ = RequestContext{header_read_at, nullptr};
     if (options().check_head) {
       if (std::optional<Response> refused = options().check_head(req, context_)) {
@@ -164,7 +197,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec) return OnReadError(ec);
     // Unparsed bytes beyond a header's worth: a chunked trailer (or chunk
     // line) that would otherwise grow without bound.
-    if (buffer_.size() > options().max_header_bytes) return RejectHeaderLimit("trailer");
+    if (buffer_.size() > options().max_header_bytes) {
+      return Reject(HeaderLimitRefusal("trailer", options().max_header_bytes));
+    }
     if (!Hold(std::max<size_t>(parser_->get().body().capacity(), declared_) + buffer_.size())) {
       return RejectBusy();
     }
@@ -197,22 +232,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnReadError(beast::error_code ec) {
     if (body_late_) return RejectLateBody();
-    if (ec == bhttp::error::body_limit) {
-      return Reject(413, "the request body is over the limit of " +
-                             std::to_string(options().max_body_bytes) + " bytes (max_body_bytes)");
-    }
-    if (ec == bhttp::error::header_limit) return RejectHeaderLimit("header");
-    if (ec == bhttp::error::buffer_overflow) return RejectHeaderLimit("trailer");
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-      return Reject(400, "malformed HTTP request: " + ec.message());
-    }
+    if (auto refusal = RefusalForReadError(ec, options())) return Reject(*refusal);
     Close();  // end of stream, timeout (slowloris), reset, or closed by Drain
-  }
-
-  void RejectHeaderLimit(const char* what) {
-    Reject(431, std::string("the request ") + what + " is over the limit of " +
-                    std::to_string(options().max_header_bytes) + " bytes (max_header_bytes)");
   }
 
   // A wait already due runs anyway; the new generation makes it do nothing.
@@ -238,11 +259,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   // Answers a request the server refuses on its own, then closes.
-  void Reject(int status, const std::string& message) {
-    if (options().on_rejected) options().on_rejected(status);
-    Response res = MakeResponse(status, ErrorJson(message));
-    if (status == 503) res.set(bhttp::field::retry_after, "1");
-    RefuseWith(std::move(res));
+  void Reject(int status, const std::string& message) { Reject(Refusal{status, message}); }
+  void Reject(const Refusal& refusal) {
+    if (options().on_rejected) options().on_rejected(refusal.status);
+    RefuseWith(RefusalResponse(refusal));
   }
   // Sends `res` for a request whose body is left unread, then closes.
   void RefuseWith(Response res) {
@@ -267,15 +287,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Write(Response res) {
-    res.version(version_ == 10 ? 10 : 11);
-    for (const auto& [name, value] : options().response_headers) res.set(name, value);
-    res.keep_alive(keep_alive_ && !draining());
-    res.prepare_payload();
-    if (head_) {
-      const auto length = res.body().size();
-      res.body().clear();
-      res.content_length(length);  // what GET would send
-    }
+    FinishResponse(res, version_, keep_alive_ && !draining(), head_, options());
     auto sp = std::make_shared<Response>(std::move(res));
     stream_.expires_after(options().body_timeout);
     bhttp::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {

@@ -63,6 +63,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "serving/http/conformance.h"
 
 namespace kamado::serving::http {
 
@@ -192,5 +193,27 @@ class HttpServer {
 
 // A response with `status`, a JSON body and the usual headers.
 Response MakeResponse(int status, std::string body, std::string content_type = "application/json");
+
+// The server's own answers while it reads a request (the connection closes
+// after them), shared with tests/serving/memory_connection.h so that the
+// request fuzzer reads bytes as a connection does:
+//   a read that failed with `ec`: 413 (body over max_body_bytes), 431
+//   (header over max_header_bytes, or the buffer full: a trailer), 400
+//   (malformed); nullopt when the connection just closes (end of stream,
+//   timeout, reset).
+std::optional<Refusal> RefusalForReadError(const boost::system::error_code& ec, const HttpServerOptions& options);
+// 431: the request's `what` ("header", "trailer") is over max_header_bytes.
+Refusal HeaderLimitRefusal(std::string_view what, size_t max_header_bytes);
+// A refusal's response: {"error": message} (invalid UTF-8 replaced: it may
+// quote the client), Retry-After on 503.
+Response RefusalResponse(const Refusal& refusal);
+// What a connection does to a response before it sends it: the request's
+// HTTP version (1.0 or 1.1), options.response_headers, keep-alive,
+// Content-Length; the answer to a HEAD request loses its body and keeps the
+// Content-Length GET would send.
+void FinishResponse(Response& res, unsigned version, bool keep_alive, bool head, const HttpServerOptions& options);
+// A connection's read buffer: a header (or trailer) of max_header_bytes and
+// one read of a body (kReadBytes) at most.
+inline constexpr size_t kReadBytes = 16 << 10;
 
 }  // namespace kamado::serving::http
