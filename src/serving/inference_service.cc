@@ -197,6 +197,7 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
     so.max_delay = std::chrono::microseconds(m->batch_delay_.delay_us);
     so.run_ms = m->batch_run_ms_;
     so.max_queue = options.max_queue;
+    so.clock = options.clock;
     const std::string name = m->name();
     if (metrics) so.on_batch = [metrics, name](int n) { metrics->ObserveBatch(name, n); };
     auto compiled = m->compiled_;
@@ -383,7 +384,7 @@ Status InferenceService::SubmitImages(const ModelView& view, ImageRequest reques
       r.done(std::move(s), timing);
     };
     try {
-      if (Clock::now() >= pending->deadline) {
+      if ((options_.clock ? options_.clock() : Clock::now()) >= pending->deadline) {
         return fail(DeadlineExceeded("the request waited " + std::to_string(std::lround(timing.wait_ms)) +
                                      " ms to be decoded, past its deadline"));
       }

@@ -64,6 +64,10 @@ struct ServiceOptions {
   // Serve a bf16/int8 model whose gate (`kamado compare`) failed or was
   // never run on this ISA; refused with a message naming it by default.
   bool allow_ungated = false;
+  // The time requests' deadlines are checked against (before decoding, and
+  // by each model's Scheduler before running); empty: Clock::now. For tests,
+  // which move it instead of sleeping past a deadline.
+  std::function<Clock::time_point()> clock;
 };
 
 struct PrepareTiming {

@@ -286,7 +286,7 @@ void Scheduler::RunInChunks(Job& job, const BatchRunner& runner, Clock::time_poi
 }
 
 void Scheduler::RunBatch(std::vector<std::unique_ptr<Job>>& batch, const BatchRunner& runner) {
-  const Clock::time_point start = Clock::now();
+  const Clock::time_point start = options_.clock ? options_.clock() : Clock::now();
   // A job whose deadline passed while it waited never runs.
   std::vector<std::unique_ptr<Job>> live;
   for (auto& job : batch) {

@@ -135,6 +135,9 @@ struct SchedulerOptions {
   double batch_when_busy = 0.8;
   // Called after each run with its rows (for the batch-size histogram); any thread.
   std::function<void(int batch_size)> on_batch;
+  // The time jobs' deadlines are checked against when a batch forms; empty:
+  // Clock::now. Tests move it instead of sleeping past a deadline.
+  std::function<Clock::time_point()> clock;
 };
 
 class Scheduler {

@@ -552,6 +552,9 @@ TEST_F(HttpHardeningModel, WaitingForADecodeThreadCountsAgainstTheTimeout) {
   // 2026-12-03: it timed out before the gate and the test waited 20 s).
   o.timeout_ms = 1000;
   o.before_decode = gate.Hook();
+  // The deadlines' clock, moved past both deadlines instead of sleeping.
+  std::atomic<int64_t> skew_ms{0};
+  o.clock = [&skew_ms] { return Clock::now() + std::chrono::milliseconds(skew_ms.load()); };
   TestServer s(o);
   ASSERT_NE(s.server, nullptr);
   const std::string png = FileBytes(kImage);
@@ -561,7 +564,7 @@ TEST_F(HttpHardeningModel, WaitingForADecodeThreadCountsAgainstTheTimeout) {
   Pending b(s.port(), classify, png, "image/png");
   const Scheduler& sched = (*s.service->Find("mobilenet_v2"))->scheduler();
   ASSERT_TRUE(WaitFor([&] { return sched.reserved_rows() == 2; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // past both deadlines
+  skew_ms = 1300;  // past both deadlines
   const uint64_t decodes = image::DecodeImageCalls();
   gate.Open();
   const http::HttpResponse& rb = b.Get();
