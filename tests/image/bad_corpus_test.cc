@@ -11,6 +11,7 @@
 
 #include "core/file_util.h"
 #include "image/decode.h"
+#include "testutil/manifest.h"
 
 namespace kamado::image {
 namespace {
@@ -25,16 +26,9 @@ struct Case {
 
 std::vector<Case> ReadManifest() {
   std::vector<Case> cases;
-  std::ifstream in(kCorpus / "MANIFEST.tsv");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    Case c;
-    std::getline(fields, c.file, '\t');
-    std::getline(fields, c.code, '\t');
-    std::getline(fields, c.needle, '\t');
-    cases.push_back(c);
+  for (auto& row : testing::ReadManifestRows(kCorpus / "MANIFEST.tsv")) {
+    row.resize(3);
+    cases.push_back({row[0], row[1], row[2]});
   }
   return cases;
 }

@@ -5,12 +5,11 @@
 #pragma once
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/file_util.h"
+#include "testutil/manifest.h"
 
 namespace kamado::serving::testing {
 
@@ -27,20 +26,10 @@ inline constexpr const char* kAnswerLeaks[] = {"json.exception", "boost::", ".cc
 
 inline std::vector<CorpusCase> BadRequestCorpus(const std::filesystem::path& dir = "tests/data/http") {
   std::vector<CorpusCase> cases;
-  std::ifstream in(dir / "MANIFEST.tsv");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    CorpusCase c;
-    std::string status;
-    std::getline(fields, c.file, '\t');
-    std::getline(fields, status, '\t');
-    std::getline(fields, c.needle);
-    c.status = std::stoi(status);
-    auto bytes = ReadFile(dir / c.file);
-    c.bytes = bytes.ok() ? *bytes : "";
-    cases.push_back(c);
+  for (auto& row : kamado::testing::ReadManifestRows(dir / "MANIFEST.tsv")) {
+    row.resize(3);
+    auto bytes = ReadFile(dir / row[0]);
+    cases.push_back({row[0], std::stoi(row[1]), row[2], bytes.ok() ? *bytes : std::string()});
   }
   // Defect 1: a chunked trailer field of ~65 KB (Beast's field limit).
   cases.push_back({"trailer_65k", 431, "trailer is over the limit",
