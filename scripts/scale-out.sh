@@ -53,6 +53,9 @@ done
 log() { echo "scale-out: $*"; }
 die() { echo "scale-out: FAIL: $*" >&2; exit 1; }
 [[ $replicas =~ ^[1-9][0-9]?$ ]] || die "--replicas must be 1..99, not '$replicas'"
+# One replica cannot roll without a gap: while it drains and its replacement starts, no
+# replica is up, and the roll's requests fail (as a Deployment of 1 with maxSurge 0).
+((roll == 0 || replicas >= 2)) || die "--roll needs --replicas 2 or more: with 1 the replacement leaves no replica up"
 [[ -x $bin ]] || die "no kamado binary at $bin (make build, or --binary)"
 [[ -f $model/kamado.yaml ]] || die "no model at $model (scripts/fetch-models.sh)"
 command -v haproxy >/dev/null || die "haproxy is not installed (apt-get install haproxy; scripts/install-deps.sh does)"

@@ -1,6 +1,6 @@
-// InferenceService: the models a server holds and the one way to run them.
-// Front-ends (HTTP today) parse and serialise, then call this; it never
-// sees HTTP.
+// InferenceService: the models a server holds and the one way to run them —
+// the ModelService (model_service.h) front-ends call. Front-ends (HTTP today)
+// parse and serialise, then call this; it never sees HTTP.
 //
 // Per model (registered under its kamado.yaml `name`): one shared
 // runtime::CompiledModel, and a Scheduler whose S workers each own one
@@ -47,7 +47,6 @@ class thread_pool;
 }
 
 namespace kamado::serving {
-
 
 // The batch delay policy. Waiting for a batch to fill costs every request
 // in it that wait, and pays only if a batch runs its rows faster than one
