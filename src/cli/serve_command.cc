@@ -125,9 +125,13 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     }
   }
   if (worker_index == nullptr && args.workers > 1) return RunSupervisorFor(args, signals);
+  // Detected once (cgroup files and the affinity mask), for the check below
+  // and the service's sizing.
+  serving::ServiceOptions service_options = args.service;
+  service_options.cpu_budget = serving::DetectCpuBudget();
   if (worker_index == nullptr && !args.oversubscribe) {
     // One process: sessions × threads within the CPUs, as for P workers.
-    const serving::CpuBudget budget = serving::DetectCpuBudget();
+    const serving::CpuBudget& budget = *service_options.cpu_budget;
     const Status fits = serving::CheckCpuBudget(
         1, serving::DefaultParallelism(budget.cpus, args.service.sessions, args.service.threads), budget);
     if (!fits.ok()) {
@@ -153,7 +157,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     });
   }
   std::vector<std::filesystem::path> dirs(args.models.begin(), args.models.end());
-  auto service = serving::InferenceService::Create(dirs, args.service, &metrics);
+  auto service = serving::InferenceService::Create(dirs, service_options, &metrics);
   if (!service.ok()) {
     std::cerr << "kamado serve: " << service.status().ToString() << "\n";
     return 2;

@@ -104,7 +104,7 @@ Result<std::unique_ptr<InferenceService>> InferenceService::Create(
   service->options_ = options;
   service->metrics_ = metrics;
 
-  const CpuBudget budget = DetectCpuBudget();
+  const CpuBudget budget = options.cpu_budget ? *options.cpu_budget : DetectCpuBudget();
   const Parallelism p = DefaultParallelism(budget.cpus, options.sessions, options.threads);
   service->sessions_ = p.sessions;
   service->threads_ = p.threads;

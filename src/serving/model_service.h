@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "core/tensor.h"
 #include "model/model_config.h"
 #include "runtime/tensor_info.h"
+#include "serving/cpu_budget.h"
 #include "serving/scheduler.h"
 
 namespace kamado::serving {
@@ -68,6 +70,9 @@ struct ServiceOptions {
   // by each model's Scheduler before running); empty: Clock::now. For tests,
   // which move it instead of sleeping past a deadline.
   std::function<Clock::time_point()> clock;
+  // The CPUs sessions, threads and decode threads are sized from, when the
+  // caller has detected them already; nullopt: DetectCpuBudget().
+  std::optional<CpuBudget> cpu_budget;
 };
 
 struct PrepareTiming {
