@@ -60,15 +60,14 @@ Result<double> ToDouble(std::string_view tok, std::string_view source, std::stri
   return v;
 }
 
-// "Key:   1234 kB" → 1234.
+}  // namespace
+
 Result<uint64_t> KbField(std::string_view text, std::string_view source, std::string_view key) {
   const std::string k = std::string(key) + ":";
   const auto tokens = SplitWs(FindLine(text, k));
   if (tokens.size() < 2) return FieldError(source, key, "is missing");
   return ToU64(tokens[1], source, key);
 }
-
-}  // namespace
 
 double MemInfo::UsedPct() const {
   if (total_kb == 0) return 0.0;

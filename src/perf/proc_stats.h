@@ -61,4 +61,9 @@ Result<uint64_t> ParseVmHwmKb(std::string_view text, std::string_view source);
 // NotFound when it cannot be opened, e.g. the process has exited.
 Result<std::string> ReadProcFile(const std::filesystem::path& path);
 
+// A "Key:   1234 kB" line's value (/proc/meminfo, /proc/PID/status,
+// /proc/PID/smaps_rollup). InvalidArgument naming `source` and `key` when it
+// is missing or not a number.
+Result<uint64_t> KbField(std::string_view text, std::string_view source, std::string_view key);
+
 }  // namespace kamado::perf

@@ -21,30 +21,6 @@ namespace kamado::tune {
 
 namespace fs = std::filesystem;
 
-Result<uint64_t> ParseKbField(std::string_view text, std::string_view key, std::string_view source) {
-  size_t at = 0;
-  while (at < text.size()) {
-    const size_t end = std::min(text.find('\n', at), text.size());
-    const std::string_view line = text.substr(at, end - at);
-    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
-      uint64_t v = 0;
-      bool digits = false;
-      for (char ch : line.substr(key.size() + 1)) {
-        if (ch >= '0' && ch <= '9') {
-          v = v * 10 + static_cast<uint64_t>(ch - '0');
-          digits = true;
-        } else if (digits) {
-          break;
-        }
-      }
-      if (!digits) return InvalidArgument(fmt::format("{}: '{}' has no number", source, key));
-      return v;
-    }
-    at = end + 1;
-  }
-  return InvalidArgument(fmt::format("{}: no '{}' line", source, key));
-}
-
 Result<int> ParsePpid(std::string_view text, std::string_view source) {
   const size_t close = text.rfind(')');
   if (close == std::string_view::npos || close + 4 > text.size()) {
@@ -178,7 +154,7 @@ TreeMemory ServerProcess::Memory() const {
     if (auto p = proc.ReadProcess(pid); p.ok()) m.rss_mb += p->rss_kb / 1024.0;
     const fs::path dir = fs::path("/proc") / std::to_string(pid);
     if (auto rollup = perf::ReadProcFile(dir / "smaps_rollup"); rollup.ok()) {
-      if (auto kb = ParseKbField(*rollup, "Pss", "smaps_rollup"); kb.ok()) m.pss_mb += *kb / 1024.0;
+      if (auto kb = perf::KbField(*rollup, "smaps_rollup", "Pss"); kb.ok()) m.pss_mb += *kb / 1024.0;
     }
   }
   return m;

@@ -26,10 +26,6 @@ struct TreeMemory {
   double pss_mb = 0;  // 0 where smaps_rollup cannot be read
 };
 
-// "Key:   1234 kB" lines of /proc/PID/smaps_rollup: the value of
-// `key` in kB. InvalidArgument naming `source` and the key when absent.
-Result<uint64_t> ParseKbField(std::string_view text, std::string_view key, std::string_view source);
-
 // The parent pid in the text of /proc/PID/stat (field 4, after the comm's
 // closing parenthesis). InvalidArgument naming `source` when malformed.
 Result<int> ParsePpid(std::string_view text, std::string_view source);

@@ -20,6 +20,7 @@
 #include "serving/http/http_client.h"
 #include "serving/serving_test_util.h"
 #include "serving/spawn_server.h"
+#include "testutil/run_command.h"
 #include "testutil/test_data.h"
 
 namespace kamado::serving {
@@ -209,12 +210,9 @@ TEST(ServeConfigFile, SetsTheServerAndFlagsOverrideIt) {
 TEST(ServeConfigFile, BadFileExitsTwoNamingFileLineAndKey) {
   // Runs `kamado serve ARGS`; exit status and everything it printed.
   auto run = [](const std::string& args) {
-    FILE* pipe = popen((std::string(KAMADO_BINARY) + " serve " + args + " 2>&1").c_str(), "r");
-    std::string out;
-    char buf[1024];
-    for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
-    const int status = pclose(pipe);
-    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+    int rc = 0;
+    std::string out = testutil::RunCommand(std::string(KAMADO_BINARY) + " serve " + args + " 2>&1", rc);
+    return std::make_pair(rc, out);
   };
   const auto unknown =
       WriteConfig("unknown.yaml", "port: 0\nmodels: [models/mobilenet_v2]\nmax_batchs: 4\n");

@@ -27,6 +27,7 @@
 #include "serving/http/http_client.h"
 #include "serving/serving_test_util.h"
 #include "serving/spawn_server.h"
+#include "testutil/run_command.h"
 #include "testutil/test_data.h"
 
 namespace kamado::serving {
@@ -593,12 +594,9 @@ void ServedBehindItsGate(const fs::path& cache_, const std::string& precision,
     return code;
   };
   auto run = [](const std::string& cmd) {
-    FILE* f = popen((cmd + " 2>&1").c_str(), "r");
-    std::string out;
-    char line[65536];
-    while (f && fgets(line, sizeof(line), f)) out += line;
-    const int status = f ? pclose(f) : -1;
-    return std::make_pair(WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+    int rc = 0;
+    std::string out = testutil::RunCommand(cmd + " 2>&1", rc);
+    return std::make_pair(rc, out);
   };
   std::string log;
   auto [c, port] = serve(&log);
@@ -679,11 +677,9 @@ TEST_F(ServeWorkers, Int8FromQuantizeIsServedBehindItsGateAndAnswersWhatInferDoe
   KAMADO_REQUIRE_DATA("data/calib");
   fs::create_directories(cache_);
   const std::string cmd = std::string(KAMADO_BINARY) + " quantize --model models/mobilenet_v2 --images data/calib --max-images 8 --threads 1 -o " + (cache_ / "model").string() + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  std::string out;
-  char line[4096];
-  while (f && fgets(line, sizeof(line), f)) out += line;
-  ASSERT_EQ(f ? pclose(f) : -1, 0) << out;
+  int rc = 0;
+  const std::string out = testutil::RunCommand(cmd, rc);
+  ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("calibrated on 8 photos"), std::string::npos) << out;
   ASSERT_NE(ReadFile(cache_ / "model" / "kamado.yaml").value().find("precision: int8"), std::string::npos);
   ServedBehindItsGate(cache_, "int8", [this](std::vector<std::string> more) {

@@ -20,6 +20,7 @@
 #include "image/preprocess.h"
 #include "runtime/session.h"
 #include "serving/serving_test_util.h"
+#include "testutil/run_command.h"
 #include "testutil/test_data.h"
 
 namespace kamado::serving {
@@ -37,14 +38,9 @@ constexpr int kDrawing = 0, kHentai = 1, kNeutral = 2, kPorn = 3, kSexy = 4;
 
 // Runs `kamado infer --threads 1 ARGS`; stdout and the exit status.
 std::pair<int, std::string> RunInfer(const std::string& args) {
-  const std::string cmd = std::string(KAMADO_BINARY) + " infer --threads 1 " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  int rc = 0;
+  std::string out = testutil::RunCommand(std::string(KAMADO_BINARY) + " infer --threads 1 " + args + " 2>&1", rc);
+  return {rc, out};
 }
 
 // The first line of `out` that is a JSON object (infer prints one per image).

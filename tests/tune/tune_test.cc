@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cost/cost_inputs.h"
+#include "perf/proc_stats.h"
 #include "serving/serve_config.h"
 #include "tune/search.h"
 #include "tune/search_space.h"
@@ -332,9 +333,10 @@ TEST(ServeYamlTest, TheRecommendationParsesBackWithServesOwnParser) {
 
 TEST(ProcParsersTest, KbFieldsAndTheParentPid) {
   const std::string rollup = "55d0-7ffd ---p 00000000 00:00 0  [rollup]\nRss:  102400 kB\nPss:   51200 kB\n";
-  EXPECT_EQ(ParseKbField(rollup, "Pss", "smaps_rollup").value(), 51200u);
-  EXPECT_EQ(ParseKbField(rollup, "Rss", "smaps_rollup").value(), 102400u);
-  EXPECT_NE(ParseKbField(rollup, "Pss_Anon", "x").status().message().find("no 'Pss_Anon' line"), std::string::npos);
+  EXPECT_EQ(perf::KbField(rollup, "smaps_rollup", "Pss").value(), 51200u);
+  EXPECT_EQ(perf::KbField(rollup, "smaps_rollup", "Rss").value(), 102400u);
+  EXPECT_NE(perf::KbField(rollup, "x", "Pss_Anon").status().message().find("field 'Pss_Anon' is missing"),
+            std::string::npos);
   EXPECT_EQ(ParsePpid("123 (kamado (w) x) S 77 123 123 0", "stat").value(), 77);
   EXPECT_FALSE(ParsePpid("123 kamado S 77", "stat").ok());
   EXPECT_FALSE(ParsePpid("123 (kamado) S x", "stat").ok());
