@@ -118,7 +118,8 @@ class Search {
       if (out_.points[best].m.slo_rps < top) {
         out_.notes.push_back(fmt::format(
             "{} ({:.1f} req/s) is within {:g}% of the highest measured ({:.1f} req/s), a difference the "
-            "measurement cannot resolve, and holds less memory (PSS): it is the one recommended",
+            "measurement cannot resolve, and holds less memory (PSS): the search's choice, which the confirmation "
+            "against the default then decides",
             Label(out_.points[best].candidate), out_.points[best].m.slo_rps, options_.tie_pct, top));
       }
       Confirm(out_.points[best]);
