@@ -29,10 +29,12 @@ void Scheduler::Start() {
   started_cv_.wait(lock, [&] { return runners_made_ == n; });
 }
 
-std::string Scheduler::QueueLimitMessage(int64_t rows) const {
+std::string QueueLimitMessage(int64_t rows, size_t max_queue) {
   return "the request has " + std::to_string(rows) + " rows, more than the queue can ever hold (max_queue " +
-         std::to_string(options_.max_queue) + " rows)";
+         std::to_string(max_queue) + " rows)";
 }
+
+std::string Scheduler::QueueLimitMessage(int64_t rows) const { return serving::QueueLimitMessage(rows, options_.max_queue); }
 
 void RateEstimator::Add(Clock::time_point at, double rows) {
   rate_ = PerSecond(at) + rows / tau_.count();

@@ -97,6 +97,10 @@ size_t BatchRowsWorthRunning(size_t queued_rows, size_t max_batch, const std::ma
 
 class Scheduler;
 
+// The TooLarge message for a request of `rows` rows over a queue that can
+// hold `max_queue` (every ModelService words it so).
+std::string QueueLimitMessage(int64_t rows, size_t max_queue);
+
 // A place in a scheduler's queue for one request's rows, taken at admission
 // and held while the request is prepared elsewhere (its images decoded), so
 // the queue bound counts requests that are not queued yet: a server whose

@@ -44,9 +44,7 @@ Result<const ModelView*> StubModelService::FindModel(std::string_view name) cons
 Result<QueueTicket> StubModelService::Admit(const ModelView& model, int64_t rows, QueueTicket held) const {
   RETURN_IF_ERROR(CheckRowCount(rows, options_.max_rows_per_request));
   if (static_cast<size_t>(rows) > options_.max_queue) {
-    return TooLarge("model '" + model.name() + "': the request has " + std::to_string(rows) +
-                    " rows, more than the queue can ever hold (max_queue " + std::to_string(options_.max_queue) +
-                    " rows)");
+    return TooLarge("model '" + model.name() + "': " + QueueLimitMessage(rows, options_.max_queue));
   }
   return held;
 }

@@ -192,10 +192,8 @@ std::optional<Response> Router::CheckHead(const Request& head, RequestContext& c
     }
     return std::nullopt;
   }
-  Response res = MakeResponse(503, json{{"error", ticket.status().message() + "; retry later"}}.dump());
-  res.set(bhttp::field::retry_after, "1");
   metrics_.CountRequest((*model)->name(), 503, 0);
-  return res;
+  return RefusalResponse({503, ticket.status().message() + "; retry later"});
 }
 
 void Router::Handle(Request&& req, RequestContext&& context, Responder respond) {
