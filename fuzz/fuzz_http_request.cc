@@ -65,9 +65,7 @@ void Check(const http::Response& res, const std::string& sent_lower) {
 struct Harness {
   Harness() : router(service, metrics) {
     options.max_body_bytes = 1 << 20;  // smaller than the server's, to keep runs fast
-    options.check_head = [this](const http::Request& head, http::RequestContext& context) {
-      return router.CheckHead(head, context);
-    };
+    options.check_head = router.AsHeadCheck();
   }
   testing::StubModelService service;
   Metrics metrics;
@@ -80,12 +78,8 @@ struct Harness {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Harness* h = new Harness();  // one server for the whole run, as in production
   const std::string_view sent(reinterpret_cast<const char*>(data), size);
-  const testing::MemoryExchange e = testing::ExchangeInMemory(
-      sent, h->options,
-      [](http::Request&& req, http::RequestContext&& context, http::Responder respond) {
-        h->router.Handle(std::move(req), std::move(context), std::move(respond));
-      },
-      4);
+  static const http::Handler handler = h->router.AsHandler();
+  const testing::MemoryExchange e = testing::ExchangeInMemory(sent, h->options, handler, 4);
   if (e.unanswered || e.answered_twice || e.handler_threw) {
     std::fprintf(stderr, "fuzz_http_request: a request answered %s\n",
                  e.unanswered ? "never" : e.answered_twice ? "twice" : "by the server's catch (the handler threw)");

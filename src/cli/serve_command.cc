@@ -188,9 +188,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   http.max_connections = args.max_connections;
   http.max_buffered_bytes = args.max_buffered_bytes;
   http.on_rejected = [&metrics](int status) { metrics.CountRequest("", status, 0); };
-  http.check_head = [&router](const serving::http::Request& head, serving::http::RequestContext& context) {
-    return router.CheckHead(head, context);
-  };
+  http.check_head = router.AsHeadCheck();
   if (worker_index != nullptr) {
     // A worker of `--workers P`: accept from the supervisor's socket, and
     // say in every response which worker answered.
@@ -198,11 +196,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     http.listen_fd = fd ? std::atoi(fd) : -1;
     http.response_headers.emplace_back("X-Kamado-Worker", worker_index);
   }
-  serving::http::HttpServer server(
-      http, [&router](serving::http::Request&& req, serving::http::RequestContext&& context,
-                      serving::http::Responder respond) {
-        router.Handle(std::move(req), std::move(context), std::move(respond));
-      });
+  serving::http::HttpServer server(http, router.AsHandler());
   if (Status s = server.Start(); !s.ok()) {
     std::cerr << "kamado serve: " << s.ToString() << "\n";
     return 2;

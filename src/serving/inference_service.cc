@@ -315,15 +315,8 @@ Result<Tensor> InferenceService::PrepareImages(const ServedModel& model,
 }
 
 Status InferenceService::CheckRows(const ServedModel& model, const Tensor& rows) const {
-  const Shape& want = model.item_shape();
-  const Shape& got = rows.shape();
-  if (got.size() != want.size() || !std::equal(want.begin() + 1, want.end(), got.begin() + 1)) {
-    Shape shown = want;
-    shown[0] = -1;
-    return InvalidArgument("model '" + model.name() + "' takes tensors of shape " +
-                           ShapeToString(shown) + ", got " + ShapeToString(got));
-  }
-  return CheckRowCount(got[0]);
+  RETURN_IF_ERROR(CheckRowShape(model, rows.shape()));
+  return CheckRowCount(rows.shape()[0]);
 }
 
 Clock::time_point InferenceService::Deadline(Clock::time_point requested) const {

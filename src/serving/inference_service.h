@@ -23,6 +23,7 @@
 // from one thread after the front-end has stopped submitting.
 #pragma once
 
+#include <cassert>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -170,8 +171,17 @@ class InferenceService : public ModelService {
 
  private:
   InferenceService() = default;
-  // The model behind a view this service handed out (Find, FindModel).
-  static const ServedModel& Served(const ModelView& view) { return static_cast<const ServedModel&>(view); }
+  // The model behind a view this service handed out (Find, FindModel); a
+  // view from elsewhere (another service, a stub) is a bug the assert
+  // catches in builds without NDEBUG.
+  const ServedModel& Served(const ModelView& view) const {
+    assert(OwnsView(view) && "a ModelView this InferenceService did not hand out");
+    return static_cast<const ServedModel&>(view);
+  }
+  bool OwnsView(const ModelView& view) const {
+    auto it = models_.find(view.name());
+    return it != models_.end() && static_cast<const ModelView*>(it->second.get()) == &view;
+  }
   // InvalidArgument unless 1 ≤ rows ≤ options_.max_rows_per_request.
   Status CheckRowCount(int64_t rows) const;
   Clock::time_point Deadline(Clock::time_point requested) const;

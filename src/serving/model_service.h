@@ -123,6 +123,12 @@ class ModelView {
 // request's row count, in the words every ModelService answers it with.
 Status CheckRowCount(int64_t rows, int max_rows);
 
+// InvalidArgument unless `rows` is [k, ...] with the rest of `model`'s row
+// shape (item_shape() past the batch axis), naming both shapes: a
+// caller-supplied tensor, in the words every ModelService answers it with.
+// The row count itself is CheckRowCount's.
+Status CheckRowShape(const ModelView& model, const Shape& rows);
+
 class ModelService {
  public:
   virtual ~ModelService() = default;

@@ -26,15 +26,9 @@ using nlohmann::json;
 // A Router over a StubModelService, with the server's default limits.
 struct StubServer {
   explicit StubServer(ServiceOptions options = {}) : service(std::move(options)), router(service, metrics) {
-    http_options.check_head = [this](const http::Request& head, http::RequestContext& context) {
-      return router.CheckHead(head, context);
-    };
+    http_options.check_head = router.AsHeadCheck();
   }
-  MemoryExchange Send(std::string_view bytes) {
-    return ExchangeInMemory(bytes, http_options, [this](http::Request&& r, http::RequestContext&& c, http::Responder a) {
-      router.Handle(std::move(r), std::move(c), std::move(a));
-    });
-  }
+  MemoryExchange Send(std::string_view bytes) { return ExchangeInMemory(bytes, http_options, router.AsHandler()); }
   StubModelService service;
   Metrics metrics;
   http::Router router;
@@ -113,6 +107,25 @@ TEST(RouterInMemory, PipelinedRequestsAreAnsweredInOrderAndHeadHasNoBody) {
   EXPECT_TRUE(e.responses[1].body().empty());
   EXPECT_GT(std::stoul(std::string(e.responses[1][boost::beast::http::field::content_length])), 20u);
   EXPECT_EQ(e.responses[2].result_int(), 404);
+}
+
+// A tensor of the wrong row shape that gets past a front-end (the Router
+// refuses it first, in its own words: "input 'pixels' must have shape …") is
+// refused by Submit with CheckRowShape's message, the real service's and
+// the stub's alike, naming both shapes, and never runs.
+TEST(ModelServiceRows, SubmitRefusesAnotherRowShapeNamingBoth) {
+  StubModelService service;
+  auto tiny = service.FindModel("tiny");
+  ASSERT_TRUE(tiny.ok()) << tiny.status().ToString();
+  const std::string want = "model 'tiny' takes tensors of shape [?, 2, 2, 3], got [1, 3, 2, 2]";
+  EXPECT_EQ(CheckRowShape(**tiny, {1, 3, 2, 2}).message(), want);
+  EXPECT_TRUE(CheckRowShape(**tiny, {5, 2, 2, 3}).ok());
+  EXPECT_FALSE(CheckRowShape(**tiny, {2, 2, 3}).ok());
+  bool ran = false;
+  Status s = service.Submit(**tiny, Tensor({1, 3, 2, 2}), [&](Result<JobOutput>) { ran = true; }, Clock::now(), {});
+  EXPECT_EQ(s.message(), want);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(service.submits(), 0);
 }
 
 // Defect 6 through the harness: more rows than the queue can ever hold is

@@ -47,13 +47,8 @@ struct TestServer {
     service = std::move(s).value();
     router = std::make_unique<http::Router>(*service, metrics);
     http_options.port = 0;
-    http_options.check_head = [this](const http::Request& head, http::RequestContext& context) {
-      return router->CheckHead(head, context);
-    };
-    server = std::make_unique<http::HttpServer>(
-        http_options, [this](http::Request&& req, http::RequestContext&& context, http::Responder respond) {
-          router->Handle(std::move(req), std::move(context), std::move(respond));
-        });
+    http_options.check_head = router->AsHeadCheck();
+    server = std::make_unique<http::HttpServer>(http_options, router->AsHandler());
     Status st = server->Start();
     EXPECT_TRUE(st.ok()) << st.ToString();
   }

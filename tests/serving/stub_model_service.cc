@@ -62,14 +62,11 @@ JobOutput StubModelService::Outputs(const ModelView& model, int64_t rows) {
 
 Status StubModelService::Submit(const ModelView& model, Tensor rows, std::function<void(Result<JobOutput>)> done,
                                 Clock::time_point, QueueTicket held) const {
-  const Shape& want = model.item_shape();
-  const Shape& got = rows.shape();
-  if (got.size() != want.size() || !std::equal(want.begin() + 1, want.end(), got.begin() + 1)) {
-    return InvalidArgument("model '" + model.name() + "' takes tensors of another shape, got " + ShapeToString(got));
-  }
-  ASSIGN_OR_RETURN(QueueTicket ticket, Admit(model, got[0], std::move(held)));
+  RETURN_IF_ERROR(CheckRowShape(model, rows.shape()));
+  const int64_t n = rows.shape()[0];
+  ASSIGN_OR_RETURN(QueueTicket ticket, Admit(model, n, std::move(held)));
   ++submits_;
-  done(Outputs(model, got[0]));
+  done(Outputs(model, n));
   return Status::Ok();
 }
 

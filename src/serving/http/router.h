@@ -32,6 +32,18 @@ class Router {
   // Handle.
   std::optional<Response> CheckHead(const Request& head, RequestContext& context) const;
 
+  // The two callbacks an HttpServer (or the in-memory test connection)
+  // takes, bound to this Router: HttpServerOptions::check_head and the
+  // server's Handler. The Router must outlive whatever holds them.
+  HeadCheck AsHeadCheck() const {
+    return [this](const Request& head, RequestContext& context) { return CheckHead(head, context); };
+  }
+  Handler AsHandler() {
+    return [this](Request&& req, RequestContext&& context, Responder respond) {
+      Handle(std::move(req), std::move(context), std::move(respond));
+    };
+  }
+
  private:
   class Call;
   void Infer(std::shared_ptr<Call> call, const ModelView& model);
