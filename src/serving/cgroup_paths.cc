@@ -35,7 +35,18 @@ std::vector<fs::path> CgroupDirs(const fs::path& root, const std::string& self_c
   const std::string own = SelfCgroupPath(self_cgroup, controller);
   std::vector<fs::path> dirs;
   if (!own.empty() && own != "/" && own.front() == '/') {
-    for (const std::string& m : mounts) dirs.push_back((m.empty() ? root : root / m) / own.substr(1));
+    for (const std::string& m : mounts) {
+      // The own cgroup, then each ancestor below the mount: limits are
+      // hierarchical, so a parent slice's quota binds this process too.
+      fs::path rel = fs::path(own.substr(1)).lexically_normal();
+      if (!rel.empty() && rel.filename().empty()) rel = rel.parent_path();  // "a/b/"
+      if (rel.empty() || rel == "." || *rel.begin() == "..") continue;  // climbs out of the mount
+      while (!rel.empty()) {
+        dirs.push_back((m.empty() ? root : root / m) / rel);
+        if (!rel.has_parent_path()) break;
+        rel = rel.parent_path();
+      }
+    }
   }
   for (const std::string& m : mounts) dirs.push_back(m.empty() ? root : root / m);
   return dirs;

@@ -20,8 +20,10 @@ std::string SelfCgroupPath(const std::string& self_cgroup, const std::string& co
 std::string ReadSelfCgroup();
 
 // For each of `mounts` (folders under `root` where the controller is
-// mounted; "" is `root` itself): the process's own cgroup under it, when
-// that is not the root, and then the mount itself — every own path first.
+// mounted; "" is `root` itself): the process's own cgroup under it and each
+// of its ancestors below the mount, when that is not the root, and then the
+// mount itself — every own path first. Limits are hierarchical: the
+// tightest of all of these binds (the readers take the minimum).
 std::vector<std::filesystem::path> CgroupDirs(const std::filesystem::path& root,
                                               const std::string& self_cgroup,
                                               const std::string& controller,

@@ -23,9 +23,10 @@ bool ReadFirstLine(const fs::path& path, std::string& line) {
   return in && std::getline(in, line);
 }
 
-// cgroup v2: "max 100000" (no limit) or "<quota> <period>", in the first of
-// `dirs` that has cpu.max.
+// cgroup v2: "max 100000" (no limit) or "<quota> <period>" in each of
+// `dirs` that has cpu.max; the tightest quota binds (0: none).
 double QuotaV2(const std::vector<fs::path>& dirs) {
+  double tightest = 0;
   for (const fs::path& dir : dirs) {
     std::string line;
     if (!ReadFirstLine(dir / "cpu.max", line)) continue;
@@ -33,19 +34,20 @@ double QuotaV2(const std::vector<fs::path>& dirs) {
     std::string quota;
     double period = 0;
     in >> quota >> period;
-    if (quota == "max" || period <= 0) return 0;
+    if (quota == "max" || period <= 0) continue;
     try {
-      return std::stod(quota) / period;
+      const double q = std::stod(quota) / period;
+      if (q > 0 && (tightest == 0 || q < tightest)) tightest = q;
     } catch (...) {
-      return 0;
     }
   }
-  return 0;
+  return tightest;
 }
 
-// cgroup v1: cfs_quota_us is -1 when unlimited; the first of `dirs` that has
-// both files decides.
+// cgroup v1: cfs_quota_us is -1 when unlimited; each of `dirs` that has
+// both files counts, and the tightest quota binds (0: none).
 double QuotaV1(const std::vector<fs::path>& dirs) {
+  double tightest = 0;
   for (const fs::path& dir : dirs) {
     std::string q, p;
     if (!ReadFirstLine(dir / "cpu.cfs_quota_us", q) || !ReadFirstLine(dir / "cpu.cfs_period_us", p)) {
@@ -53,12 +55,11 @@ double QuotaV1(const std::vector<fs::path>& dirs) {
     }
     try {
       const double quota = std::stod(q), period = std::stod(p);
-      if (quota > 0 && period > 0) return quota / period;
+      if (quota > 0 && period > 0 && (tightest == 0 || quota / period < tightest)) tightest = quota / period;
     } catch (...) {
     }
-    return 0;
   }
-  return 0;
+  return tightest;
 }
 
 int AffinityCpus() {

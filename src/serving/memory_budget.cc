@@ -54,13 +54,17 @@ std::optional<MemoryLimit> DetectMemoryLimit(const fs::path& cgroup_root, const 
   for (const fs::path& dir : CgroupDirs(cgroup_root, self, "memory", {"memory"})) {
     places.push_back({dir / "memory.limit_in_bytes", "cgroup v1 memory.limit_in_bytes"});
   }
+  // Limits are hierarchical: the tightest of the own cgroup, its ancestors
+  // and the mount binds; "max", v1's huge "no limit" and anything at or
+  // above the machine's memory are no limit.
+  std::optional<MemoryLimit> tightest;
   for (const Place& p : places) {
     if (!fs::exists(p.file)) continue;
     const auto limit = ReadLimit(p.file);
-    if (!limit || *limit <= 0 || *limit >= machine_bytes) return std::nullopt;
-    return MemoryLimit{*limit, p.source};
+    if (!limit || *limit <= 0 || *limit >= machine_bytes) continue;
+    if (!tightest || *limit < tightest->bytes) tightest = MemoryLimit{*limit, p.source};
   }
-  return std::nullopt;
+  return tightest;
 }
 
 namespace {

@@ -77,11 +77,33 @@ TEST_F(CpuBudgetTest, OwnCgroupComesBeforeTheRootV1) {
   EXPECT_DOUBLE_EQ(DetectCpuBudget(root_, "4:cpu,cpuacct:/docker/0123abcd\n").cpus, 0.5);
 }
 
-TEST(CgroupDirs, OwnPathsFirstThenTheMounts) {
+// A quota on a parent slice binds the process below it, whatever its own
+// cgroup says; with quotas at several levels the tightest wins.
+TEST_F(CpuBudgetTest, AParentSlicesQuotaBindsTooAndTheTightestWins) {
+  fs::create_directories(root_ / "kamado.slice/worker.service");
+  Write("kamado.slice/cpu.max", "150000 100000\n");
+  Write("kamado.slice/worker.service/cpu.max", "max 100000\n");
+  const std::string self = "0::/kamado.slice/worker.service\n";
+  CpuBudget b = DetectCpuBudget(root_, self);
+  EXPECT_LE(b.cpus, 1.5);
+  if (b.source != "affinity mask") {
+    EXPECT_DOUBLE_EQ(b.cpus, 1.5) << "the parent's 1.5 CPUs; it read " << b.source;
+  }
+  Write("kamado.slice/worker.service/cpu.max", "50000 100000\n");
+  b = DetectCpuBudget(root_, self);
+  EXPECT_DOUBLE_EQ(b.cpus, 0.5) << "the own cgroup's 0.5 is tighter than the parent's 1.5";
+  Write("kamado.slice/worker.service/cpu.max", "400000 100000\n");
+  Write("kamado.slice/cpu.max", "25000 100000\n");
+  EXPECT_DOUBLE_EQ(DetectCpuBudget(root_, self).cpus, 0.25) << "the parent's 0.25 is tighter than the own 4";
+}
+
+TEST(CgroupDirs, OwnPathsAndTheirAncestorsFirstThenTheMounts) {
   const std::string self = "4:cpu,cpuacct:/a/b\n0::/c\n";
   EXPECT_EQ(CgroupDirs("/r", self, "", {""}), (std::vector<fs::path>{"/r/c", "/r"}));
   EXPECT_EQ(CgroupDirs("/r", self, "cpu", {"cpu", ""}),
-            (std::vector<fs::path>{"/r/cpu/a/b", "/r/a/b", "/r/cpu", "/r"}));
+            (std::vector<fs::path>{"/r/cpu/a/b", "/r/cpu/a", "/r/a/b", "/r/a", "/r/cpu", "/r"}));
+  EXPECT_EQ(CgroupDirs("/r", "0::/x/../../etc\n", "", {""}), (std::vector<fs::path>{"/r"}))
+      << "a path that climbs out of the mount is not followed";
   EXPECT_EQ(CgroupDirs("/r", self, "memory", {"memory"}), (std::vector<fs::path>{"/r/memory"}));
   EXPECT_EQ(SelfCgroupPath(self, "cpuacct"), "/a/b");
   EXPECT_EQ(SelfCgroupPath("garbage\n", ""), "");

@@ -46,6 +46,24 @@ TEST_F(MemoryBudgetTest, OwnCgroupComesBeforeTheRoot) {
   EXPECT_EQ(limit->bytes, 536870912);
 }
 
+// memory.max is hierarchical: a pod's limit binds the container below it
+// that has none of its own, and the tightest level wins.
+TEST_F(MemoryBudgetTest, AParentsLimitBindsTooAndTheTightestWins) {
+  Write("kubepods/pod1/memory.max", "1073741824\n");
+  Write("kubepods/pod1/ctr/memory.max", "max\n");
+  auto limit = DetectMemoryLimit(root_, "0::/kubepods/pod1/ctr\n", kMachine);
+  ASSERT_TRUE(limit.has_value()) << "the pod's 1 GiB, though the container's own file says max";
+  EXPECT_EQ(limit->bytes, 1073741824);
+  Write("kubepods/pod1/ctr/memory.max", "268435456\n");
+  limit = DetectMemoryLimit(root_, "0::/kubepods/pod1/ctr\n", kMachine);
+  ASSERT_TRUE(limit.has_value());
+  EXPECT_EQ(limit->bytes, 268435456);
+  Write("kubepods/pod1/ctr/memory.max", "2147483648\n");
+  limit = DetectMemoryLimit(root_, "0::/kubepods/pod1/ctr\n", kMachine);
+  ASSERT_TRUE(limit.has_value());
+  EXPECT_EQ(limit->bytes, 1073741824) << "the pod's 1 GiB is tighter than the container's 2 GiB";
+}
+
 TEST_F(MemoryBudgetTest, NoLimitOrOneAboveTheMachineIsNone) {
   Write("memory/memory.limit_in_bytes", "9223372036854771712\n");
   EXPECT_FALSE(DetectMemoryLimit(root_, "4:memory:/\n", kMachine).has_value());
