@@ -354,6 +354,50 @@ TEST_F(OnnxImporterTest, SqueezeExcitationMulBroadcastsTheComputedGate) {
   EXPECT_EQ(g->value(mul->inputs[1]).shape, (Shape{-1, 8, 1, 1}));
 }
 
+// Pow by a constant scalar is the exact op: x² a self-multiply (PyTorch's
+// decomposed LayerNorm), x^0.5 a Sqrt, x^−1 a Reciprocal; an exponent that is
+// another value, a tensor, or computed, is an error naming the node.
+TEST_F(OnnxImporterTest, PowByAConstantScalarIsTheExactOp) {
+  AddInput("x", {1, 3, 4, 4});
+  AddInit("two", {}, {2.0f});
+  AddInit("half", {1}, {0.5f});
+  AddInit("minus_one", {}, {-1.0f});
+  AddNode("Pow", "square", {"x", "two"}, {"a"});
+  AddNode("Pow", "root", {"a", "half"}, {"b"});
+  AddNode("Pow", "inverse", {"b", "minus_one"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_EQ(Ops(*g), (std::vector<ir::OpType>{ir::OpType::kBinary, ir::OpType::kActivation,
+                                              ir::OpType::kActivation}));
+  EXPECT_EQ(g->node(0).attr<ir::BinaryAttrs>().kind, ir::BinaryKind::kMul);
+  EXPECT_EQ(g->node(0).inputs[0], g->node(0).inputs[1]) << "x times itself";
+  EXPECT_EQ(g->node(1).attr<ir::ActivationAttrs>().activation.kind, ir::ActivationKind::kSqrt);
+  EXPECT_EQ(g->node(2).attr<ir::ActivationAttrs>().activation.kind, ir::ActivationKind::kReciprocal);
+}
+
+TEST_F(OnnxImporterTest, PowByAnotherExponentNamesTheNodeAndTheExponent) {
+  AddInput("x", {1, 3, 4, 4});
+  AddInit("three", {}, {3.0f});
+  AddNode("Pow", "cube", {"x", "three"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node 'cube' (Pow): exponent 3 is not supported (only 2, 1, 0.5 and -1)"),
+            std::string::npos)
+      << g.status().message();
+
+  graph()->clear_node();
+  graph()->clear_initializer();
+  AddInput("e", {1, 3, 4, 4});
+  AddNode("Pow", "elementwise", {"x", "e"}, {"y"});
+  g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("node 'elementwise' (Pow): exponent Y ('e') is computed in the graph"),
+            std::string::npos)
+      << g.status().message();
+}
+
 TEST_F(OnnxImporterTest, SumAndMeanChainAdds) {
   AddInput("a", {1, 5});
   AddInput("b", {1, 5});

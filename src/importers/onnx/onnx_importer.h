@@ -4,7 +4,7 @@
 // classifiers use (older opsets load where the op did not change): Conv (groups, pads, strides, dilations, auto_pad),
 // BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid, Tanh, Elu, HardSigmoid,
 // HardSwish, Exp, Reciprocal, Neg, Abs, Sqrt, Add/Sub/Mul/Div (Sub and Div
-// also with a constant first operand),
+// also with a constant first operand), Pow by a constant scalar (2, 1, 0.5, −1),
 // Concat, MaxPool and AveragePool (1-D and 2-D, ceil_mode), GlobalAveragePool,
 // GlobalMaxPool, ReduceMean/ReduceSum/ReduceSumSquare/ReduceMax/ReduceMin over
 // any axes but the batch, Gemm (C a scalar, [N], or [M, N] pinning the batch

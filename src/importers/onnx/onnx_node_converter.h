@@ -238,6 +238,7 @@ class NodeConverter {
   Status ActivationOp();
   Status Clip();
   Status BinaryOp();
+  Status Pow();
   Status FoldBinary(const ir::BinaryAttrs& attrs, const ConstTensor& a, const ConstTensor& b);
   Status SumOrMean();
   Status Softmax();

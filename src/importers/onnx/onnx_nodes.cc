@@ -31,6 +31,7 @@ Status NodeConverter::Convert() {
       {"Sub", &NodeConverter::BinaryOp},
       {"Mul", &NodeConverter::BinaryOp},
       {"Div", &NodeConverter::BinaryOp},
+      {"Pow", &NodeConverter::Pow},
       {"Sum", &NodeConverter::SumOrMean},
       {"Mean", &NodeConverter::SumOrMean},
       {"Concat", &NodeConverter::Concat},

@@ -1,7 +1,9 @@
 // NodeConverter: Activations, Clip, Add/Sub/Mul/Div (broadcast constants, folding),
-// Sum/Mean and Softmax.
+// Pow by a constant, Sum/Mean and Softmax.
+#include <cmath>
 #include <limits>
 #include <map>
+#include <sstream>
 
 #include "importers/onnx/onnx_node_converter.h"
 
@@ -212,6 +214,40 @@ Status NodeConverter::FoldBinary(const ir::BinaryAttrs& attrs, const ConstTensor
     }
   }
   return Fold(std::move(r));
+}
+
+// Pow by a constant scalar exponent, each as the exact op it is: x² is x·x
+// (how PyTorch's decomposed LayerNorm writes its variance at opset < 17),
+// x^0.5 √x, x^1 x, x^−1 1/x. A constant base folds; any other exponent, or
+// one computed in the graph, is an error naming the node and the exponent.
+Status NodeConverter::Pow() {
+  ASSIGN_OR_RETURN(const Symbol* sy, Sym(1));
+  if (!sy->constant) {
+    return Unsupported(where_ + ": exponent Y ('" + node_.input(1) +
+                       "') is computed in the graph; only a constant scalar exponent is supported");
+  }
+  const ConstTensor& y = *sy->constant;
+  if (y.size() != 1) {
+    return Unsupported(where_ + ": exponent Y of shape " + ShapeToString(y.shape) +
+                       " is not supported (only a scalar exponent)");
+  }
+  const double e = y.integer ? static_cast<double>(y.ints[0]) : static_cast<double>(y.floats[0]);
+  ASSIGN_OR_RETURN(const Symbol* sx, Sym(0));
+  if (sx->constant) {
+    if (sx->constant->integer) return Unsupported(where_ + ": Pow of an integer tensor is not supported");
+    ConstTensor r = *sx->constant;
+    for (float& v : r.floats) v = static_cast<float>(std::pow(static_cast<double>(v), e));
+    return Fold(std::move(r));
+  }
+  ASSIGN_OR_RETURN(ValueId x, Activation(0));
+  using K = ir::ActivationKind;
+  if (e == 2) return Done(Emit(OpType::kBinary, {x, x}, ir::BinaryAttrs{ir::BinaryKind::kMul}));
+  if (e == 1) return Done(Emit(OpType::kIdentity, {x}, {}));
+  if (e == 0.5) return Done(Emit(OpType::kActivation, {x}, ir::ActivationAttrs{{K::kSqrt}}));
+  if (e == -1) return Done(Emit(OpType::kActivation, {x}, ir::ActivationAttrs{{K::kReciprocal}}));
+  std::ostringstream shown;
+  shown << e;
+  return Unsupported(where_ + ": exponent " + shown.str() + " is not supported (only 2, 1, 0.5 and -1)");
 }
 
 // Sum and Mean of computed inputs of one shape: a chain of adds (then ·1/n).
