@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "importers/onnx/onnx_tensor.h"
+#include "runtime/compiled_model.h"
+#include "runtime/session.h"
 
 namespace kamado::importers {
 namespace {
@@ -396,6 +398,53 @@ TEST_F(OnnxImporterTest, PowByAnotherExponentNamesTheNodeAndTheExponent) {
   EXPECT_NE(g.status().message().find("node 'elementwise' (Pow): exponent Y ('e') is computed in the graph"),
             std::string::npos)
       << g.status().message();
+}
+
+// MatMul over the last axis of a channels-last activation (ConvNeXt's
+// Linear layers): a 1×1 Conv between two Transposes, and its answers are the
+// matrix product at every position, run by the real runtime at batch 2.
+TEST_F(OnnxImporterTest, MatMulOverTheLastAxisIsA1x1ConvAndComputesTheProduct) {
+  for (const Shape& xs : {Shape{1, 3, 2, 4}, Shape{1, 5, 4}}) {
+    SCOPED_TRACE(ShapeToString(xs));
+    graph()->Clear();
+    graph()->set_name("tiny");
+    AddInput("x", xs);
+    constexpr int64_t k = 4, m = 6;
+    std::vector<float> b(k * m);
+    for (size_t i = 0; i < b.size(); ++i) b[i] = 0.25f * static_cast<float>(i % 7) - 0.5f;
+    AddInit("b", {k, m}, b);
+    AddNode("MatMul", "linear", {"x", "b"}, {"y"});
+    AddOutput("y");
+    auto g = Import();
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    std::vector<ir::OpType> want_ops{ir::OpType::kTranspose, ir::OpType::kConv, ir::OpType::kTranspose};
+    if (xs.size() == 3) {
+      want_ops.insert(want_ops.begin(), ir::OpType::kReshape);
+      want_ops.push_back(ir::OpType::kReshape);
+    }
+    EXPECT_EQ(Ops(*g), want_ops);
+    auto compiled = runtime::CompiledModel::Compile(std::move(g).value());
+    ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+    Shape batch2 = xs;
+    batch2[0] = 2;
+    Tensor x(batch2);
+    for (int64_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>((i * 5) % 11) - 0.4f;
+    runtime::Session session(*compiled);
+    auto got = session.Run({x});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->size(), 1u);
+    Shape want_shape = batch2;
+    want_shape.back() = m;
+    ASSERT_EQ((*got)[0].shape(), want_shape);
+    const int64_t positions = x.size() / k;
+    for (int64_t p = 0; p < positions; ++p) {
+      for (int64_t j = 0; j < m; ++j) {
+        double want = 0;
+        for (int64_t i = 0; i < k; ++i) want += double{x[p * k + i]} * b[static_cast<size_t>(i * m + j)];
+        EXPECT_NEAR((*got)[0][p * m + j], want, 1e-5) << "position " << p << ", column " << j;
+      }
+    }
+  }
 }
 
 TEST_F(OnnxImporterTest, SumAndMeanChainAdds) {

@@ -8,7 +8,7 @@
 // Concat, MaxPool and AveragePool (1-D and 2-D, ceil_mode), GlobalAveragePool,
 // GlobalMaxPool, ReduceMean/ReduceSum/ReduceSumSquare/ReduceMax/ReduceMin over
 // any axes but the batch, Gemm (C a scalar, [N], or [M, N] pinning the batch
-// size to M), MatMul, Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Pad
+// size to M), MatMul (2-D, or over the last axis of a 3-/4-D input), Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Pad
 // (constant), Softmax, Identity, Dropout, Constant.
 //
 // The graph follows the IR conventions (ir/op_type.h), which are ONNX's:

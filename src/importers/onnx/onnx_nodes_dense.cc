@@ -1,4 +1,5 @@
-// NodeConverter: Gemm and MatMul, both lowered to Dense.
+// NodeConverter: Gemm and MatMul: Dense, or a 1×1 Conv for a MatMul over
+// the last axis of a 3- or 4-D activation.
 #include "importers/onnx/onnx_node_converter.h"
 
 namespace kamado::importers::onnximport {
@@ -70,16 +71,36 @@ Status NodeConverter::GemmWithRowBias(ValueId x, Tensor w, const ConstTensor& c,
   return Done(Emit(OpType::kBinary, {y, b}, ir::BinaryAttrs{ir::BinaryKind::kAdd}));
 }
 
+// x [N, K] · B [K, M] is a Dense. x [N, H, W, K] or [N, P, K] · B — a Linear
+// applied at every position of a channels-last activation, as ConvNeXt's
+// blocks are — is a 1×1 convolution over K: the activation is viewed as
+// [N, K, H, W] (Transpose; [N, P, K] first as [N, P, 1, K]), convolved with
+// Bᵀ as [M, K, 1, 1], and given back in its own order.
 Status NodeConverter::MatMul() {
   ASSIGN_OR_RETURN(ValueId x, Activation(0));
   ASSIGN_OR_RETURN(const ConstTensor* b, ConstFloat(1, "B"));
-  if (ShapeOf(x).size() != 2 || b->shape.size() != 2) {
+  const Shape xs = ShapeOf(x);
+  const bool last_axis = b->shape.size() == 2 && (xs.size() == 3 || xs.size() == 4) && xs.back() == b->shape[0];
+  if (!last_axis && (xs.size() != 2 || b->shape.size() != 2)) {
     return Unsupported(where_ +
-                       ": only a 2-D input times a constant 2-D matrix is supported, "
-                       "got " +
-                       ShapeToString(ShapeOf(x)) + " x " + ShapeToString(b->shape));
+                       ": only a 2-, 3- or 4-D input times a constant 2-D matrix over its last axis is "
+                       "supported, got " +
+                       ShapeToString(xs) + " x " + ShapeToString(b->shape));
   }
-  return EmitDense(x, Transposed2D(*b, 1.0f), std::nullopt);
+  if (!last_axis) return EmitDense(x, Transposed2D(*b, 1.0f), std::nullopt);
+  const int64_t k = b->shape[0], m = b->shape[1];
+  ValueId v = x;
+  if (xs.size() == 3) {
+    ASSIGN_OR_RETURN(v, Emit(OpType::kReshape, {v}, ir::ReshapeAttrs{{-1, xs[1], 1, k}}, "positions"));
+  }
+  ASSIGN_OR_RETURN(v, Emit(OpType::kTranspose, {v}, ir::TransposeAttrs{{0, 3, 1, 2}}, "channels_first"));
+  Tensor w = Transposed2D(*b, 1.0f);  // [M, K]
+  w = Tensor({m, k, 1, 1}, std::vector<float>(w.span().begin(), w.span().end()));
+  const ValueId wid = AddConst(node_.output(0) + "/weight", std::move(w));
+  ASSIGN_OR_RETURN(v, Emit(OpType::kConv, {v, wid, ir::kNoValue}, ir::ConvAttrs{}, "conv1x1"));
+  if (xs.size() == 4) return Done(Emit(OpType::kTranspose, {v}, ir::TransposeAttrs{{0, 2, 3, 1}}));
+  ASSIGN_OR_RETURN(v, Emit(OpType::kTranspose, {v}, ir::TransposeAttrs{{0, 2, 3, 1}}, "channels_last"));
+  return EmitReshape(v, {-1, xs[1], m});
 }
 
 }  // namespace kamado::importers::onnximport
