@@ -31,6 +31,8 @@ std::string_view ActivationKindName(ActivationKind kind) {
     case ActivationKind::kNeg: return "neg";
     case ActivationKind::kAbs: return "abs";
     case ActivationKind::kSqrt: return "sqrt";
+    case ActivationKind::kErf: return "erf";
+    case ActivationKind::kGeluErf: return "gelu_erf";
   }
   return "?";
 }
@@ -51,6 +53,8 @@ float Activation::Apply(float x) const {
     case ActivationKind::kNeg: return -x;
     case ActivationKind::kAbs: return std::abs(x);
     case ActivationKind::kSqrt: return std::sqrt(x);
+    case ActivationKind::kErf: return std::erf(x);
+    case ActivationKind::kGeluErf: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
   }
   return x;
 }

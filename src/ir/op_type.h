@@ -73,6 +73,8 @@ enum class ActivationKind {
   kNeg,          // −x
   kAbs,          // |x|
   kSqrt,         // √x
+  kErf,          // erf(x); oneDNN 2.6 runs it only as part of GELU (FuseGelu)
+  kGeluErf,      // x · ½ · (1 + erf(x/√2)), GELU's exact form
 };
 
 std::string_view ActivationKindName(ActivationKind kind);

@@ -148,6 +148,7 @@ class PlanBuilder {
                           const ir::Activation& activation);
   // The post-ops from index `fused` on, which `n`'s primitive could not fuse
   // (see AppendPostOps), as eltwise steps in place on `dst`.
+  Status CheckLowerable(const ir::Node& n, const ir::Activation& activation);
   Status AddUnfusedPostOps(const ir::Node& n, const std::vector<ir::PostOp>& post_ops,
                            size_t fused, const MemRef& dst);
   Status LowerActivation(const ir::Node& n);

@@ -47,7 +47,7 @@ const char* const kFamilies[] = {
     "test_dropout", "test_constant", "test_pad", "test_constant_pad", "test_exp_example",
     "test_reciprocal", "test_neg", "test_abs", "test_sqrt", "test_slice", "test_gather_0",
     "test_gather_1", "test_gather_negative", "test_cast", "test_shape", "test_constantofshape",
-    "test_range", "test_pow"};
+    "test_range", "test_pow", "test_erf"};
 // Exact names where a prefix would claim another op too (test_exp → test_expand).
 const char* const kExactNames[] = {"test_exp"};
 

@@ -24,6 +24,7 @@
 #include "importers/onnx/onnx_importer.h"
 #include "ir/graph.h"
 #include "ir/shape_inference.h"
+#include "passes/pass_manager.h"
 #include "runtime/compiled_model.h"
 #include "runtime/reference/reference_executor.h"
 #include "runtime/session.h"
@@ -185,6 +186,39 @@ TEST_P(OpCoverage, EveryLayerHandlesTheOp) {
   auto again = reference::RunReference(*back, s.inputs);
   ASSERT_TRUE(again.ok()) << name << ": its ONNX export does not run: " << again.status().ToString();
   EXPECT_EQ(Compare(*again, *want), "") << name << ": its ONNX export computes something else";
+}
+
+// GELU is exported in opset 13's words (Mul by 1/√2, Erf, Add 1, Mul x,
+// Mul ½) and comes back, after the default passes, as the one activation it
+// was, computing the same.
+TEST(OpCoverageActivations, GeluExportsAsItsPatternAndImportsAsOneOp) {
+  ir::Graph g;
+  const ir::ValueId x = g.AddValue("x", {-1, 4, 5, 6});
+  g.AddInput(x);
+  const ir::ValueId y = g.AddValue("y");
+  g.AddNode("gelu", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{{ir::ActivationKind::kGeluErf}});
+  g.AddOutput(y);
+  ASSERT_TRUE(ir::InferShapes(g).ok());
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  Tensor in({2, 4, 5, 6});
+  for (float& v : in.span()) v = u(rng);
+  auto want = reference::RunReference(g, {in});
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  const std::filesystem::path file =
+      std::filesystem::temp_directory_path() / ("kamado_op_gelu_" + std::to_string(getpid()) + ".onnx");
+  ASSERT_TRUE(exporters::WriteOnnxFile(g, file).ok());
+  auto back = importers::ImportOnnxModel(file);
+  std::filesystem::remove(file);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->CountOps(OpType::kBinary), 4) << "exported as the pattern";
+  ASSERT_TRUE(ir::InferShapes(*back).ok());
+  ASSERT_TRUE(passes::RunDefaultPasses(*back).ok());
+  EXPECT_EQ(back->CountOps(OpType::kBinary), 0);
+  EXPECT_EQ(back->CountOps(OpType::kActivation), 1);
+  auto again = reference::RunReference(*back, {in});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(Compare(*again, *want), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, OpCoverage, ::testing::ValuesIn(ir::kAllOpTypes),

@@ -243,6 +243,50 @@ TEST(RuntimeOpsTest, ReciprocalAndSqrtOnPositiveInputs) {
   }
 }
 
+// GELU (oneDNN's eltwise_gelu_erf) on its own and as a Conv's post-op
+// against the reference's x·½·(1 + erf(x/√2)); erf on its own has no oneDNN
+// primitive and is refused naming the node, never dropped.
+TEST(RuntimeOpsTest, GeluMatchesTheReferenceAndAnErfOnItsOwnIsRefused) {
+  std::mt19937 rng(17);
+  const ir::Activation gelu{ir::ActivationKind::kGeluErf};
+  {
+    ir::Graph g;
+    const auto x = g.AddValue("x", {-1, 5, 4, 3});
+    g.AddInput(x);
+    const auto y = g.AddValue("y");
+    g.AddNode("gelu", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{gelu});
+    g.AddOutput(y);
+    ExpectMatchesReference(g, {Random({2, 5, 4, 3}, rng, -4.0f, 4.0f)}, "gelu standalone");
+  }
+  {
+    ir::Graph g;
+    const auto x = g.AddValue("x", {-1, 3, 6, 6});
+    g.AddInput(x);
+    const auto y = g.AddValue("y");
+    ir::ConvAttrs conv;
+    conv.kernel = {3, 3};
+    conv.pads = {1, 1, 1, 1};
+    conv.post_ops = {ir::PostOp::Act(gelu)};
+    g.AddNode("conv", OpType::kConv,
+              {x, g.AddConstant("w", Random({4, 3, 3, 3}, rng)), g.AddConstant("b", Random({4}, rng))}, {y},
+              conv);
+    g.AddOutput(y);
+    ExpectMatchesReference(g, {Random({2, 3, 6, 6}, rng)}, "conv + gelu post-op");
+  }
+  ir::Graph g;
+  const auto x = g.AddValue("x", {-1, 5, 4, 3});
+  g.AddInput(x);
+  const auto y = g.AddValue("y");
+  g.AddNode("lonely_erf", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{{ir::ActivationKind::kErf}});
+  g.AddOutput(y);
+  auto model = CompiledModel::Compile(g);
+  ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(model.status().message().find("Activation node 'lonely_erf': activation erf has no oneDNN 2.6 primitive"),
+            std::string::npos)
+      << model.status().ToString();
+}
+
 TEST(RuntimeOpsTest, ActivationsBatchNormAddPadStandalone) {
   std::mt19937 rng(3);
   for (int trial = 0; trial < 16; ++trial) {

@@ -210,6 +210,20 @@ class Exporter {
       case ir::ActivationKind::kSqrt:
         AddNode("Sqrt", out, {in}, {out});
         break;
+      case ir::ActivationKind::kErf:
+        AddNode("Erf", out, {in}, {out});
+        break;
+      case ir::ActivationKind::kGeluErf: {
+        // Opset 13 has no Gelu: x · ½ · (1 + erf(x · 1/√2)), the form PyTorch exports.
+        const std::string scaled = Fresh(out + "_scaled"), erf = Fresh(out + "_erf");
+        const std::string plus_one = Fresh(out + "_plus_one"), times_x = Fresh(out + "_times_x");
+        AddNode("Mul", scaled, {in, ScalarInitializer(out + "_inv_sqrt2", 0.70710678118654752f)}, {scaled});
+        AddNode("Erf", erf, {scaled}, {erf});
+        AddNode("Add", plus_one, {erf, ScalarInitializer(out + "_one", 1.0f)}, {plus_one});
+        AddNode("Mul", times_x, {in, plus_one}, {times_x});
+        AddNode("Mul", out, {times_x, ScalarInitializer(out + "_half", 0.5f)}, {out});
+        break;
+      }
       case ir::ActivationKind::kHardSigmoid: {
         auto* n = AddNode("HardSigmoid", out, {in}, {out});
         Attr(n, "alpha", a.alpha);

@@ -26,6 +26,7 @@ Status NodeConverter::Convert() {
       {"Neg", &NodeConverter::ActivationOp},
       {"Abs", &NodeConverter::ActivationOp},
       {"Sqrt", &NodeConverter::ActivationOp},
+      {"Erf", &NodeConverter::ActivationOp},
       {"Clip", &NodeConverter::Clip},
       {"Add", &NodeConverter::BinaryOp},
       {"Sub", &NodeConverter::BinaryOp},

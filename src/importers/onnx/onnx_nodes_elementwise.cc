@@ -50,7 +50,7 @@ Status NodeConverter::ActivationOp() {
       {"Tanh", K::kTanh}, {"HardSwish", K::kHardSwish},
       {"Exp", K::kExp},   {"Reciprocal", K::kReciprocal},
       {"Neg", K::kNeg},   {"Abs", K::kAbs},
-      {"Sqrt", K::kSqrt}};
+      {"Sqrt", K::kSqrt}, {"Erf", K::kErf}};
   const std::string& op = node_.op_type();
   ir::Activation act;
   if (auto plain = kPlain.find(op); plain != kPlain.end()) {

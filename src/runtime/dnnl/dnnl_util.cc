@@ -42,6 +42,8 @@ std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& a) {
     case ir::ActivationKind::kNeg: return {{algorithm::eltwise_linear, -1.0f, 0.0f}};
     case ir::ActivationKind::kAbs: return {{algorithm::eltwise_abs, 0.0f, 0.0f}};
     case ir::ActivationKind::kSqrt: return {{algorithm::eltwise_sqrt, 0.0f, 0.0f}};
+    case ir::ActivationKind::kGeluErf: return {{algorithm::eltwise_gelu_erf, 0.0f, 0.0f}};
+    case ir::ActivationKind::kErf: return {};  // no oneDNN eltwise: refused by the lowering
   }
   return {};
 }
@@ -56,6 +58,7 @@ size_t AppendPostOps(const std::vector<ir::PostOp>& post_ops, dnnl::post_ops& op
       continue;
     }
     const std::vector<EltwiseSpec> specs = EltwiseFor(p.activation);
+    if (specs.empty()) return i;  // no oneDNN form: the lowering refuses it
     for (const EltwiseSpec& e : specs) {
       for (const EltwiseSpec& f : fused) {
         if (f.algorithm == e.algorithm && (f.alpha != e.alpha || f.beta != e.beta)) return i;

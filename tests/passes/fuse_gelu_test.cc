@@ -1,0 +1,91 @@
+#include "passes/fuse_gelu.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "passes/fuse_activation.h"
+#include "passes/graph_builder.h"
+
+namespace kamado::passes {
+namespace {
+
+using ir::ActivationKind;
+using ir::BinaryKind;
+using ir::OpType;
+using testing::ExpectSameOutputs;
+using testing::ExpectUnchanged;
+using testing::GraphBuilder;
+using testing::RunPass;
+
+// A [1, 1, 1, 1] constant holding `v` (a Binary's b has a's rank).
+ir::ValueId Scalar(GraphBuilder& b, float v) {
+  const ir::ValueId c = b.Const({1, 1, 1, 1});
+  b.graph().value(c).constant->span()[0] = v;
+  return c;
+}
+
+ir::ValueId Bin(GraphBuilder& b, BinaryKind k, ir::ValueId a, ir::ValueId c) {
+  return b.Op(OpType::kBinary, {a, c}, ir::BinaryAttrs{k});
+}
+
+// PyTorch's nn.GELU at opset 13: Div(x, √2) → Erf → Add 1 → Mul x → Mul ½.
+// `inv` writes the scale as Mul(x, 1/√2), `swap` the first Mul as (·, x).
+ir::ValueId Gelu(GraphBuilder& b, ir::ValueId x, bool inv = false, bool swap = false, float half = 0.5f) {
+  const ir::ValueId s = inv ? Bin(b, BinaryKind::kMul, x, Scalar(b, 0.70710678f))
+                            : Bin(b, BinaryKind::kDiv, x, Scalar(b, 1.41421356f));
+  const ir::ValueId e = b.Act(s, {ActivationKind::kErf});
+  const ir::ValueId p = Bin(b, BinaryKind::kAdd, e, Scalar(b, 1.0f));
+  const ir::ValueId m = swap ? Bin(b, BinaryKind::kMul, p, x) : Bin(b, BinaryKind::kMul, x, p);
+  return Bin(b, BinaryKind::kMul, m, Scalar(b, half));
+}
+
+TEST(FuseGelu, ThePatternBecomesOneActivationThatFusesIntoTheConv) {
+  for (bool inv : {false, true}) {
+    for (bool swap : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "inv " << inv << " swap " << swap);
+      GraphBuilder b;
+      const auto x = b.Input({2, 3, 6, 6});
+      const auto c = b.Conv(x, 4, 3);
+      const auto y = Gelu(b, c, inv, swap);
+      b.Output(y);
+      bool changed = false;
+      const ir::Graph after = RunPass(FuseGelu(), b.graph(), &changed);
+      EXPECT_TRUE(changed);
+      EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
+      ASSERT_EQ(after.CountOps(OpType::kActivation), 1);
+      const ir::Node& gelu = after.node(after.value(y).producer);
+      EXPECT_EQ(gelu.attr<ir::ActivationAttrs>().activation.kind, ActivationKind::kGeluErf);
+      EXPECT_EQ(gelu.inputs, std::vector<ir::ValueId>{c});
+      ExpectSameOutputs(b.graph(), after, b.RandomInputs());
+      // And FuseActivation then puts it on the Conv.
+      const ir::Graph fused = RunPass(FuseActivation(), after);
+      EXPECT_EQ(fused.CountOps(OpType::kActivation), 0);
+      ExpectSameOutputs(b.graph(), fused, b.RandomInputs());
+    }
+  }
+}
+
+// Negative cases: a constant that is not ½ (x·0.4·(1+erf)), and an
+// intermediate value read elsewhere (the Erf is a graph output too).
+TEST(FuseGelu, AnotherConstantOrAnIntermediateReadElsewhereIsLeftAsItIs) {
+  {
+    GraphBuilder b;
+    const auto x = b.Input({1, 4, 3, 3});
+    b.Output(Gelu(b, x, false, false, 0.4f));
+    ExpectUnchanged(FuseGelu(), b, OpType::kBinary, 4);
+  }
+  {
+    GraphBuilder b;
+    const auto x = b.Input({1, 4, 3, 3});
+    const auto s = Bin(b, BinaryKind::kDiv, x, Scalar(b, 1.41421356f));
+    const auto e = b.Act(s, {ActivationKind::kErf});
+    const auto p = Bin(b, BinaryKind::kAdd, e, Scalar(b, 1.0f));
+    b.Output(Bin(b, BinaryKind::kMul, Bin(b, BinaryKind::kMul, x, p), Scalar(b, 0.5f)));
+    b.Output(e);
+    ExpectUnchanged(FuseGelu(), b, OpType::kBinary, 4);
+  }
+}
+
+}  // namespace
+}  // namespace kamado::passes
