@@ -29,7 +29,7 @@ bool IsScalar(const Graph& g, ValueId v, double want) {
 // output; its other operand in `other` (either order).
 std::optional<NodeId> SoleBinaryConsumer(const Graph& g, ValueId v, BinaryKind kind, ValueId* other) {
   const auto consumers = g.Consumers(v);
-  if (consumers.size() != 1 || g.IsGraphOutput(v)) return std::nullopt;
+  if (consumers.empty() || !IsSoleConsumer(g, v, consumers[0])) return std::nullopt;
   const NodeId c = consumers[0];
   const ir::Node& n = g.node(c);
   if (n.dead || n.op != OpType::kBinary || n.inputs.size() != 2 || n.attr<ir::BinaryAttrs>().kind != kind) {
