@@ -41,7 +41,8 @@ namespace kamado::ir {
   X(Identity)      /* {x}; Dropout at inference, no-op reshapes */                              \
   X(Reshape)       /* {x}; same elements in row-major order, new shape (a view) */              \
   X(Transpose)     /* {x}; permutes the axes; the batch axis stays first */                     \
-  X(Slice)         /* {x}; a box of x (every batch row), as ONNX Slice with steps of 1 */
+  X(Slice)         /* {x}; a box of x (every batch row), as ONNX Slice with steps of 1 */      \
+  X(LayerNorm)     /* {x, gamma, beta}; each vector along one axis normalised (LayerNormAttrs) */
 
 enum class OpType {
 #define KAMADO_IR_OP_ENUMERATOR(name) k##name,
@@ -190,8 +191,19 @@ struct SliceAttrs {
   std::vector<int64_t> sizes;
 };
 
+// kLayerNorm: y = (x − mean) / √(var + epsilon) · gamma + beta, the mean and
+// the (population) variance taken over axis `axis` alone, separately for
+// every position of the other axes; gamma and beta are constants of shape
+// [x's size along `axis`]. ONNX LayerNormalization with the last axis (after
+// PyTorch's permute to channels-last, as ConvNeXt), or axis 1 of an NCHW
+// tensor (LayerNorm over channels, Keras' LayerNormalization).
+struct LayerNormAttrs {
+  int64_t axis = 1;
+  float epsilon = 1e-5f;
+};
+
 using Attrs = std::variant<std::monostate, ConvAttrs, BatchNormAttrs, ActivationAttrs, PadAttrs,
                            PoolAttrs, ConcatAttrs, FlattenAttrs, DenseAttrs, SoftmaxAttrs,
-                           BinaryAttrs, ReshapeAttrs, TransposeAttrs, SliceAttrs>;
+                           BinaryAttrs, ReshapeAttrs, TransposeAttrs, SliceAttrs, LayerNormAttrs>;
 
 }  // namespace kamado::ir

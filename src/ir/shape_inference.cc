@@ -236,6 +236,23 @@ Status InferNodeShapes(Graph& g, NodeId id) {
       out.shape = s;
       return Status::Ok();
     }
+    case OpType::kLayerNorm: {
+      RETURN_IF_ERROR(Expect(n.inputs.size() == 3 && n.inputs[1] != kNoValue && n.inputs[2] != kNoValue,
+                             n, "expects x, gamma and beta"));
+      const Shape& x = InShape(g, n, 0);
+      const int64_t axis = n.attr<LayerNormAttrs>().axis;
+      RETURN_IF_ERROR(Expect(x.size() >= 2 && axis >= 1 && axis < static_cast<int64_t>(x.size()), n,
+                             "axis " + std::to_string(axis) + " is not a non-batch axis of " +
+                                 ShapeToString(x)));
+      const int64_t c = x[static_cast<size_t>(axis)];
+      for (size_t i = 1; i < 3; ++i) {
+        RETURN_IF_ERROR(Expect(InShape(g, n, i) == Shape{c}, n,
+                               "parameter '" + g.value(n.inputs[i]).name + "' must be [" +
+                                   std::to_string(c) + "]"));
+      }
+      out.shape = x;
+      return Status::Ok();
+    }
   }
   return Internal(Describe(n) + ": no shape rule");
 }

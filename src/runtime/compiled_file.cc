@@ -108,6 +108,9 @@ void WriteAttrs(Writer& w, const ir::Attrs& attrs) {
         } else if constexpr (std::is_same_v<T, ir::SliceAttrs>) {
           w.Ints(a.starts);
           w.Ints(a.sizes);
+        } else if constexpr (std::is_same_v<T, ir::LayerNormAttrs>) {
+          w.I64(a.axis);
+          w.F32(a.epsilon);
         } else {
           static_assert(std::is_same_v<T, std::monostate>, "an Attrs alternative is not written");
         }

@@ -180,11 +180,17 @@ Result<ir::Attrs> ReadAttrs(Reader& r) {
       ASSIGN_OR_RETURN(a.sizes, r.Ints("Slice attributes", kMaxRank));
       return ir::Attrs{a};
     }
+    case 14: {
+      ir::LayerNormAttrs a;
+      ASSIGN_OR_RETURN(a.axis, r.Pod<int64_t>("LayerNorm attributes"));
+      ASSIGN_OR_RETURN(a.epsilon, r.Pod<float>("LayerNorm attributes"));
+      return ir::Attrs{a};
+    }
     default:
       return r.Bad("unknown attribute kind " + std::to_string(index));
   }
 }
-static_assert(std::variant_size_v<ir::Attrs> == 14, "ReadAttrs must read every Attrs alternative");
+static_assert(std::variant_size_v<ir::Attrs> == 15, "ReadAttrs must read every Attrs alternative");
 
 Result<CompiledFileKey> ReadKey(Reader& r) {
   CompiledFileKey k;

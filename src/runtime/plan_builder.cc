@@ -207,6 +207,7 @@ Status PlanBuilder::Lower(const ir::Node& n) {
     case ir::OpType::kReshape: return LowerReshape(n);
     case ir::OpType::kTranspose: return LowerTranspose(n);
     case ir::OpType::kSlice: return LowerSlice(n);
+    case ir::OpType::kLayerNorm: return LowerLayerNorm(n);
   }
   return Unsupported(ir::Describe(n) + ": no oneDNN lowering for this op");
 }

@@ -154,6 +154,7 @@ class PlanBuilder {
   Status LowerActivation(const ir::Node& n);
   Status LowerBatchNorm(const ir::Node& n);
   Status LowerSoftmax(const ir::Node& n);
+  Status LowerLayerNorm(const ir::Node& n);
   Status LowerBinary(const ir::Node& n);
 
   // ops/shape.cc

@@ -3,6 +3,7 @@
 // value, dtype; external data missing or short).
 #include "importers/onnx/onnx_importer.h"
 
+#include <cmath>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -445,6 +446,87 @@ TEST_F(OnnxImporterTest, MatMulOverTheLastAxisIsA1x1ConvAndComputesTheProduct) {
       }
     }
   }
+}
+
+// LayerNormalization over the last axis is one LayerNorm; over several
+// trailing axes (axis -2 here) a LayerNorm of their flattened row. Both
+// checked on the real runtime against the definition, at batch 2.
+TEST_F(OnnxImporterTest, LayerNormalizationOverTrailingAxesMatchesItsDefinition) {
+  for (int64_t axis : {-1, -2}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    graph()->Clear();
+    graph()->set_name("tiny");
+    const Shape xs{1, 3, 4, 5};
+    AddInput("x", xs);
+    const Shape ps = axis == -1 ? Shape{5} : Shape{4, 5};
+    const int64_t count = NumElements(ps);
+    std::vector<float> scale(static_cast<size_t>(count)), bias(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      scale[static_cast<size_t>(i)] = 0.5f + 0.1f * static_cast<float>(i % 5);
+      bias[static_cast<size_t>(i)] = 0.2f * static_cast<float>(i % 3) - 0.2f;
+    }
+    AddInit("scale", ps, scale);
+    AddInit("bias", ps, bias);
+    auto* ln = AddNode("LayerNormalization", "ln", {"x", "scale", "bias"}, {"y"});
+    SetInt(ln, "axis", axis);
+    AddOutput("y");
+    auto g = Import();
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_EQ(g->CountOps(ir::OpType::kLayerNorm), 1);
+    auto compiled = runtime::CompiledModel::Compile(std::move(g).value());
+    ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+    Tensor x(Shape{2, 3, 4, 5});
+    for (int64_t i = 0; i < x.size(); ++i) x[i] = 0.3f * static_cast<float>((i * 7) % 13) - 1.5f;
+    runtime::Session session(*compiled);
+    auto got = session.Run({x});
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ((*got)[0].shape(), x.shape());
+    for (int64_t row = 0; row < x.size() / count; ++row) {
+      double mean = 0, var = 0;
+      for (int64_t k = 0; k < count; ++k) mean += x[row * count + k];
+      mean /= static_cast<double>(count);
+      for (int64_t k = 0; k < count; ++k) var += (x[row * count + k] - mean) * (x[row * count + k] - mean);
+      var /= static_cast<double>(count);
+      for (int64_t k = 0; k < count; ++k) {
+        const double want = (x[row * count + k] - mean) / std::sqrt(var + 1e-5) * scale[static_cast<size_t>(k)] +
+                            bias[static_cast<size_t>(k)];
+        EXPECT_NEAR((*got)[0][row * count + k], want, 1e-5) << "row " << row << ", element " << k;
+      }
+    }
+  }
+}
+
+TEST_F(OnnxImporterTest, LayerNormalizationRefusesAComputedScaleAndOtherStatistics) {
+  AddInput("x", {1, 3, 4});
+  AddInput("s", {4});
+  AddNode("LayerNormalization", "ln_computed", {"x", "s"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("ln_computed"), std::string::npos) << g.status().ToString();
+  EXPECT_NE(g.status().message().find("must be a constant"), std::string::npos) << g.status().ToString();
+
+  graph()->Clear();
+  graph()->set_name("tiny");
+  AddInput("x", {1, 3, 4});
+  AddInit("scale", {4}, {1, 1, 1, 1});
+  SetInt(AddNode("LayerNormalization", "ln_stash", {"x", "scale"}, {"y"}), "stash_type", 0);
+  AddOutput("y");
+  g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("ln_stash"), std::string::npos) << g.status().ToString();
+  EXPECT_NE(g.status().message().find("stash_type=0"), std::string::npos) << g.status().ToString();
+
+  graph()->Clear();
+  graph()->set_name("tiny");
+  AddInput("x", {1, 3, 4});
+  AddInit("scale", {4}, {1, 1, 1, 1});
+  AddNode("LayerNormalization", "ln_mean_out", {"x", "scale"}, {"y", "mean"});
+  AddOutput("y");
+  g = Import();
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("output 1 ('mean') is not supported"), std::string::npos)
+      << g.status().ToString();
 }
 
 TEST_F(OnnxImporterTest, SumAndMeanChainAdds) {

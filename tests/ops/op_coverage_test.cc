@@ -129,6 +129,11 @@ Sample SampleGraph(OpType op) {
     case OpType::kSlice:
       attrs = ir::SliceAttrs{{0, 1, 1, 2}, {-1, 2, 3, 4}};
       break;
+    case OpType::kLayerNorm:  // over the channels of NCHW: the permuted-view lowering
+      inputs.push_back(g.AddConstant("gamma", Random({4}, rng)));
+      inputs.push_back(g.AddConstant("beta", Random({4}, rng)));
+      attrs = ir::LayerNormAttrs{1, 1e-5f};
+      break;
   }
   const ValueId out = g.AddValue("out");
   g.AddNode(std::string(ir::OpTypeName(op)) + "_node", op, inputs, {out}, attrs);

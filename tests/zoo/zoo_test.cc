@@ -41,12 +41,9 @@ std::vector<Case> Cases() {
   for (const char* m : {"resnet18", "resnet50", "resnext50_32x4d", "mobilenet_v3_small",
                         "mobilenet_v3_large", "efficientnet_b0", "densenet121", "squeezenet1_1",
                         "shufflenet_v2_x1_0", "googlenet", "regnet_y_400mf", "mnasnet1_0",
-                        "alexnet", "vgg11_bn", "inception_v3"}) {
+                        "alexnet", "vgg11_bn", "inception_v3", "convnext_tiny"}) {
     for (int opset : {13, 17}) cases.push_back({m, opset});
   }
-  // ConvNeXt at opset 13 (LayerNorm decomposed, GELU as Erf: FuseGelu);
-  // opset 17's LayerNormalization is not supported yet (below).
-  cases.push_back({"convnext_tiny", 13});
   return cases;
 }
 
@@ -154,20 +151,6 @@ TEST_P(Zoo, LoadsAndGivesPyTorchsLogitsInProcessAndOverHttp) {
 }
 
 INSTANTIATE_TEST_SUITE_P(TorchVision, Zoo, ::testing::ValuesIn(Cases()), Name);
-
-// ConvNeXt at opset 17 is not supported yet (issue 17): loading it must
-// fail with an error naming the node and the op, never crash or load
-// something wrong.
-TEST(ZooUnsupported, ConvNextAtOpset17NamesTheNodeAndOpItCannotRun) {
-  const fs::path model_dir = kZoo / "convnext_tiny" / "op17";
-  KAMADO_REQUIRE_DATA(model_dir / "model.onnx");
-  serving::Metrics metrics;
-  auto s = serving::InferenceService::Create({model_dir}, {}, &metrics);
-  ASSERT_FALSE(s.ok()) << "ConvNeXt opset 17 loaded: make it a Zoo case";
-  const std::string msg = s.status().ToString();
-  EXPECT_NE(msg.find("node '/features/features.0/features.0.1/"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("op type 'LayerNormalization' is not supported"), std::string::npos) << msg;
-}
 
 }  // namespace
 }  // namespace kamado

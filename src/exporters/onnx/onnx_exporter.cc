@@ -372,6 +372,35 @@ class Exporter {
       case OpType::kTranspose:
         Ints(AddNode("Transpose", n.name, in, {out}), "perm", n.attr<ir::TransposeAttrs>().perm);
         break;
+      case OpType::kLayerNorm: {
+        // Opset 13 has no LayerNormalization: PyTorch's decomposition, which
+        // FuseLayerNorm turns back into one op on import.
+        const auto& a = n.attr<ir::LayerNormAttrs>();
+        const Shape& xs = g_.value(n.inputs[0]).shape;
+        Shape param_shape(xs.size() - static_cast<size_t>(a.axis), 1);
+        param_shape[0] = xs[static_cast<size_t>(a.axis)];
+        std::string params[2];
+        for (size_t i = 0; i < 2; ++i) {
+          const ir::Value& p = g_.value(n.inputs[i + 1]);
+          if (!p.is_constant()) return Unsupported(ir::Describe(n) + ": gamma and beta must be constant");
+          params[i] = Unique(p.name);
+          AddInitializer(params[i], param_shape, p.constant->data(), p.constant->size());
+        }
+        const std::string mean = Fresh(n.name + "_mean"), centred = Fresh(n.name + "_centred");
+        const std::string square = Fresh(n.name + "_square"), var = Fresh(n.name + "_variance");
+        const std::string plus_eps = Fresh(n.name + "_plus_eps"), stddev = Fresh(n.name + "_stddev");
+        const std::string normed = Fresh(n.name + "_normalised"), scaled = Fresh(n.name + "_scaled");
+        Ints(AddNode("ReduceMean", mean, {in[0]}, {mean}), "axes", std::vector<int64_t>{a.axis});
+        AddNode("Sub", centred, {in[0], mean}, {centred});
+        AddNode("Mul", square, {centred, centred}, {square});
+        Ints(AddNode("ReduceMean", var, {square}, {var}), "axes", std::vector<int64_t>{a.axis});
+        AddNode("Add", plus_eps, {var, ScalarInitializer(n.name + "_epsilon", a.epsilon)}, {plus_eps});
+        AddNode("Sqrt", stddev, {plus_eps}, {stddev});
+        AddNode("Div", normed, {centred, stddev}, {normed});
+        AddNode("Mul", scaled, {normed, params[0]}, {scaled});
+        AddNode("Add", n.name, {scaled, params[1]}, {out});
+        break;
+      }
       case OpType::kSlice: {
         // Axes 1.. (the batch is whole): starts, ends = starts + sizes.
         const auto& a = n.attr<ir::SliceAttrs>();

@@ -230,6 +230,7 @@ class NodeConverter {
                                       bool one_d = false) const;
   Status Conv();
   Status BatchNormalization();
+  Status LayerNormalization();
   Status Pool();
   Status GlobalPool();
   Status Reduce();

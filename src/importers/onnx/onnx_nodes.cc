@@ -40,6 +40,7 @@ Status NodeConverter::Convert() {
       {"AveragePool", &NodeConverter::Pool},
       {"GlobalAveragePool", &NodeConverter::GlobalPool},
       {"GlobalMaxPool", &NodeConverter::GlobalPool},
+      {"LayerNormalization", &NodeConverter::LayerNormalization},
       {"ReduceMean", &NodeConverter::Reduce},
       {"ReduceSum", &NodeConverter::Reduce},
       {"ReduceSumSquare", &NodeConverter::Reduce},

@@ -104,6 +104,56 @@ Status NodeConverter::BatchNormalization() {
   return Done(Emit(OpType::kBatchNorm, std::move(in), ir::BatchNormAttrs{eps}));
 }
 
+// LayerNormalization (opset 17): normalised over the axes from `axis` to the
+// last. One axis is the IR's LayerNorm; several trailing ones are flattened
+// into one first and reshaped back after. Scale and B must be constants with
+// one element per normalised position (or one for all); the Mean and
+// InvStdDev outputs are refused where every node's extra outputs are.
+Status NodeConverter::LayerNormalization() {
+  ASSIGN_OR_RETURN(ValueId x, Activation(0));
+  const Shape xs = ShapeOf(x);
+  ASSIGN_OR_RETURN(int64_t axis_attr, Int("axis", -1));
+  ASSIGN_OR_RETURN(int64_t axis, Axis(axis_attr, xs.size(), "axis"));
+  if (axis == 0) return NotSupported("axis", std::to_string(axis_attr), "normalising over the batch axis");
+  ASSIGN_OR_RETURN(float eps, Float("epsilon", 1e-5f));
+  ASSIGN_OR_RETURN(int64_t stash, Int("stash_type", 1));
+  if (stash != 1) return NotSupported("stash_type", std::to_string(stash), "only float (1) statistics");
+  int64_t count = 1;
+  for (size_t d = static_cast<size_t>(axis); d < xs.size(); ++d) count *= xs[d];
+  Tensor params[2] = {Tensor(Shape{count}, std::vector<float>(static_cast<size_t>(count), 1.0f)),
+                      Tensor(Shape{count}, std::vector<float>(static_cast<size_t>(count), 0.0f))};
+  static const char* kRoles[] = {"Scale", "B"};
+  for (int i = 1; i <= 2; ++i) {
+    if (!HasInput(i)) continue;
+    ASSIGN_OR_RETURN(const ConstTensor* c, ConstFloat(i, kRoles[i - 1]));
+    if (c->size() != count && c->size() != 1) {
+      return Unsupported(where_ + ": input " + kRoles[i - 1] + " of shape " + ShapeToString(c->shape) +
+                         " must have one element per normalised position (" + std::to_string(count) +
+                         ") or a single one");
+    }
+    std::vector<float> v(static_cast<size_t>(count));
+    for (int64_t k = 0; k < count; ++k) v[static_cast<size_t>(k)] = c->floats[c->size() == 1 ? 0 : k];
+    params[i - 1] = Tensor(Shape{count}, std::move(v));
+  }
+  std::vector<ValueId> in{x};
+  const bool flatten = axis + 1 != static_cast<int64_t>(xs.size());
+  if (flatten) {
+    Shape rows(xs.begin(), xs.begin() + axis);
+    rows[0] = -1;
+    rows.push_back(count);
+    ASSIGN_OR_RETURN(in[0], Emit(OpType::kReshape, {x}, ir::ReshapeAttrs{rows}, "rows"));
+  }
+  const std::string base = node_.output(0);
+  in.push_back(AddConst(base + "/scale", std::move(params[0])));
+  in.push_back(AddConst(base + "/bias", std::move(params[1])));
+  const ir::LayerNormAttrs attrs{static_cast<int64_t>(ShapeOf(in[0]).size()) - 1, eps};
+  if (!flatten) return Done(Emit(OpType::kLayerNorm, std::move(in), attrs));
+  ASSIGN_OR_RETURN(ValueId y, Emit(OpType::kLayerNorm, std::move(in), attrs, "normalised"));
+  Shape out = xs;
+  out[0] = -1;
+  return EmitReshape(y, std::move(out));
+}
+
 Status NodeConverter::Pool() {
   const bool is_max = node_.op_type() == "MaxPool";
   ASSIGN_OR_RETURN(ValueId x, Activation(0));

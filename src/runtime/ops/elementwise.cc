@@ -1,4 +1,4 @@
-// PlanBuilder: Activation (eltwise), BatchNorm, Softmax and Binary
+// PlanBuilder: Activation (eltwise), BatchNorm, LayerNorm, Softmax and Binary
 // (Add/Sub/Mul/Div, same shape or broadcast); in place when the input dies.
 #include <map>
 #include <optional>
@@ -90,6 +90,55 @@ Status PlanBuilder::LowerSoftmax(const ir::Node& n) {
   Step s = MakeStep<dnnl::softmax_forward>(n, pd);
   const MemRef dst = NewArena(pd.dst_desc());
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  AddStep(std::move(s), pd.scratchpad_desc());
+  where_[n.outputs[0]] = dst;
+  return Status::Ok();
+}
+
+// oneDNN's layer normalisation works on the last logical axis. The source is
+// laid out with the normalised axis innermost (plain for the last axis, nhwc
+// for the channels of an NCHW tensor), and the primitive sees that buffer
+// through a view whose axes are permuted to put the normalised one last.
+Status PlanBuilder::LowerLayerNorm(const ir::Node& n) {
+  const ir::ValueId x = n.inputs[0];
+  const auto& a = n.attr<ir::LayerNormAttrs>();
+  const memory::dims dims = DimsOf(x);
+  const int rank = static_cast<int>(dims.size());
+  const int axis = static_cast<int>(a.axis);
+  std::vector<int> order;  // physical order of the logical axes, outermost first
+  for (int d = 0; d < rank; ++d) {
+    if (d != axis) order.push_back(d);
+  }
+  order.push_back(axis);
+  memory::dims strides(dims.size());
+  memory::dim stride = 1;
+  for (int i = rank; i-- > 0;) {
+    strides[static_cast<size_t>(order[static_cast<size_t>(i)])] = stride;
+    stride *= dims[static_cast<size_t>(order[static_cast<size_t>(i)])];
+  }
+  const MemRef src = Ensure(x, memory::desc(dims, dt::f32, strides));
+  std::vector<int> to_last(dims.size());  // permute_axes: new position of each axis
+  for (int i = 0; i < rank; ++i) to_last[static_cast<size_t>(order[static_cast<size_t>(i)])] = i;
+  const memory::desc view = src.desc.permute_axes(to_last);
+  for (size_t i = 1; i < 3; ++i) {
+    if (!model_.IsConstantLocked(n.inputs[i])) {
+      return Unsupported(ir::Describe(n) + ": parameter '" + Val(n.inputs[i]).name + "' must be constant");
+    }
+  }
+  const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  dnnl::layer_normalization_forward::desc d(prop_kind::forward_inference, view, a.epsilon, flags);
+  dnnl::layer_normalization_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
+  Step s = MakeStep<dnnl::layer_normalization_forward>(n, pd);
+  const MemRef dst = SameLayoutDst(x, src.desc);
+  MemRef src_view = src, dst_view = dst;
+  src_view.desc = view;
+  dst_view.desc = view;
+  s.args = {{DNNL_ARG_SRC, src_view}, {DNNL_ARG_DST, dst_view}};
+  const memory::desc vec({dims[static_cast<size_t>(axis)]}, dt::f32, tag::a);
+  ASSIGN_OR_RETURN(MemRef scale, Constant(n.inputs[1], vec, vec));
+  ASSIGN_OR_RETURN(MemRef shift, Constant(n.inputs[2], vec, vec));
+  s.args.push_back({DNNL_ARG_SCALE, scale});
+  s.args.push_back({DNNL_ARG_SHIFT, shift});
   AddStep(std::move(s), pd.scratchpad_desc());
   where_[n.outputs[0]] = dst;
   return Status::Ok();

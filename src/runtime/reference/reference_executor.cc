@@ -151,6 +151,13 @@ class NodeRunner {
         ASSIGN_OR_RETURN(auto x, Input(n, 0));
         return Slice(*x, *a);
       }
+      case OpType::kLayerNorm: {
+        ASSIGN_OR_RETURN(auto a, AttrsOf<ir::LayerNormAttrs>(n));
+        ASSIGN_OR_RETURN(auto x, Input(n, 0));
+        ASSIGN_OR_RETURN(auto gamma, Input(n, 1));
+        ASSIGN_OR_RETURN(auto beta, Input(n, 2));
+        return LayerNorm(*x, *gamma, *beta, *a);
+      }
     }
     return Unsupported("no reference kernel");
   }

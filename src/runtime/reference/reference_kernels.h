@@ -88,6 +88,11 @@ Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs);
 // The box attrs.starts .. + attrs.sizes of src (sizes[0] = -1: every batch row).
 Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs);
 
+// Each vector along attrs.axis normalised to mean 0 and variance 1 (the
+// population variance, plus attrs.epsilon), then · gamma + beta.
+Result<Tensor> LayerNorm(const Tensor& src, const Tensor& gamma, const Tensor& beta,
+                         const ir::LayerNormAttrs& attrs);
+
 // Layout helpers for graph inputs and outputs: [N, H, W, C] <-> [N, C, H, W].
 Result<Tensor> NhwcToNchw(const Tensor& src);
 Result<Tensor> NchwToNhwc(const Tensor& src);

@@ -1,6 +1,7 @@
 // Reference kernels for the ops the ONNX importer added: broadcasting binary
 // ops, global max pooling, reshape and transpose (see reference_kernels.h).
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "runtime/reference/reference_kernels.h"
@@ -117,6 +118,43 @@ Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs) {
   }
   const std::vector<int64_t> xst = Strides(xs);
   return Remap(src, ys, [&](size_t d, int64_t at) { return (at + attrs.starts[d]) * xst[d]; });
+}
+
+Result<Tensor> LayerNorm(const Tensor& src, const Tensor& gamma, const Tensor& beta,
+                         const ir::LayerNormAttrs& attrs) {
+  const Shape& xs = src.shape();
+  RETURN_IF_ERROR(Check(attrs.axis >= 1 && attrs.axis < static_cast<int64_t>(xs.size()), "LayerNorm",
+                        "axis " + std::to_string(attrs.axis) + " is not a non-batch axis of " +
+                            ShapeToString(xs)));
+  const int64_t c = xs[static_cast<size_t>(attrs.axis)];
+  RETURN_IF_ERROR(Check(gamma.size() == c && beta.size() == c, "LayerNorm",
+                        "gamma and beta must have " + std::to_string(c) + " elements"));
+  // [outer, c, inner] around the axis.
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < xs.size(); ++d) {
+    if (static_cast<int64_t>(d) < attrs.axis) outer *= xs[d];
+    if (static_cast<int64_t>(d) > attrs.axis) inner *= xs[d];
+  }
+  Tensor dst(xs);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = o * c * inner + i;
+      double sum = 0.0;
+      for (int64_t k = 0; k < c; ++k) sum += src[base + k * inner];
+      const double mean = sum / static_cast<double>(c);
+      double squares = 0.0;
+      for (int64_t k = 0; k < c; ++k) {
+        const double d = src[base + k * inner] - mean;
+        squares += d * d;
+      }
+      const double inv = 1.0 / std::sqrt(squares / static_cast<double>(c) + double{attrs.epsilon});
+      for (int64_t k = 0; k < c; ++k) {
+        dst[base + k * inner] =
+            static_cast<float>((src[base + k * inner] - mean) * inv * gamma[k] + beta[k]);
+      }
+    }
+  }
+  return dst;
 }
 
 }  // namespace kamado::reference
