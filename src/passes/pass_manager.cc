@@ -10,6 +10,7 @@
 #include "passes/fuse_activation.h"
 #include "passes/fuse_add.h"
 #include "passes/fuse_gelu.h"
+#include "passes/fuse_layer_norm.h"
 #include "passes/remove_identity.h"
 #include "passes/sink_avg_pool.h"
 
@@ -36,6 +37,7 @@ Status RunOne(const Pass& pass, ir::Graph& graph) {
 
 Status RunDefaultPasses(ir::Graph& graph, const PassOptions& options) {
   if (options.remove_identity) RETURN_IF_ERROR(RunOne(RemoveIdentity(), graph));
+  if (options.fuse_layer_norm) RETURN_IF_ERROR(RunOne(FuseLayerNorm(), graph));
   if (options.fold_batch_norm) RETURN_IF_ERROR(RunOne(FoldBatchNorm(), graph));
   if (options.fold_pad) RETURN_IF_ERROR(RunOne(FoldPad(), graph));
   if (options.fold_flatten_into_dense) RETURN_IF_ERROR(RunOne(FoldFlattenIntoDense(), graph));

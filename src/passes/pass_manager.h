@@ -18,12 +18,13 @@ struct PassOptions {
   bool fold_pad = true;
   bool fuse_add = true;
   bool fuse_gelu = true;
+  bool fuse_layer_norm = true;
   bool fuse_activation = true;
   bool fold_flatten_into_dense = true;
   bool sink_avg_pool = true;
 };
 
-// Runs, in this order, each enabled pass once: RemoveIdentity, FoldBatchNorm,
+// Runs, in this order, each enabled pass once: RemoveIdentity, FuseLayerNorm, FoldBatchNorm,
 // FoldPad, FoldFlattenIntoDense, FuseAdd, FuseGelu, FuseActivation, SinkAvgPool; then
 // graph.Verify(). The order matters: BatchNorm folds before the activation
 // after it is fused (a Conv with post-ops cannot absorb a BatchNorm), Add fuses

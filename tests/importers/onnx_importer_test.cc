@@ -3,13 +3,14 @@
 // value, dtype; external data missing or short).
 #include "importers/onnx/onnx_importer.h"
 
-#include <cmath>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "importers/onnx/onnx_tensor.h"
+#include "passes/pass_manager.h"
 #include "runtime/compiled_model.h"
 #include "runtime/session.h"
 
@@ -494,6 +495,36 @@ TEST_F(OnnxImporterTest, LayerNormalizationOverTrailingAxesMatchesItsDefinition)
       }
     }
   }
+}
+
+// PyTorch's nn.LayerNorm at opset 13 (ConvNeXt's, over the last axis of a
+// channels-last activation): nine ONNX nodes that FuseLayerNorm makes one
+// LayerNorm again, its Mul and Add folded into gamma and beta.
+TEST_F(OnnxImporterTest, PyTorchsDecomposedLayerNormBecomesOneOp) {
+  AddInput("x", {1, 4, 4, 8});
+  AddInit("two", {}, {2.0f});
+  AddInit("eps", {}, {1e-6f});
+  AddInit("gamma", {8}, std::vector<float>(8, 1.5f));
+  AddInit("beta", {8}, std::vector<float>(8, 0.25f));
+  SetInts(AddNode("ReduceMean", "mean", {"x"}, {"m"}), "axes", {-1});
+  AddNode("Sub", "sub", {"x", "m"}, {"d"});
+  AddNode("Pow", "pow", {"d", "two"}, {"sq"});
+  SetInts(AddNode("ReduceMean", "var", {"sq"}, {"v"}), "axes", {-1});
+  AddNode("Add", "add_eps", {"v", "eps"}, {"ve"});
+  AddNode("Sqrt", "sqrt", {"ve"}, {"s"});
+  AddNode("Div", "div", {"d", "s"}, {"n"});
+  AddNode("Mul", "scale", {"n", "gamma"}, {"ns"});
+  AddNode("Add", "shift", {"ns", "beta"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_TRUE(passes::RunDefaultPasses(*g).ok());
+  EXPECT_EQ(Ops(*g), std::vector<ir::OpType>{ir::OpType::kLayerNorm});
+  const ir::Node* ln = FindOp(*g, ir::OpType::kLayerNorm);
+  ASSERT_NE(ln, nullptr);
+  EXPECT_EQ(ln->attr<ir::LayerNormAttrs>().axis, 3);
+  EXPECT_EQ(g->value(ln->inputs[1]).constant->span()[0], 1.5f);
+  EXPECT_EQ(g->value(ln->inputs[2]).constant->span()[0], 0.25f);
 }
 
 TEST_F(OnnxImporterTest, LayerNormalizationRefusesAComputedScaleAndOtherStatistics) {

@@ -50,7 +50,16 @@ TEST(RunDefaultPasses, OptionsTurnPassesOff) {
   const int nodes = b.graph().CountLiveNodes();
 
   ir::Graph none = b.graph();
-  ASSERT_TRUE(RunDefaultPasses(none, {false, false, false, false, false, false, false}).ok());
+  const PassOptions off{.fold_batch_norm = false,
+                        .remove_identity = false,
+                        .fold_pad = false,
+                        .fuse_add = false,
+                        .fuse_gelu = false,
+                        .fuse_layer_norm = false,
+                        .fuse_activation = false,
+                        .fold_flatten_into_dense = false,
+                        .sink_avg_pool = false};
+  ASSERT_TRUE(RunDefaultPasses(none, off).ok());
   EXPECT_EQ(none.CountLiveNodes(), nodes);
 
   ir::Graph no_act = b.graph();
