@@ -94,14 +94,21 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   };
   // Let oneDNN pick the layout; if it wants a different one than the
   // producer wrote, prefer an optimised kernel on the producer's layout
-  // over a reorder.
+  // over a reorder — but not the im2col GEMM one oneDNN falls back to on a
+  // plain NCHW source when its choice was a direct jit kernel: that is 10–30×
+  // slower on a depthwise or grouped convolution (ConvNeXt's 7×7, ShuffleNet,
+  // DenseNet after a plain concat), where one reorder costs little.
   const memory::desc& have = where_.at(x).desc;
   auto pd = make_pd(algorithm::convolution_direct, AnyActivation(DimsOf(x)));
   const memory::desc preferred_dst = pd.dst_desc();
+  auto is_gemm = [](const dnnl::convolution_forward::primitive_desc& p) {
+    return std::string(p.impl_info_str()).find("gemm:") != std::string::npos;
+  };
   if (pd.src_desc() != have && have.data_type() == activation_) {
     try {
       auto exact = make_pd(algorithm::convolution_direct, have);
-      if (std::string(exact.impl_info_str()).rfind("ref", 0) != 0) pd = exact;
+      const std::string impl = exact.impl_info_str();
+      if (impl.rfind("ref", 0) != 0 && (!is_gemm(exact) || is_gemm(pd))) pd = exact;
     } catch (const dnnl::error&) {
       // No kernel for the producer's layout: keep the reorder.
     }
