@@ -250,20 +250,58 @@ Status PlanBuilder::BindOutputs() {
 // nothing. (oneDNN 2.6's jit kernels reject strided sub-memory outputs,
 // so larger batches keep the concat primitive.)
 
+//
+// DenseNet's blocks concat all the features so far at every layer:
+// Concat(x0), Concat(x0, n1), Concat(x0, n1, n2), … each input list a
+// prefix of the next. Such a chain shares the buffer of its longest concat
+// (its owner): every feature is written once at its channel offset, and each
+// shorter concat is a view of the buffer's first channels, so no concat
+// copies anything (the copies grew with the square of the block's depth).
+// The views are never overwritten in place: Expiring sees the features
+// sharing their buffer still live until the owner.
+
 void PlanBuilder::PlanConcatsInPlace(const std::vector<ir::NodeId>& order) {
   if (batch_ != 1) return;
+  std::vector<ir::NodeId> concats;
   for (ir::NodeId id : order) {
     const ir::Node& n = g_.node(id);
-    if (n.op != ir::OpType::kConcat || n.attr<ir::ConcatAttrs>().axis != 1 ||
-        Val(n.outputs[0]).shape.size() != 4) {
-      continue;
+    if (n.op == ir::OpType::kConcat && n.attr<ir::ConcatAttrs>().axis == 1 &&
+        Val(n.outputs[0]).shape.size() == 4) {
+      concats.push_back(id);
     }
+  }
+  auto is_prefix = [&](ir::NodeId a, ir::NodeId b) {
+    const auto& x = g_.node(a).inputs;
+    const auto& y = g_.node(b).inputs;
+    return x.size() <= y.size() && std::equal(x.begin(), x.end(), y.begin());
+  };
+  // Each concat's owner: the longest concat its inputs are a prefix of, when
+  // all those concats form one chain (no branching); else itself.
+  for (ir::NodeId c : concats) {
+    ir::NodeId best = c;
+    bool chain = true;
+    for (ir::NodeId d : concats) {
+      if (d == c || !is_prefix(c, d)) continue;
+      if (is_prefix(best, d)) {
+        best = d;
+      } else if (!is_prefix(d, best)) {
+        chain = false;
+      }
+    }
+    concat_owner_[c] = chain ? best : c;
+  }
+  for (ir::NodeId id : concats) {
+    if (concat_owner_.at(id) != id) continue;
+    const ir::Node& n = g_.node(id);
     int64_t offset = 0;
     for (ir::ValueId v : n.inputs) {
       const ir::NodeId p = Val(v).producer;
       bool eligible = p != ir::kNoNode && !g_.IsGraphOutput(v) && !g_.IsGraphInput(v) &&
-                      std::count(n.inputs.begin(), n.inputs.end(), v) == 1 &&
-                      g_.Consumers(v).size() == 1;
+                      std::count(n.inputs.begin(), n.inputs.end(), v) == 1;
+      for (ir::NodeId c : g_.Consumers(v)) {
+        const auto owner = concat_owner_.find(c);
+        eligible &= owner != concat_owner_.end() && owner->second == id;
+      }
       if (eligible) {
         const ir::Node& producer = g_.node(p);
         eligible = producer.op == ir::OpType::kMaxPool || producer.op == ir::OpType::kAvgPool ||

@@ -190,6 +190,9 @@ class PlanBuilder {
 
   std::unordered_map<ir::ValueId, ConcatSlot> concat_slot_;
   std::unordered_map<ir::NodeId, ConcatBuffer> concat_buffer_;
+  // Each channel concat's owner: the concat whose buffer it is a view of
+  // (itself, unless it is a prefix of a longer one: DenseNet's chains).
+  std::unordered_map<ir::NodeId, ir::NodeId> concat_owner_;
 
   const CompiledModel& model_;
   const ir::Graph& g_;

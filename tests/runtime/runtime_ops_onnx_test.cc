@@ -307,5 +307,68 @@ TEST(RuntimeOnnxOpsTest, ADepthwiseConvOnAPlainSourceRunsTheDirectKernel) {
   EXPECT_EQ(convs, 1);
 }
 
+// A DenseNet block: layer k reads Concat(x0, n1, …, n(k−1)) through
+// BatchNorm and ReLU and adds n_k; every concat's inputs are a prefix of the
+// next one's. At batch 1 the chain shares one buffer (no concat step left);
+// at batch 2 the concat primitive runs. Both match the reference, also when
+// a feature is read outside the chain (`tap`: it then keeps its own buffer
+// and is copied into its slice) and is overwritten there in place.
+TEST(RuntimeOnnxOpsTest, ADenseBlocksConcatChainSharesOneBuffer) {
+  std::mt19937 rng(31);
+  for (bool tap : {false, true}) {
+    ir::Graph g;
+    constexpr int64_t growth = 16, h = 6, w = 6;
+    const auto x = g.AddValue("x", {-1, 8, h, w});
+    g.AddInput(x);
+    const ir::ConvAttrs same3 = testing::Same3x3Relu();
+    const auto x0 = g.AddValue("x0");
+    g.AddNode("conv0", OpType::kConv,
+              {x, g.AddConstant("w0", Random({32, 8, 3, 3}, rng, -0.2f, 0.2f)), g.AddConstant("b0", Random({32}, rng))},
+              {x0}, same3);
+    std::vector<ir::ValueId> features{x0};
+    int64_t channels = 32;
+    for (int k = 1; k <= 4; ++k) {
+      const std::string id = std::to_string(k);
+      const auto cat = g.AddValue("cat" + id);
+      g.AddNode("concat" + id, OpType::kConcat, features, {cat}, ir::ConcatAttrs{1});
+      const auto bn = g.AddValue("bn" + id);
+      g.AddNode("bn" + id, OpType::kBatchNorm,
+                {cat, g.AddConstant("g" + id, Random({channels}, rng, 0.5f, 1.5f)),
+                 g.AddConstant("be" + id, Random({channels}, rng)), g.AddConstant("m" + id, Random({channels}, rng)),
+                 g.AddConstant("v" + id, Random({channels}, rng, 0.5f, 2.0f))},
+                {bn}, ir::BatchNormAttrs{1e-5f});
+      const auto relu = g.AddValue("relu" + id);
+      g.AddNode("relu" + id, OpType::kActivation, {bn}, {relu}, ir::ActivationAttrs{{ir::ActivationKind::kRelu}});
+      const auto n = g.AddValue("n" + id);
+      g.AddNode("conv" + id, OpType::kConv,
+                {relu, g.AddConstant("w" + id, Random({growth, channels, 3, 3}, rng, -0.2f, 0.2f)),
+                 g.AddConstant("b" + id, Random({growth}, rng))},
+                {n}, same3);
+      features.push_back(n);
+      channels += growth;
+    }
+    if (tap) {
+      const auto t = g.AddValue("tap");
+      g.AddNode("tap", OpType::kActivation, {features[1]}, {t},
+                ir::ActivationAttrs{{ir::ActivationKind::kLeakyRelu, 0.5f}});
+      g.AddOutput(t);
+    }
+    const auto out = g.AddValue("out");
+    g.AddNode("concat_out", OpType::kConcat, features, {out}, ir::ConcatAttrs{1});
+    g.AddOutput(out);
+    for (int64_t batch : {1, 2}) {
+      ExpectMatchesReference(g, {Random({batch, 8, h, w}, rng)},
+                             std::string(tap ? "tap" : "no tap") + ", batch " + std::to_string(batch), false);
+    }
+    auto model = CompiledModel::Compile(g, {.run_passes = false});
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    auto plan = (*model)->GetPlan(1, 1);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    int concats = 0;
+    for (const Step& st : (*plan)->steps) concats += st.op == "Concat";
+    EXPECT_EQ(concats, 0) << (tap ? "tap" : "no tap");
+  }
+}
+
 }  // namespace
 }  // namespace kamado::runtime

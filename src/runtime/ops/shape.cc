@@ -8,9 +8,12 @@
 namespace kamado::runtime::detail {
 
 Status PlanBuilder::LowerConcat(const ir::Node& n) {
-  auto in_place = concat_buffer_.find(Val(n.outputs[0]).producer);
+  const ir::NodeId self = Val(n.outputs[0]).producer;
+  const auto owner = concat_owner_.find(self);
+  auto in_place = concat_buffer_.find(owner == concat_owner_.end() ? self : owner->second);
   if (in_place != concat_buffer_.end() && in_place->second.buffer >= 0) {
-    // Inputs not already written in place are copied into their slices.
+    // Inputs not already written in place are copied into their slices (a
+    // concat that is a view of a longer one's buffer: its first channels).
     const ConcatBuffer& buf = in_place->second;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       const MemRef slice = Slice(n, buf, i);
