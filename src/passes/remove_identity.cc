@@ -21,7 +21,12 @@ struct Match {
 
 std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const ir::Node& n = g.node(id);
-  if (n.dead || n.op != OpType::kIdentity) return std::nullopt;
+  // A Pad of nothing is an identity too (torch.onnx writes one before every
+  // AveragePool at opset ≥ 11; left in, it costs a plain copy and pulls the
+  // pool off the producer's blocked layout).
+  const bool empty_pad = n.op == OpType::kPad &&
+                         n.attr<ir::PadAttrs>().pads == std::array<int64_t, 4>{0, 0, 0, 0};
+  if (n.dead || (n.op != OpType::kIdentity && !empty_pad)) return std::nullopt;
   if (n.inputs.size() != 1 || n.outputs.size() != 1) return std::nullopt;
   const ValueId in = n.inputs[0];
   const ValueId out = n.outputs[0];

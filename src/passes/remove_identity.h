@@ -1,5 +1,5 @@
 // RemoveIdentity: drops Identity nodes (Dropout at inference, no-op
-// reshapes) and points their readers, and the graph outputs, at the input.
+// reshapes) and Pads of zero on every side, and points their readers, and the graph outputs, at the input.
 // An Identity whose output is a graph output and whose input is a constant is
 // kept (a graph output must be computed). When a graph output is rewired to an
 // intermediate value, that value takes the output's name so that callers

@@ -27,6 +27,24 @@ TEST(RemoveIdentity, RemovesIdentityBetweenOps) {
   ExpectSameOutputs(b.graph(), after, b.RandomInputs());
 }
 
+// torch.onnx's Pad of zeros before an AveragePool goes; a real Pad stays.
+TEST(RemoveIdentity, RemovesAPadOfNothingAndKeepsARealOne) {
+  GraphBuilder b;
+  const auto x = b.Input({1, 3, 6, 6});
+  const auto c = b.Conv(x, 4, 3);
+  ir::PoolAttrs window;
+  window.kernel = {2, 2};
+  window.strides = {2, 2};
+  const auto pooled = b.Op(OpType::kAvgPool, {b.Pad(c, {0, 0, 0, 0})}, window);
+  b.Output(b.Pad(pooled, {1, 0, 0, 1}));
+  bool changed = false;
+  const ir::Graph after = RunPass(RemoveIdentity(), b.graph(), &changed);
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(after.CountOps(OpType::kPad), 1);
+  EXPECT_EQ(after.node(after.value(pooled).producer).inputs[0], c);
+  ExpectSameOutputs(b.graph(), after, b.RandomInputs());
+}
+
 TEST(RemoveIdentity, GraphOutputBecomesTheInputValue) {
   GraphBuilder b;
   const auto x = b.Input({1, 3, 5, 5});
