@@ -33,6 +33,8 @@ std::string_view ActivationKindName(ActivationKind kind) {
     case ActivationKind::kSqrt: return "sqrt";
     case ActivationKind::kErf: return "erf";
     case ActivationKind::kGeluErf: return "gelu_erf";
+    case ActivationKind::kSwish: return "swish";
+    case ActivationKind::kGeluTanh: return "gelu_tanh";
   }
   return "?";
 }
@@ -55,6 +57,9 @@ float Activation::Apply(float x) const {
     case ActivationKind::kSqrt: return std::sqrt(x);
     case ActivationKind::kErf: return std::erf(x);
     case ActivationKind::kGeluErf: return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f));
+    case ActivationKind::kSwish: return x / (1.0f + std::exp(-alpha * x));
+    case ActivationKind::kGeluTanh:
+      return 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   }
   return x;
 }

@@ -76,6 +76,8 @@ enum class ActivationKind {
   kSqrt,         // √x
   kErf,          // erf(x); oneDNN 2.6 runs it only as part of GELU (FuseGelu)
   kGeluErf,      // x · ½ · (1 + erf(x/√2)), GELU's exact form
+  kSwish,        // x · σ(alpha·x); SiLU is alpha = 1 (EfficientNet, Keras 'swish')
+  kGeluTanh,     // x · ½ · (1 + tanh(√(2/π)·(x + 0.044715·x³))), GELU's tanh form
 };
 
 std::string_view ActivationKindName(ActivationKind kind);

@@ -11,6 +11,7 @@
 #include "passes/fuse_add.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_layer_norm.h"
+#include "passes/fuse_swish.h"
 #include "passes/remove_identity.h"
 #include "passes/sink_avg_pool.h"
 
@@ -43,6 +44,7 @@ Status RunDefaultPasses(ir::Graph& graph, const PassOptions& options) {
   if (options.fold_flatten_into_dense) RETURN_IF_ERROR(RunOne(FoldFlattenIntoDense(), graph));
   if (options.fuse_add) RETURN_IF_ERROR(RunOne(FuseAdd(), graph));
   if (options.fuse_gelu) RETURN_IF_ERROR(RunOne(FuseGelu(), graph));
+  if (options.fuse_swish) RETURN_IF_ERROR(RunOne(FuseSwish(), graph));
   if (options.fuse_activation) RETURN_IF_ERROR(RunOne(FuseActivation(), graph));
   if (options.sink_avg_pool) RETURN_IF_ERROR(RunOne(SinkAvgPool(), graph));
   return graph.Verify().WithPrefix("after passes on graph '" + graph.name + "'");

@@ -19,17 +19,18 @@ struct PassOptions {
   bool fuse_add = true;
   bool fuse_gelu = true;
   bool fuse_layer_norm = true;
+  bool fuse_swish = true;
   bool fuse_activation = true;
   bool fold_flatten_into_dense = true;
   bool sink_avg_pool = true;
 };
 
 // Runs, in this order, each enabled pass once: RemoveIdentity, FuseLayerNorm, FoldBatchNorm,
-// FoldPad, FoldFlattenIntoDense, FuseAdd, FuseGelu, FuseActivation, SinkAvgPool; then
+// FoldPad, FoldFlattenIntoDense, FuseAdd, FuseGelu, FuseSwish, FuseActivation, SinkAvgPool; then
 // graph.Verify(). The order matters: BatchNorm folds before the activation
 // after it is fused (a Conv with post-ops cannot absorb a BatchNorm), Add fuses
-// before the activation after it, giving Conv[sum, relu], GELU is one activation
-// before FuseActivation can fuse it, and SinkAvgPool
+// before the activation after it, giving Conv[sum, relu], GELU and swish are each one activation
+// before FuseActivation can fuse them, and SinkAvgPool
 // comes last so the Conv's fused activation moves with it to the pool. Logs at debug level what each
 // pass changed. Errors come from a malformed graph (Verify) or a pass bug, and
 // are prefixed with the pass name; the graph may then be partly rewritten.

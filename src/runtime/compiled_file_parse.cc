@@ -75,7 +75,7 @@ class Reader {
 Result<ir::Activation> ReadActivation(Reader& r) {
   ir::Activation a;
   ASSIGN_OR_RETURN(uint8_t kind, r.Pod<uint8_t>("an activation"));
-  if (kind > static_cast<uint8_t>(ir::ActivationKind::kGeluErf)) return r.Bad("unknown activation kind " + std::to_string(kind));
+  if (kind > static_cast<uint8_t>(ir::ActivationKind::kGeluTanh)) return r.Bad("unknown activation kind " + std::to_string(kind));
   a.kind = static_cast<ir::ActivationKind>(kind);
   ASSIGN_OR_RETURN(a.alpha, r.Pod<float>("an activation"));
   ASSIGN_OR_RETURN(a.beta, r.Pod<float>("an activation"));

@@ -193,37 +193,52 @@ TEST_P(OpCoverage, EveryLayerHandlesTheOp) {
   EXPECT_EQ(Compare(*again, *want), "") << name << ": its ONNX export computes something else";
 }
 
-// GELU is exported in opset 13's words (Mul by 1/√2, Erf, Add 1, Mul x,
-// Mul ½) and comes back, after the default passes, as the one activation it
-// was, computing the same.
-TEST(OpCoverageActivations, GeluExportsAsItsPatternAndImportsAsOneOp) {
-  ir::Graph g;
-  const ir::ValueId x = g.AddValue("x", {-1, 4, 5, 6});
-  g.AddInput(x);
-  const ir::ValueId y = g.AddValue("y");
-  g.AddNode("gelu", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{{ir::ActivationKind::kGeluErf}});
-  g.AddOutput(y);
-  ASSERT_TRUE(ir::InferShapes(g).ok());
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
-  Tensor in({2, 4, 5, 6});
-  for (float& v : in.span()) v = u(rng);
-  auto want = reference::RunReference(g, {in});
-  ASSERT_TRUE(want.ok()) << want.status().ToString();
-  const std::filesystem::path file =
-      std::filesystem::temp_directory_path() / ("kamado_op_gelu_" + std::to_string(getpid()) + ".onnx");
-  ASSERT_TRUE(exporters::WriteOnnxFile(g, file).ok());
-  auto back = importers::ImportOnnxModel(file);
-  std::filesystem::remove(file);
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
-  EXPECT_EQ(back->CountOps(OpType::kBinary), 4) << "exported as the pattern";
-  ASSERT_TRUE(ir::InferShapes(*back).ok());
-  ASSERT_TRUE(passes::RunDefaultPasses(*back).ok());
-  EXPECT_EQ(back->CountOps(OpType::kBinary), 0);
-  EXPECT_EQ(back->CountOps(OpType::kActivation), 1);
-  auto again = reference::RunReference(*back, {in});
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(Compare(*again, *want), "");
+// GELU and swish are exported in opset 13's words (GELU: Mul by 1/√2, Erf,
+// Add 1, Mul x, Mul ½; swish: Sigmoid, Mul x; GELU's tanh form: its cubic,
+// Tanh and Muls) and compute the same after the round trip; the first two
+// come back, after the default passes, as the one activation they were.
+TEST(OpCoverageActivations, GeluAndSwishExportAsTheirPatternsAndImportAsOneOp) {
+  struct Case {
+    ir::Activation act;
+    int exported_binaries;
+    bool fuses_back;
+  };
+  for (const Case& c : {Case{{ir::ActivationKind::kGeluErf}, 4, true},
+                        Case{{ir::ActivationKind::kSwish, 1.0f}, 1, true},
+                        Case{{ir::ActivationKind::kSwish, 1.5f}, 2, false},
+                        Case{{ir::ActivationKind::kGeluTanh}, 8, false}}) {
+    const std::string name(ir::ActivationKindName(c.act.kind));
+    SCOPED_TRACE(name + " alpha " + std::to_string(c.act.alpha));
+    ir::Graph g;
+    const ir::ValueId x = g.AddValue("x", {-1, 4, 5, 6});
+    g.AddInput(x);
+    const ir::ValueId y = g.AddValue("y");
+    g.AddNode("act", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{c.act});
+    g.AddOutput(y);
+    ASSERT_TRUE(ir::InferShapes(g).ok());
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+    Tensor in({2, 4, 5, 6});
+    for (float& v : in.span()) v = u(rng);
+    auto want = reference::RunReference(g, {in});
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    const std::filesystem::path file =
+        std::filesystem::temp_directory_path() / ("kamado_op_" + name + "_" + std::to_string(getpid()) + ".onnx");
+    ASSERT_TRUE(exporters::WriteOnnxFile(g, file).ok());
+    auto back = importers::ImportOnnxModel(file);
+    std::filesystem::remove(file);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->CountOps(OpType::kBinary), c.exported_binaries) << "exported as the pattern";
+    ASSERT_TRUE(ir::InferShapes(*back).ok());
+    ASSERT_TRUE(passes::RunDefaultPasses(*back).ok());
+    if (c.fuses_back) {
+      EXPECT_EQ(back->CountOps(OpType::kBinary), 0);
+      EXPECT_EQ(back->CountOps(OpType::kActivation), 1);
+    }
+    auto again = reference::RunReference(*back, {in});
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(Compare(*again, *want), "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, OpCoverage, ::testing::ValuesIn(ir::kAllOpTypes),

@@ -56,6 +56,7 @@ TEST(RunDefaultPasses, OptionsTurnPassesOff) {
                         .fuse_add = false,
                         .fuse_gelu = false,
                         .fuse_layer_norm = false,
+                        .fuse_swish = false,
                         .fuse_activation = false,
                         .fold_flatten_into_dense = false,
                         .sink_avg_pool = false};

@@ -243,35 +243,41 @@ TEST(RuntimeOpsTest, ReciprocalAndSqrtOnPositiveInputs) {
   }
 }
 
-// GELU (oneDNN's eltwise_gelu_erf) on its own and as a Conv's post-op
-// against the reference's x·½·(1 + erf(x/√2)); erf on its own has no oneDNN
-// primitive and is refused naming the node, never dropped.
-TEST(RuntimeOpsTest, GeluMatchesTheReferenceAndAnErfOnItsOwnIsRefused) {
+// GELU (oneDNN's eltwise_gelu_erf and eltwise_gelu_tanh) and swish
+// (eltwise_swish) on their own and as a Conv's post-op against the
+// reference's definitions; erf on its own has no oneDNN primitive and is
+// refused naming the node, never dropped.
+TEST(RuntimeOpsTest, GeluAndSwishMatchTheReferenceAndAnErfOnItsOwnIsRefused) {
   std::mt19937 rng(17);
-  const ir::Activation gelu{ir::ActivationKind::kGeluErf};
-  {
-    ir::Graph g;
-    const auto x = g.AddValue("x", {-1, 5, 4, 3});
-    g.AddInput(x);
-    const auto y = g.AddValue("y");
-    g.AddNode("gelu", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{gelu});
-    g.AddOutput(y);
-    ExpectMatchesReference(g, {Random({2, 5, 4, 3}, rng, -4.0f, 4.0f)}, "gelu standalone");
-  }
-  {
-    ir::Graph g;
-    const auto x = g.AddValue("x", {-1, 3, 6, 6});
-    g.AddInput(x);
-    const auto y = g.AddValue("y");
-    ir::ConvAttrs conv;
-    conv.kernel = {3, 3};
-    conv.pads = {1, 1, 1, 1};
-    conv.post_ops = {ir::PostOp::Act(gelu)};
-    g.AddNode("conv", OpType::kConv,
-              {x, g.AddConstant("w", Random({4, 3, 3, 3}, rng)), g.AddConstant("b", Random({4}, rng))}, {y},
-              conv);
-    g.AddOutput(y);
-    ExpectMatchesReference(g, {Random({2, 3, 6, 6}, rng)}, "conv + gelu post-op");
+  for (const ir::Activation act : {ir::Activation{ir::ActivationKind::kGeluErf},
+                                   ir::Activation{ir::ActivationKind::kGeluTanh},
+                                   ir::Activation{ir::ActivationKind::kSwish, 1.0f},
+                                   ir::Activation{ir::ActivationKind::kSwish, 1.5f}}) {
+    const std::string name(ir::ActivationKindName(act.kind));
+    {
+      ir::Graph g;
+      const auto x = g.AddValue("x", {-1, 5, 4, 3});
+      g.AddInput(x);
+      const auto y = g.AddValue("y");
+      g.AddNode("act", OpType::kActivation, {x}, {y}, ir::ActivationAttrs{act});
+      g.AddOutput(y);
+      ExpectMatchesReference(g, {Random({2, 5, 4, 3}, rng, -4.0f, 4.0f)}, name + " standalone");
+    }
+    {
+      ir::Graph g;
+      const auto x = g.AddValue("x", {-1, 3, 6, 6});
+      g.AddInput(x);
+      const auto y = g.AddValue("y");
+      ir::ConvAttrs conv;
+      conv.kernel = {3, 3};
+      conv.pads = {1, 1, 1, 1};
+      conv.post_ops = {ir::PostOp::Act(act)};
+      g.AddNode("conv", OpType::kConv,
+                {x, g.AddConstant("w", Random({4, 3, 3, 3}, rng)), g.AddConstant("b", Random({4}, rng))}, {y},
+                conv);
+      g.AddOutput(y);
+      ExpectMatchesReference(g, {Random({2, 3, 6, 6}, rng)}, "conv + " + name + " post-op");
+    }
   }
   ir::Graph g;
   const auto x = g.AddValue("x", {-1, 5, 4, 3});

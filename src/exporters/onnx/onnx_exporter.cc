@@ -224,6 +224,35 @@ class Exporter {
         AddNode("Mul", out, {times_x, ScalarInitializer(out + "_half", 0.5f)}, {out});
         break;
       }
+      case ir::ActivationKind::kSwish: {
+        // x · Sigmoid(alpha · x), as PyTorch writes SiLU (alpha 1).
+        std::string arg = in;
+        if (a.alpha != 1.0f) {
+          arg = Fresh(out + "_scaled");
+          AddNode("Mul", arg, {in, ScalarInitializer(out + "_alpha", a.alpha)}, {arg});
+        }
+        const std::string gate = Fresh(out + "_sigmoid");
+        AddNode("Sigmoid", gate, {arg}, {gate});
+        AddNode("Mul", out, {in, gate}, {out});
+        break;
+      }
+      case ir::ActivationKind::kGeluTanh: {
+        // Opset 13 has no Gelu: x · ½ · (1 + tanh(√(2/π) · (x + 0.044715 · x·x·x))).
+        const std::string sq = Fresh(out + "_square"), cube = Fresh(out + "_cube");
+        const std::string cubic = Fresh(out + "_cubic"), inner = Fresh(out + "_inner");
+        const std::string scaled = Fresh(out + "_scaled"), th = Fresh(out + "_tanh");
+        const std::string plus_one = Fresh(out + "_plus_one"), times_x = Fresh(out + "_times_x");
+        AddNode("Mul", sq, {in, in}, {sq});
+        AddNode("Mul", cube, {sq, in}, {cube});
+        AddNode("Mul", cubic, {cube, ScalarInitializer(out + "_c", 0.044715f)}, {cubic});
+        AddNode("Add", inner, {in, cubic}, {inner});
+        AddNode("Mul", scaled, {inner, ScalarInitializer(out + "_sqrt_2_pi", 0.79788456080286536f)}, {scaled});
+        AddNode("Tanh", th, {scaled}, {th});
+        AddNode("Add", plus_one, {th, ScalarInitializer(out + "_one", 1.0f)}, {plus_one});
+        AddNode("Mul", times_x, {in, plus_one}, {times_x});
+        AddNode("Mul", out, {times_x, ScalarInitializer(out + "_half", 0.5f)}, {out});
+        break;
+      }
       case ir::ActivationKind::kHardSigmoid: {
         auto* n = AddNode("HardSigmoid", out, {in}, {out});
         Attr(n, "alpha", a.alpha);

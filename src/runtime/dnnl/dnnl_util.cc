@@ -43,6 +43,8 @@ std::vector<EltwiseSpec> EltwiseFor(const ir::Activation& a) {
     case ir::ActivationKind::kAbs: return {{algorithm::eltwise_abs, 0.0f, 0.0f}};
     case ir::ActivationKind::kSqrt: return {{algorithm::eltwise_sqrt, 0.0f, 0.0f}};
     case ir::ActivationKind::kGeluErf: return {{algorithm::eltwise_gelu_erf, 0.0f, 0.0f}};
+    case ir::ActivationKind::kSwish: return {{algorithm::eltwise_swish, a.alpha, 0.0f}};
+    case ir::ActivationKind::kGeluTanh: return {{algorithm::eltwise_gelu_tanh, 0.0f, 0.0f}};
     case ir::ActivationKind::kErf: return {};  // no oneDNN eltwise: refused by the lowering
   }
   return {};
