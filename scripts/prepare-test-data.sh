@@ -9,6 +9,8 @@
 #      reference cache tests/data/reference/<model>.json (only missing
 #      entries are computed; pure-JS inference is slow).
 #   5. build/zoo/: the torchvision zoo in ONNX (tests/zoo/export_zoo.py)
+#   6. build/keras_layers/: small TF.js Layers models and TF.js's outputs
+#      (tests/importers/keras/make_keras_layers.js, a few seconds)
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
@@ -34,3 +36,7 @@ node tests/reference/make_reference.js \
 #    logits (tests/zoo/zoo_test.cc); a model whose export key is unchanged
 #    is not exported again.
 /usr/bin/python3 tests/zoo/export_zoo.py build/zoo
+
+# 6. build/keras_layers: one small TF.js model per Keras layer the importer
+#    learned for issue 17, with TF.js's output (tests/importers/tfjs_keras_layers_test.cc).
+node tests/importers/keras/make_keras_layers.js build/keras_layers

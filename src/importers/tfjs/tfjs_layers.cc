@@ -39,6 +39,11 @@ class LayerConverter {
     static const std::map<std::string, Method, std::less<>> kConverters = {
         {"Conv2D", &LayerConverter::Conv2D},
         {"DepthwiseConv2D", &LayerConverter::DepthwiseConv2D},
+        {"SeparableConv2D", &LayerConverter::SeparableConv2D},
+        {"LayerNormalization", &LayerConverter::LayerNormalization},
+        {"Multiply", &LayerConverter::Multiply},
+        {"Reshape", &LayerConverter::Reshape},
+        {"GlobalMaxPooling2D", &LayerConverter::GlobalMaxPooling2D},
         {"BatchNormalization", &LayerConverter::BatchNormalization},
         {"Activation", &LayerConverter::ActivationLayer},
         {"ReLU", &LayerConverter::ReLU},
@@ -195,6 +200,9 @@ class LayerConverter {
     if (name == "tanh") return act(K::kTanh);
     if (name == "elu") return act(K::kElu, 1.0f);
     if (name == "hard_sigmoid") return act(K::kHardSigmoid, 0.2f, 0.5f);  // Keras 2 constants
+    if (name == "swish") return act(K::kSwish, 1.0f);
+    if (name == "gelu") return act(K::kGeluErf);      // TF.js: x · ½ · (1 + erf(x/√2))
+    if (name == "gelu_new") return act(K::kGeluTanh);  // TF.js: the tanh approximation
     if (name == "softmax") {
       ASSIGN_OR_RETURN(int64_t axis, LogicalAxis(-1, ShapeOf(x).size(), "activation"));
       return Emit(OpType::kSoftmax, {x}, ir::SoftmaxAttrs{axis}, name);
@@ -266,16 +274,10 @@ class LayerConverter {
     return EmitConv(x, weight, bias, k, 1);
   }
 
-  Result<ValueId> DepthwiseConv2D() {
-    RETURN_IF_ERROR(CheckDataFormat());
-    ASSIGN_OR_RETURN(ValueId x, OnlyInput(4));
-    ASSIGN_OR_RETURN(int64_t mult, GetOr<int64_t>("depth_multiplier", 1));
-    if (mult <= 0) return InvalidArgument(where_ + ": field 'depth_multiplier' must be positive");
-    ASSIGN_OR_RETURN(Pair k, GetPair("kernel_size"));
-    RETURN_IF_ERROR(CheckPositive("kernel_size", k));
-    const int64_t c = ShapeOf(x)[1];
+  // The depthwise kernel [kH, kW, C, M] as the IR's [C·M, 1, kH, kW]:
+  // output channel c·M + m reads input channel c.
+  Result<ValueId> DepthwiseWeight(int64_t c, int64_t mult, Pair k) {
     ASSIGN_OR_RETURN(auto w, Weight("depthwise_kernel", {k[0], k[1], c, mult}));
-    // [kH, kW, C, M] -> [C·M, 1, kH, kW]: output channel c·M + m reads input channel c.
     Tensor t(Shape{c * mult, 1, k[0], k[1]});
     const Tensor& src = w.second;
     for (int64_t y = 0; y < k[0]; ++y)
@@ -284,9 +286,64 @@ class LayerConverter {
           for (int64_t m = 0; m < mult; ++m)
             t[((ci * mult + m) * k[0] + y) * k[1] + xx] =
                 src[((y * k[1] + xx) * c + ci) * mult + m];
-    const ValueId weight = graph_.AddConstant(w.first, std::move(t));
+    return graph_.AddConstant(w.first, std::move(t));
+  }
+
+  // TF.js 4.22 leaves depth_multiplier out of a SeparableConv2D's config;
+  // then the depthwise kernel's shape [kH, kW, C, M] says it.
+  Result<int64_t> DepthMultiplier() const {
+    int64_t fallback = 1;
+    if (!Has("depth_multiplier")) {
+      auto it = weights_.find(layer_.name + "/depthwise_kernel");
+      if (it != weights_.end() && it->second.shape().size() == 4) fallback = it->second.shape()[3];
+    }
+    ASSIGN_OR_RETURN(int64_t mult, GetOr<int64_t>("depth_multiplier", fallback));
+    if (mult <= 0) return InvalidArgument(where_ + ": field 'depth_multiplier' must be positive");
+    return mult;
+  }
+
+  Result<ValueId> DepthwiseConv2D() {
+    RETURN_IF_ERROR(CheckDataFormat());
+    ASSIGN_OR_RETURN(ValueId x, OnlyInput(4));
+    ASSIGN_OR_RETURN(int64_t mult, DepthMultiplier());
+    ASSIGN_OR_RETURN(Pair k, GetPair("kernel_size"));
+    RETURN_IF_ERROR(CheckPositive("kernel_size", k));
+    const int64_t c = ShapeOf(x)[1];
+    ASSIGN_OR_RETURN(ValueId weight, DepthwiseWeight(c, mult, k));
     ASSIGN_OR_RETURN(ValueId bias, OptionalBias(c * mult));
     return EmitConv(x, weight, bias, k, c);
+  }
+
+  // A depthwise conv (no bias) then a 1×1 conv [1, 1, C·M, F] with the bias
+  // and the activation (Keras' Xception, NASNet).
+  Result<ValueId> SeparableConv2D() {
+    RETURN_IF_ERROR(CheckDataFormat());
+    ASSIGN_OR_RETURN(ValueId x, OnlyInput(4));
+    ASSIGN_OR_RETURN(int64_t mult, DepthMultiplier());
+    ASSIGN_OR_RETURN(int64_t filters, Get<int64_t>("filters"));
+    ASSIGN_OR_RETURN(Pair k, GetPair("kernel_size"));
+    RETURN_IF_ERROR(CheckPositive("kernel_size", k));
+    ASSIGN_OR_RETURN(Pair strides, GetPair("strides", Pair{1, 1}));
+    ASSIGN_OR_RETURN(Pair dilations, GetPair("dilation_rate", Pair{1, 1}));
+    RETURN_IF_ERROR(CheckPositive("strides", strides));
+    RETURN_IF_ERROR(CheckPositive("dilation_rate", dilations));
+    const int64_t c = ShapeOf(x)[1];
+    ASSIGN_OR_RETURN(ValueId dw_weight, DepthwiseWeight(c, mult, k));
+    ir::ConvAttrs dw;
+    dw.kernel = k;
+    dw.strides = strides;
+    dw.dilations = dilations;
+    dw.group = c;
+    ASSIGN_OR_RETURN(dw.pads, WindowPads(ShapeOf(x), k, strides, dilations));
+    ASSIGN_OR_RETURN(ValueId depthwise, Emit(OpType::kConv, {x, dw_weight, ir::kNoValue}, std::move(dw), ""));
+    ASSIGN_OR_RETURN(auto pw, Weight("pointwise_kernel", {1, 1, c * mult, filters}));
+    Tensor t(Shape{filters, c * mult, 1, 1});  // [1, 1, I, O] -> [O, I, 1, 1]
+    for (int64_t i = 0; i < c * mult; ++i)
+      for (int64_t o = 0; o < filters; ++o) t[o * c * mult + i] = pw.second[i * filters + o];
+    const ValueId pw_weight = graph_.AddConstant(pw.first, std::move(t));
+    ASSIGN_OR_RETURN(ValueId bias, OptionalBias(filters));
+    ASSIGN_OR_RETURN(ValueId y, Emit(OpType::kConv, {depthwise, pw_weight, bias}, ir::ConvAttrs{}, "pointwise"));
+    return TrailingActivation(y);
   }
 
   Result<ValueId> BatchNormalization() {
@@ -322,6 +379,33 @@ class LayerConverter {
     ASSIGN_OR_RETURN(ValueId var, WeightValue("moving_variance", {c}));
     return Emit(OpType::kBatchNorm, {x, gamma, beta, mean, var},
                 ir::BatchNormAttrs{static_cast<float>(epsilon)}, "");
+  }
+
+  // Over one axis (Keras' default -1: the channels), epsilon 1e-3.
+  Result<ValueId> LayerNormalization() {
+    ASSIGN_OR_RETURN(ValueId x, OnlyInput());
+    const size_t rank = ShapeOf(x).size();
+    ASSIGN_OR_RETURN(const Json* axis_json, GetNode(config_, "axis", where_));
+    const Json& a = axis_json->is_array() && axis_json->size() == 1 ? (*axis_json)[0] : *axis_json;
+    if (!a.is_number_integer()) return NotSupported("axis", axis_json->dump(), "one axis only");
+    ASSIGN_OR_RETURN(int64_t axis, LogicalAxis(a.get<int64_t>(), rank, "axis"));
+    ASSIGN_OR_RETURN(bool center, GetOr<bool>("center", true));
+    ASSIGN_OR_RETURN(bool scale, GetOr<bool>("scale", true));
+    ASSIGN_OR_RETURN(double epsilon, GetOr<double>("epsilon", 1e-3));
+    const int64_t c = ShapeOf(x)[static_cast<size_t>(axis)];
+    ValueId gamma, beta;
+    if (scale) {
+      ASSIGN_OR_RETURN(gamma, WeightValue("gamma", {c}));
+    } else {
+      gamma = Filled("gamma", c, 1.0f);
+    }
+    if (center) {
+      ASSIGN_OR_RETURN(beta, WeightValue("beta", {c}));
+    } else {
+      beta = Filled("beta", c, 0.0f);
+    }
+    return Emit(OpType::kLayerNorm, {x, gamma, beta},
+                ir::LayerNormAttrs{axis, static_cast<float>(epsilon)}, "");
   }
 
   Result<ValueId> ActivationLayer() {
@@ -408,6 +492,15 @@ class LayerConverter {
     return Emit(OpType::kFlatten, {y}, ir::FlattenAttrs{true}, "flatten");
   }
 
+  Result<ValueId> GlobalMaxPooling2D() {
+    RETURN_IF_ERROR(CheckDataFormat());
+    ASSIGN_OR_RETURN(ValueId x, OnlyInput(4));
+    ASSIGN_OR_RETURN(bool keepdims, GetOr<bool>("keepdims", false));
+    ASSIGN_OR_RETURN(ValueId y, Emit(OpType::kGlobalMaxPool, {x}, {}, ""));
+    if (keepdims) return y;
+    return Emit(OpType::kFlatten, {y}, ir::FlattenAttrs{true}, "flatten");
+  }
+
   Result<ValueId> Concatenate() {
     if (inputs_.size() < 2) {
       return InvalidArgument(where_ + ": expects at least 2 inputs, got " +
@@ -430,6 +523,97 @@ class LayerConverter {
                                  ir::BinaryAttrs{ir::BinaryKind::kAdd}, "add" + std::to_string(i)));
     }
     return sum;
+  }
+
+  // The element-wise product of the inputs; one of two may broadcast to the
+  // other (a squeeze-and-excitation gate [N, C, 1, 1] times [N, C, H, W]).
+  Result<ValueId> Multiply() {
+    if (inputs_.size() < 2) {
+      return InvalidArgument(where_ + ": expects at least 2 inputs, got " +
+                             std::to_string(inputs_.size()));
+    }
+    auto broadcasts_to = [&](ValueId b, ValueId a) {
+      const Shape& bs = ShapeOf(b);
+      const Shape& as = ShapeOf(a);
+      if (bs.size() != as.size()) return false;
+      for (size_t d = 1; d < as.size(); ++d) {
+        if (bs[d] != 1 && bs[d] != as[d]) return false;
+      }
+      return true;
+    };
+    ValueId product = inputs_[0];
+    for (size_t i = 1; i < inputs_.size(); ++i) {
+      ValueId a = product, b = inputs_[i];
+      if (!broadcasts_to(b, a)) std::swap(a, b);
+      if (!broadcasts_to(b, a)) {
+        return Unsupported(where_ + ": inputs of shapes " + ShapeToString(ShapeOf(product)) + " and " +
+                           ShapeToString(ShapeOf(inputs_[i])) + " do not broadcast");
+      }
+      ASSIGN_OR_RETURN(product, Emit(OpType::kBinary, {a, b}, ir::BinaryAttrs{ir::BinaryKind::kMul},
+                                     "mul" + std::to_string(i)));
+    }
+    return product;
+  }
+
+  // Keras reshapes the channels-last tensor in its row-major order. Where
+  // the IR's NCHW order holds the same elements in the same order (a [N, C]
+  // or [N, C, 1, 1] value to [1, 1, C] or [C]: the SE gate) it is one
+  // Reshape; otherwise a permute to channels-last, the Reshape and, for a
+  // 3-D target, the permute back.
+  Result<ValueId> Reshape() {
+    ASSIGN_OR_RETURN(ValueId x, OnlyInput());
+    ASSIGN_OR_RETURN(const Json* target_json, GetNode(config_, "target_shape", where_));
+    if (!target_json->is_array() || target_json->empty()) {
+      return InvalidArgument(where_ + ": field 'target_shape' must be a list of integers");
+    }
+    std::vector<int64_t> target;
+    int64_t known = 1, unknown = -1;
+    for (size_t i = 0; i < target_json->size(); ++i) {
+      const Json& d = (*target_json)[i];
+      if (!d.is_number_integer() || d.get<int64_t>() == 0 || d.get<int64_t>() < -1) {
+        return InvalidArgument(where_ + ": field 'target_shape' = " + target_json->dump() +
+                               " must hold positive integers (one may be -1)");
+      }
+      target.push_back(d.get<int64_t>());
+      if (target.back() == -1) {
+        if (unknown >= 0) return InvalidArgument(where_ + ": field 'target_shape' has two -1s");
+        unknown = static_cast<int64_t>(i);
+      } else {
+        known *= target.back();
+      }
+    }
+    const Shape& xs = ShapeOf(x);
+    int64_t count = 1;
+    for (size_t d = 1; d < xs.size(); ++d) count *= xs[d];
+    if (unknown >= 0 && known > 0 && count % known == 0) target[static_cast<size_t>(unknown)] = count / known;
+    if ((unknown < 0 && known != count) || (unknown >= 0 && count % known != 0)) {
+      return InvalidArgument(where_ + ": cannot reshape " + ShapeToString(xs) + " to target_shape " +
+                             target_json->dump());
+    }
+    if (target.size() != 1 && target.size() != 3) {
+      return NotSupported("target_shape", target_json->dump(), "1-D or 3-D (H, W, C) targets only");
+    }
+    // The target in the IR's logical order: [h, w, c] -> [N, c, h, w].
+    Shape logical{-1};
+    if (target.size() == 3) {
+      logical.insert(logical.end(), {target[2], target[0], target[1]});
+    } else {
+      logical.push_back(target[0]);
+    }
+    const bool x_plain = xs.size() == 2 || (xs.size() == 4 && xs[2] == 1 && xs[3] == 1);
+    const bool y_plain = target.size() == 1 || (target[0] == 1 && target[1] == 1);
+    if (x_plain && y_plain) return Emit(OpType::kReshape, {x}, ir::ReshapeAttrs{logical}, "");
+    ValueId v = x;
+    if (xs.size() == 4) {
+      ASSIGN_OR_RETURN(v, Emit(OpType::kTranspose, {v}, ir::TransposeAttrs{{0, 2, 3, 1}}, "to_channels_last"));
+    }
+    Shape keras{-1};
+    keras.insert(keras.end(), target.begin(), target.end());
+    ASSIGN_OR_RETURN(v, Emit(OpType::kReshape, {v}, ir::ReshapeAttrs{keras}, "reshape"));
+    if (target.size() == 3) {
+      ASSIGN_OR_RETURN(v, Emit(OpType::kTranspose, {v}, ir::TransposeAttrs{{0, 3, 1, 2}}, "to_channels_first"));
+    }
+    return v;
   }
 
   Result<ValueId> Flatten() {
