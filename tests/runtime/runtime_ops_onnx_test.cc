@@ -4,6 +4,7 @@
 // on random shapes, after a Conv (blocked layout) and straight from the input.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "ir/graph.h"
@@ -305,6 +306,49 @@ TEST(RuntimeOnnxOpsTest, ADepthwiseConvOnAPlainSourceRunsTheDirectKernel) {
     EXPECT_EQ(s.impl.find("gemm:"), std::string::npos) << s.node << " runs " << s.impl;
   }
   EXPECT_EQ(convs, 1);
+}
+
+// ResNeXt's bottleneck: 1×1, a grouped 3×3 with 8 channels per group
+// (which oneDNN runs on nChw8c with an AVX2 kernel even on AVX-512), 1×1.
+// The last 1×1 conv must not take an AVX2 kernel on that nChw8c input when
+// the first one got AVX-512: a reorder costs less than half the vector width.
+TEST(RuntimeOnnxOpsTest, AConvAfterAGroupedConvKeepsTheBestInstructionSet) {
+  std::mt19937 rng(37);
+  ir::Graph g;
+  const auto x = g.AddValue("x", {-1, 64, 14, 14});
+  g.AddInput(x);
+  auto conv = [&](const std::string& name, ir::ValueId in, int64_t in_c, int64_t out_c, int64_t k, int64_t group) {
+    ir::ConvAttrs a;
+    a.kernel = {k, k};
+    a.pads = {k / 2, k / 2, k / 2, k / 2};
+    a.group = group;
+    a.post_ops = {ir::PostOp::Act({ir::ActivationKind::kRelu})};
+    const auto y = g.AddValue(name);
+    g.AddNode(name, OpType::kConv,
+              {in, g.AddConstant(name + "_w", Random({out_c, in_c / group, k, k}, rng, -0.2f, 0.2f)),
+               g.AddConstant(name + "_b", Random({out_c}, rng))},
+              {y}, a);
+    return y;
+  };
+  const auto y = conv("conv3", conv("conv2", conv("conv1", x, 64, 256, 1, 1), 256, 256, 3, 32), 256, 64, 1, 1);
+  g.AddOutput(y);
+  ExpectMatchesReference(g, {Random({1, 64, 14, 14}, rng)}, "bottleneck", false);
+  auto model = CompiledModel::Compile(g, {.run_passes = false});
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto plan = (*model)->GetPlan(1, 1);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  auto isa = [](const std::string& impl) {
+    for (const char* i : {"avx512", "avx2"}) {
+      if (impl.find(i) != std::string::npos) return std::string(i);
+    }
+    return impl;
+  };
+  std::map<std::string, std::string> impl;
+  for (const Step& s : (*plan)->steps) {
+    if (s.op == "Conv") impl[s.node] = s.impl;
+  }
+  ASSERT_EQ(impl.size(), 3u);
+  EXPECT_EQ(isa(impl["conv3"]), isa(impl["conv1"])) << "conv1 " << impl["conv1"] << ", conv3 " << impl["conv3"];
 }
 
 // A DenseNet block: layer k reads Concat(x0, n1, …, n(k−1)) through

@@ -93,22 +93,29 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
         ConvDesc(n, alg, src_md, AnyActivation(w_dims), AnyActivation(dst_dims)), attr, CpuEngine());
   };
   // Let oneDNN pick the layout; if it wants a different one than the
-  // producer wrote, prefer an optimised kernel on the producer's layout
-  // over a reorder — but not the im2col GEMM one oneDNN falls back to on a
-  // plain NCHW source when its choice was a direct jit kernel: that is 10–30×
-  // slower on a depthwise or grouped convolution (ConvNeXt's 7×7, ShuffleNet,
-  // DenseNet after a plain concat), where one reorder costs little.
+  // producer wrote, prefer a kernel on the producer's layout over a reorder
+  // when it is as good a kernel: one of the same instruction set. Not the
+  // im2col GEMM oneDNN falls back to on a plain NCHW source (10–30× slower
+  // on a depthwise or grouped conv: ConvNeXt's 7×7, ShuffleNet, DenseNet
+  // after a plain concat), nor an AVX2 kernel on the nChw8c a grouped conv
+  // with few channels per group wrote when AVX-512 ones exist (ResNeXt's
+  // 1×1 convs); one reorder costs far less.
   const memory::desc& have = where_.at(x).desc;
   auto pd = make_pd(algorithm::convolution_direct, AnyActivation(DimsOf(x)));
   const memory::desc preferred_dst = pd.dst_desc();
-  auto is_gemm = [](const dnnl::convolution_forward::primitive_desc& p) {
-    return std::string(p.impl_info_str()).find("gemm:") != std::string::npos;
+  auto isa_rank = [](const dnnl::convolution_forward::primitive_desc& p) {
+    const std::string impl = p.impl_info_str();
+    if (impl.rfind("ref", 0) == 0 || impl.find("gemm:") != std::string::npos) return 0;
+    for (auto [isa, rank] : {std::pair{"avx512", 4}, {"avx2", 3}, {"avx", 2}, {"sse41", 1}}) {
+      if (impl.find(isa) != std::string::npos) return rank;
+    }
+    return 1;
   };
   if (pd.src_desc() != have && have.data_type() == activation_) {
     try {
       auto exact = make_pd(algorithm::convolution_direct, have);
       const std::string impl = exact.impl_info_str();
-      if (impl.rfind("ref", 0) != 0 && (!is_gemm(exact) || is_gemm(pd))) pd = exact;
+      if (impl.rfind("ref", 0) != 0 && isa_rank(exact) >= isa_rank(pd)) pd = exact;
     } catch (const dnnl::error&) {
       // No kernel for the producer's layout: keep the reorder.
     }
