@@ -57,6 +57,8 @@ TEST(RunDefaultPasses, OptionsTurnPassesOff) {
                         .fuse_gelu = false,
                         .fuse_layer_norm = false,
                         .fuse_swish = false,
+                        .sink_transpose = false,
+                        .fold_conv_affine = false,
                         .fuse_activation = false,
                         .fold_flatten_into_dense = false,
                         .sink_avg_pool = false};
