@@ -21,7 +21,7 @@ KAMADO=${KAMADO:-build/kamado}
 CONFIGS=${CONFIGS:-2:1}
 MODELS=${MODELS:-resnet18 resnet50 resnext50_32x4d mobilenet_v3_small mobilenet_v3_large
   efficientnet_b0 densenet121 squeezenet1_1 shufflenet_v2_x1_0 googlenet regnet_y_400mf mnasnet1_0
-  alexnet vgg11_bn inception_v3}
+  alexnet vgg11_bn inception_v3 convnext_tiny}
 
 if [[ ! -d bench/peers/ort/node_modules/onnxruntime-node ]]; then
   (cd bench/peers/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund)
