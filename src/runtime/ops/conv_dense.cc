@@ -2,6 +2,7 @@
 // slice) and Dense (inner_product_forward), both on oneDNN's chosen layouts.
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "runtime/compiled_model.h"
 #include "runtime/dnnl/dnnl_util.h"
@@ -9,6 +10,30 @@
 #include "runtime/precision.h"
 
 namespace kamado::runtime::detail {
+
+namespace {
+
+// How good a convolution kernel's instruction set is: the im2col GEMM and
+// the reference kernels rank lowest, then by vector ISA.
+int IsaRank(const dnnl::convolution_forward::primitive_desc& p) {
+  const std::string impl = p.impl_info_str();
+  if (impl.rfind("ref", 0) == 0 || impl.find("gemm:") != std::string::npos) return 0;
+  for (auto [isa, rank] : {std::pair{"avx512", 4}, {"avx2", 3}, {"avx", 2}, {"sse41", 1}}) {
+    if (impl.find(isa) != std::string::npos) return rank;
+  }
+  return 1;
+}
+
+// Whether `exact` (a kernel on the producer's layout) may stand in for
+// oneDNN's own choice `preferred` instead of a reorder: not a reference
+// kernel, and of the same instruction set (see LowerConv).
+bool AsGoodAs(const dnnl::convolution_forward::primitive_desc& exact,
+              const dnnl::convolution_forward::primitive_desc& preferred) {
+  return std::string(exact.impl_info_str()).rfind("ref", 0) != 0 && IsaRank(exact) >= IsaRank(preferred);
+}
+
+}  // namespace
+
 
 // Winograd F(2x2, 3x3) (oneDNN's jit_fp32_wino_2x3 on AVX-512) does 2.25x
 // fewer multiplies than a direct 3x3 convolution, at the cost of transforms
@@ -103,19 +128,10 @@ Status PlanBuilder::LowerConv(const ir::Node& n) {
   const memory::desc& have = where_.at(x).desc;
   auto pd = make_pd(algorithm::convolution_direct, AnyActivation(DimsOf(x)));
   const memory::desc preferred_dst = pd.dst_desc();
-  auto isa_rank = [](const dnnl::convolution_forward::primitive_desc& p) {
-    const std::string impl = p.impl_info_str();
-    if (impl.rfind("ref", 0) == 0 || impl.find("gemm:") != std::string::npos) return 0;
-    for (auto [isa, rank] : {std::pair{"avx512", 4}, {"avx2", 3}, {"avx", 2}, {"sse41", 1}}) {
-      if (impl.find(isa) != std::string::npos) return rank;
-    }
-    return 1;
-  };
   if (pd.src_desc() != have && have.data_type() == activation_) {
     try {
       auto exact = make_pd(algorithm::convolution_direct, have);
-      const std::string impl = exact.impl_info_str();
-      if (impl.rfind("ref", 0) != 0 && isa_rank(exact) >= isa_rank(pd)) pd = exact;
+      if (AsGoodAs(exact, pd)) pd = exact;
     } catch (const dnnl::error&) {
       // No kernel for the producer's layout: keep the reorder.
     }
@@ -257,7 +273,7 @@ Status PlanBuilder::LowerConvInt8(const ir::Node& n, bool* lowered) {
   if (pd.src_desc() != have && have.data_type() == src_type) {
     try {
       auto exact = make_pd(have);
-      if (std::string(exact.impl_info_str()).rfind("ref", 0) != 0) pd = exact;
+      if (AsGoodAs(exact, pd)) pd = exact;
     } catch (const dnnl::error&) {
       // No kernel for the producer's layout: keep the reorder.
     }
