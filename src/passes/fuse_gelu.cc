@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <optional>
+#include <utility>
 
 #include "passes/pass_util.h"
 
@@ -95,10 +96,93 @@ std::string Describe(const Graph& g, const Match& m) {
   return "GELU of " + g.value(m.x).name + " from " + ir::Describe(g.node(m.erf));
 }
 
+// ---- the tanh form ---------------------------------------------------------
+// x · ½ · (1 + tanh(√(2/π) · (x + 0.044715 · x·x·x))), as torch.onnx writes
+// nn.GELU(approximate='tanh') (x·x, then ·x, the constants on either side).
+
+struct TanhMatch {
+  ValueId x;
+  NodeId square, cube, cubic, sum, scaled, tanh, plus_one, times_x, half;
+};
+
+// The Binary `kind` producing `v`, read only by `reader`; its operands in
+// `a`, `b` (a the non-constant one when one operand is constant).
+NodeId SoleBinaryProducer(const Graph& g, ValueId v, BinaryKind kind, NodeId reader, ValueId* a, ValueId* b) {
+  const NodeId p = LiveProducer(g, v);
+  if (p == ir::kNoNode || !IsSoleConsumer(g, v, reader)) return ir::kNoNode;
+  const ir::Node& n = g.node(p);
+  if (n.op != OpType::kBinary || n.inputs.size() != 2 || n.attr<ir::BinaryAttrs>().kind != kind) return ir::kNoNode;
+  *a = n.inputs[0];
+  *b = n.inputs[1];
+  if (ConstantOf(g, *a) != nullptr) std::swap(*a, *b);
+  return p;
+}
+
+std::optional<TanhMatch> MatchTanhAt(const Graph& g, NodeId id) {
+  const ir::Node& th = g.node(id);
+  if (th.dead || th.op != OpType::kActivation || th.inputs.size() != 1 ||
+      th.attr<ir::ActivationAttrs>().activation.kind != ir::ActivationKind::kTanh) {
+    return std::nullopt;
+  }
+  TanhMatch m{};
+  m.x = ir::kNoValue;
+  m.tanh = id;
+  ValueId a = ir::kNoValue, b = ir::kNoValue;
+  m.scaled = SoleBinaryProducer(g, th.inputs[0], BinaryKind::kMul, id, &a, &b);
+  if (m.scaled == ir::kNoNode || !IsScalar(g, b, 0.79788456080286536)) return std::nullopt;
+  ValueId s1 = ir::kNoValue, s2 = ir::kNoValue;
+  m.sum = SoleBinaryProducer(g, a, BinaryKind::kAdd, m.scaled, &s1, &s2);
+  if (m.sum == ir::kNoNode) return std::nullopt;
+  // x + cubic, either order: the cubic is the operand a Mul by 0.044715 makes.
+  for (int swap = 0; swap < 2; ++swap) {
+    const ValueId x = swap ? s2 : s1, cubic = swap ? s1 : s2;
+    ValueId c1 = ir::kNoValue, c2 = ir::kNoValue;
+    m.cubic = SoleBinaryProducer(g, cubic, BinaryKind::kMul, m.sum, &c1, &c2);
+    if (m.cubic == ir::kNoNode || !IsScalar(g, c2, 0.044715)) continue;
+    ValueId q1 = ir::kNoValue, q2 = ir::kNoValue;
+    m.cube = SoleBinaryProducer(g, c1, BinaryKind::kMul, m.cubic, &q1, &q2);
+    if (m.cube == ir::kNoNode) continue;
+    const ValueId sq = q1 == x ? q2 : (q2 == x ? q1 : ir::kNoValue);
+    if (sq == ir::kNoValue) continue;
+    ValueId r1 = ir::kNoValue, r2 = ir::kNoValue;
+    m.square = SoleBinaryProducer(g, sq, BinaryKind::kMul, m.cube, &r1, &r2);
+    if (m.square == ir::kNoNode || r1 != x || r2 != x) continue;
+    m.x = x;
+    break;
+  }
+  if (m.x == ir::kNoValue || ConstantOf(g, m.x) != nullptr) return std::nullopt;
+  ValueId other = ir::kNoValue;
+  const auto plus_one = SoleBinaryConsumer(g, th.outputs[0], BinaryKind::kAdd, &other);
+  if (!plus_one || !IsScalar(g, other, 1.0)) return std::nullopt;
+  m.plus_one = *plus_one;
+  const auto times_x = SoleBinaryConsumer(g, g.node(m.plus_one).outputs[0], BinaryKind::kMul, &other);
+  if (!times_x || other != m.x) return std::nullopt;
+  m.times_x = *times_x;
+  const auto half = SoleBinaryConsumer(g, g.node(m.times_x).outputs[0], BinaryKind::kMul, &other);
+  if (!half || !IsScalar(g, other, 0.5)) return std::nullopt;
+  m.half = *half;
+  return m;
+}
+
+void RewriteTanh(Graph& g, const TanhMatch& m) {
+  ir::Node& gelu = g.node(m.square);
+  gelu.op = OpType::kActivation;
+  gelu.inputs = {m.x};
+  gelu.attrs = ir::ActivationAttrs{{ir::ActivationKind::kGeluTanh}};
+  TakeOverOutput(g, m.square, m.half);
+  for (NodeId dead : {m.cube, m.cubic, m.sum, m.scaled, m.tanh, m.plus_one, m.times_x}) g.RemoveNode(dead);
+}
+
+std::string DescribeTanh(const Graph& g, const TanhMatch& m) {
+  return "GELU (tanh form) of " + g.value(m.x).name + " from " + ir::Describe(g.node(m.tanh));
+}
+
 }  // namespace
 
 Result<bool> FuseGelu::Run(Graph& graph) const {
-  return SweepMatches(graph, name(), MatchAt, Describe, Rewrite);
+  const bool erf = SweepMatches(graph, name(), MatchAt, Describe, Rewrite);
+  const bool tanh = SweepMatches(graph, name(), MatchTanhAt, DescribeTanh, RewriteTanh);
+  return erf || tanh;
 }
 
 }  // namespace kamado::passes

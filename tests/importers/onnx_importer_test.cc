@@ -527,6 +527,45 @@ TEST_F(OnnxImporterTest, PyTorchsDecomposedLayerNormBecomesOneOp) {
   EXPECT_EQ(g->value(ln->inputs[2]).constant->span()[0], 0.25f);
 }
 
+// nn.GELU(approximate='tanh') as torch.onnx 1.13 writes it at opset 13 (the
+// constants as first operands): one GELU after the default passes, giving
+// the tanh form's numbers on the real runtime.
+TEST_F(OnnxImporterTest, PyTorchsTanhGeluBecomesOneOp) {
+  AddInput("x", {1, 2, 3, 4});
+  AddInit("kappa", {}, {0.044715f});
+  AddInit("beta", {}, {0.7978845608f});
+  AddInit("one", {}, {1.0f});
+  AddInit("half", {}, {0.5f});
+  AddNode("Mul", "sq", {"x", "x"}, {"sq"});
+  AddNode("Mul", "cube", {"x", "sq"}, {"cube"});
+  AddNode("Mul", "cubic", {"kappa", "cube"}, {"cubic"});
+  AddNode("Add", "sum", {"x", "cubic"}, {"sum"});
+  AddNode("Mul", "inner", {"beta", "sum"}, {"inner"});
+  AddNode("Tanh", "tanh", {"inner"}, {"t"});
+  AddNode("Add", "plus_one", {"one", "t"}, {"p"});
+  AddNode("Mul", "times_x", {"x", "p"}, {"m"});
+  AddNode("Mul", "y", {"half", "m"}, {"y"});
+  AddOutput("y");
+  auto g = Import();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_TRUE(passes::RunDefaultPasses(*g).ok());
+  ASSERT_EQ(Ops(*g), std::vector<ir::OpType>{ir::OpType::kActivation});
+  EXPECT_EQ(FindOp(*g, ir::OpType::kActivation)->attr<ir::ActivationAttrs>().activation.kind,
+            ir::ActivationKind::kGeluTanh);
+  auto compiled = runtime::CompiledModel::Compile(std::move(g).value());
+  ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+  Tensor x(Shape{2, 2, 3, 4});
+  for (int64_t i = 0; i < x.size(); ++i) x[i] = 0.25f * static_cast<float>(i % 17) - 2.0f;
+  runtime::Session session(*compiled);
+  auto got = session.Run({x});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const double v = x[i];
+    const double want = 0.5 * v * (1.0 + std::tanh(0.7978845608 * (v + 0.044715 * v * v * v)));
+    EXPECT_NEAR((*got)[0][i], want, 1e-5) << "element " << i;
+  }
+}
+
 TEST_F(OnnxImporterTest, LayerNormalizationRefusesAComputedScaleAndOtherStatistics) {
   AddInput("x", {1, 3, 4});
   AddInput("s", {4});

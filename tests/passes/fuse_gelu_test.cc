@@ -89,3 +89,56 @@ TEST(FuseGelu, AnotherConstantOrAnIntermediateReadElsewhereIsLeftAsItIs) {
 
 }  // namespace
 }  // namespace kamado::passes
+
+namespace kamado::passes {
+namespace {
+
+// nn.GELU(approximate='tanh') as torch.onnx writes it, the constants first
+// where it puts them (the importer keeps them as the second operand, so
+// `swap` exercises the other order of the computed operands instead).
+ir::ValueId GeluTanh(GraphBuilder& b, ir::ValueId x, bool swap = false, float kappa = 0.044715f) {
+  auto bin = [&](BinaryKind k, ir::ValueId p, ir::ValueId q) { return b.Op(OpType::kBinary, {p, q}, ir::BinaryAttrs{k}); };
+  const ir::ValueId sq = bin(BinaryKind::kMul, x, x);
+  const ir::ValueId cube = swap ? bin(BinaryKind::kMul, sq, x) : bin(BinaryKind::kMul, x, sq);
+  const ir::ValueId cubic = bin(BinaryKind::kMul, cube, Scalar(b, kappa));
+  const ir::ValueId sum = swap ? bin(BinaryKind::kAdd, cubic, x) : bin(BinaryKind::kAdd, x, cubic);
+  const ir::ValueId inner = bin(BinaryKind::kMul, sum, Scalar(b, 0.79788456f));
+  const ir::ValueId t = b.Act(inner, {ActivationKind::kTanh});
+  const ir::ValueId p = bin(BinaryKind::kAdd, t, Scalar(b, 1.0f));
+  const ir::ValueId m = swap ? bin(BinaryKind::kMul, p, x) : bin(BinaryKind::kMul, x, p);
+  return bin(BinaryKind::kMul, m, Scalar(b, 0.5f));
+}
+
+TEST(FuseGelu, TheTanhFormBecomesOneActivationThatFusesIntoTheConv) {
+  for (bool swap : {false, true}) {
+    SCOPED_TRACE(swap ? "swapped operands" : "torch order");
+    GraphBuilder b;
+    const auto x = b.Input({2, 3, 6, 6});
+    const auto c = b.Conv(x, 4, 3);
+    const auto y = GeluTanh(b, c, swap);
+    b.Output(y);
+    bool changed = false;
+    const ir::Graph after = RunPass(FuseGelu(), b.graph(), &changed);
+    EXPECT_TRUE(changed);
+    EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
+    ASSERT_EQ(after.CountOps(OpType::kActivation), 1);
+    const ir::Node& gelu = after.node(after.value(y).producer);
+    EXPECT_EQ(gelu.attr<ir::ActivationAttrs>().activation.kind, ActivationKind::kGeluTanh);
+    EXPECT_EQ(gelu.inputs, std::vector<ir::ValueId>{c});
+    ExpectSameOutputs(b.graph(), after, b.RandomInputs());
+    const ir::Graph fused = RunPass(FuseActivation(), after);
+    EXPECT_EQ(fused.CountOps(OpType::kActivation), 0);
+    ExpectSameOutputs(b.graph(), fused, b.RandomInputs());
+  }
+}
+
+// Another cubic coefficient is not GELU: left as it is.
+TEST(FuseGelu, TheTanhFormWithAnotherCoefficientIsLeftAsItIs) {
+  GraphBuilder b;
+  const auto x = b.Input({1, 4, 3, 3});
+  b.Output(GeluTanh(b, x, false, 0.05f));
+  ExpectUnchanged(FuseGelu(), b, OpType::kBinary, 8);
+}
+
+}  // namespace
+}  // namespace kamado::passes
