@@ -1,6 +1,7 @@
 #include "passes/fuse_gelu.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <optional>
 #include <utility>
 
@@ -15,9 +16,15 @@ using ir::NodeId;
 using ir::OpType;
 using ir::ValueId;
 
+// The end both GELU forms share: (1 + f) · x · ½ from f = erf(·) or tanh(·).
+struct Tail {
+  NodeId plus_one, times_x, half;
+};
+
 struct Match {
   ValueId x;
-  NodeId scale, erf, plus_one, times_x, half;
+  NodeId scale, erf;
+  Tail tail;
 };
 
 // A constant that is one scalar (any rank, one element) near `want`.
@@ -46,6 +53,32 @@ std::optional<NodeId> SoleBinaryConsumer(const Graph& g, ValueId v, BinaryKind k
   return c;
 }
 
+bool MatchTail(const Graph& g, ValueId f, ValueId x, Tail* t) {
+  ValueId other = ir::kNoValue;
+  const auto plus_one = SoleBinaryConsumer(g, f, BinaryKind::kAdd, &other);
+  if (!plus_one || !IsScalar(g, other, 1.0)) return false;
+  const auto times_x = SoleBinaryConsumer(g, g.node(*plus_one).outputs[0], BinaryKind::kMul, &other);
+  if (!times_x || other != x) return false;
+  const auto half = SoleBinaryConsumer(g, g.node(*times_x).outputs[0], BinaryKind::kMul, &other);
+  if (!half || !IsScalar(g, other, 0.5)) return false;
+  *t = {*plus_one, *times_x, *half};
+  return true;
+}
+
+// The first node of the pattern becomes the GELU of x and takes over the
+// last Mul's output; `dead` and the tail's first two nodes die.
+void BecomeGelu(Graph& g, NodeId first, ValueId x, ir::ActivationKind kind, const Tail& t,
+                std::initializer_list<NodeId> dead) {
+  ir::Node& gelu = g.node(first);
+  gelu.op = OpType::kActivation;
+  gelu.inputs = {x};
+  gelu.attrs = ir::ActivationAttrs{{kind}};
+  TakeOverOutput(g, first, t.half);
+  for (NodeId d : dead) g.RemoveNode(d);
+  g.RemoveNode(t.plus_one);
+  g.RemoveNode(t.times_x);
+}
+
 std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const ir::Node& erf = g.node(id);
   if (erf.dead || erf.op != OpType::kActivation || erf.inputs.size() != 1 ||
@@ -68,28 +101,13 @@ std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   }
   m.x = scale.inputs[0];
   if (ConstantOf(g, m.x) != nullptr) return std::nullopt;
-  ValueId other = ir::kNoValue;
-  const auto plus_one = SoleBinaryConsumer(g, erf.outputs[0], BinaryKind::kAdd, &other);
-  if (!plus_one || !IsScalar(g, other, 1.0)) return std::nullopt;
-  m.plus_one = *plus_one;
-  const auto times_x = SoleBinaryConsumer(g, g.node(m.plus_one).outputs[0], BinaryKind::kMul, &other);
-  if (!times_x || other != m.x) return std::nullopt;
-  m.times_x = *times_x;
-  const auto half = SoleBinaryConsumer(g, g.node(m.times_x).outputs[0], BinaryKind::kMul, &other);
-  if (!half || !IsScalar(g, other, 0.5)) return std::nullopt;
-  m.half = *half;
+  if (!MatchTail(g, erf.outputs[0], m.x, &m.tail)) return std::nullopt;
   return m;
 }
 
-// The scale node becomes the GELU of x and takes over the last Mul's output;
-// the Erf, the Add and the first Mul die with it.
+// The scale node becomes the GELU of x; the Erf dies with the tail.
 void Rewrite(Graph& g, const Match& m) {
-  ir::Node& gelu = g.node(m.scale);
-  gelu.op = OpType::kActivation;
-  gelu.inputs = {m.x};
-  gelu.attrs = ir::ActivationAttrs{{ir::ActivationKind::kGeluErf}};
-  TakeOverOutput(g, m.scale, m.half);
-  for (NodeId dead : {m.erf, m.plus_one, m.times_x}) g.RemoveNode(dead);
+  BecomeGelu(g, m.scale, m.x, ir::ActivationKind::kGeluErf, m.tail, {m.erf});
 }
 
 std::string Describe(const Graph& g, const Match& m) {
@@ -102,7 +120,8 @@ std::string Describe(const Graph& g, const Match& m) {
 
 struct TanhMatch {
   ValueId x;
-  NodeId square, cube, cubic, sum, scaled, tanh, plus_one, times_x, half;
+  NodeId square, cube, cubic, sum, scaled, tanh;
+  Tail tail;
 };
 
 // The Binary `kind` producing `v`, read only by `reader`; its operands in
@@ -151,26 +170,12 @@ std::optional<TanhMatch> MatchTanhAt(const Graph& g, NodeId id) {
     break;
   }
   if (m.x == ir::kNoValue || ConstantOf(g, m.x) != nullptr) return std::nullopt;
-  ValueId other = ir::kNoValue;
-  const auto plus_one = SoleBinaryConsumer(g, th.outputs[0], BinaryKind::kAdd, &other);
-  if (!plus_one || !IsScalar(g, other, 1.0)) return std::nullopt;
-  m.plus_one = *plus_one;
-  const auto times_x = SoleBinaryConsumer(g, g.node(m.plus_one).outputs[0], BinaryKind::kMul, &other);
-  if (!times_x || other != m.x) return std::nullopt;
-  m.times_x = *times_x;
-  const auto half = SoleBinaryConsumer(g, g.node(m.times_x).outputs[0], BinaryKind::kMul, &other);
-  if (!half || !IsScalar(g, other, 0.5)) return std::nullopt;
-  m.half = *half;
+  if (!MatchTail(g, th.outputs[0], m.x, &m.tail)) return std::nullopt;
   return m;
 }
 
 void RewriteTanh(Graph& g, const TanhMatch& m) {
-  ir::Node& gelu = g.node(m.square);
-  gelu.op = OpType::kActivation;
-  gelu.inputs = {m.x};
-  gelu.attrs = ir::ActivationAttrs{{ir::ActivationKind::kGeluTanh}};
-  TakeOverOutput(g, m.square, m.half);
-  for (NodeId dead : {m.cube, m.cubic, m.sum, m.scaled, m.tanh, m.plus_one, m.times_x}) g.RemoveNode(dead);
+  BecomeGelu(g, m.square, m.x, ir::ActivationKind::kGeluTanh, m.tail, {m.cube, m.cubic, m.sum, m.scaled, m.tanh});
 }
 
 std::string DescribeTanh(const Graph& g, const TanhMatch& m) {

@@ -346,25 +346,12 @@ class LayerConverter {
     return TrailingActivation(y);
   }
 
-  Result<ValueId> BatchNormalization() {
-    ASSIGN_OR_RETURN(ValueId x, OnlyInput());
-    const size_t rank = ShapeOf(x).size();
-    if (rank != 2 && rank != 4) {
-      return Unsupported(where_ + ": expects a 2-D or 4-D input, got " + ShapeToString(ShapeOf(x)));
-    }
-    // Keras writes the axis as an int, or (tf.keras) as a one-element list.
-    ASSIGN_OR_RETURN(const Json* axis_json, GetNode(config_, "axis", where_));
-    const Json& a = axis_json->is_array() && axis_json->size() == 1 ? (*axis_json)[0] : *axis_json;
-    if (!a.is_number_integer()) return NotSupported("axis");
-    const int64_t axis = a.get<int64_t>();
-    if (axis != -1 && axis != static_cast<int64_t>(rank) - 1) {
-      return NotSupported("axis", axis_json->dump(), "only the channel axis -1/3");
-    }
+  // A normalisation's gamma and beta ([c]); 1 and 0 when the layer has
+  // `scale` or `center` off.
+  Result<std::pair<ValueId, ValueId>> GammaBeta(int64_t c) {
     ASSIGN_OR_RETURN(bool center, GetOr<bool>("center", true));
     ASSIGN_OR_RETURN(bool scale, GetOr<bool>("scale", true));
-    ASSIGN_OR_RETURN(double epsilon, GetOr<double>("epsilon", 1e-3));
-    const int64_t c = ShapeOf(x)[1];
-    ValueId gamma, beta;
+    ValueId gamma = ir::kNoValue, beta = ir::kNoValue;
     if (scale) {
       ASSIGN_OR_RETURN(gamma, WeightValue("gamma", {c}));
     } else {
@@ -375,6 +362,32 @@ class LayerConverter {
     } else {
       beta = Filled("beta", c, 0.0f);
     }
+    return std::pair{gamma, beta};
+  }
+
+  // Keras writes a normalisation's axis as an int, or (tf.keras) as a
+  // one-element list.
+  Result<int64_t> OneAxis() const {
+    ASSIGN_OR_RETURN(const Json* axis_json, GetNode(config_, "axis", where_));
+    const Json& a = axis_json->is_array() && axis_json->size() == 1 ? (*axis_json)[0] : *axis_json;
+    if (!a.is_number_integer()) return NotSupported("axis", axis_json->dump(), "one axis only");
+    return a.get<int64_t>();
+  }
+
+  Result<ValueId> BatchNormalization() {
+    ASSIGN_OR_RETURN(ValueId x, OnlyInput());
+    const size_t rank = ShapeOf(x).size();
+    if (rank != 2 && rank != 4) {
+      return Unsupported(where_ + ": expects a 2-D or 4-D input, got " + ShapeToString(ShapeOf(x)));
+    }
+    ASSIGN_OR_RETURN(const int64_t axis, OneAxis());
+    if (axis != -1 && axis != static_cast<int64_t>(rank) - 1) {
+      return NotSupported("axis", config_.find("axis")->dump(), "only the channel axis -1/3");
+    }
+    ASSIGN_OR_RETURN(double epsilon, GetOr<double>("epsilon", 1e-3));
+    const int64_t c = ShapeOf(x)[1];
+    ASSIGN_OR_RETURN(auto gamma_beta, GammaBeta(c));
+    const auto [gamma, beta] = gamma_beta;
     ASSIGN_OR_RETURN(ValueId mean, WeightValue("moving_mean", {c}));
     ASSIGN_OR_RETURN(ValueId var, WeightValue("moving_variance", {c}));
     return Emit(OpType::kBatchNorm, {x, gamma, beta, mean, var},
@@ -385,25 +398,12 @@ class LayerConverter {
   Result<ValueId> LayerNormalization() {
     ASSIGN_OR_RETURN(ValueId x, OnlyInput());
     const size_t rank = ShapeOf(x).size();
-    ASSIGN_OR_RETURN(const Json* axis_json, GetNode(config_, "axis", where_));
-    const Json& a = axis_json->is_array() && axis_json->size() == 1 ? (*axis_json)[0] : *axis_json;
-    if (!a.is_number_integer()) return NotSupported("axis", axis_json->dump(), "one axis only");
-    ASSIGN_OR_RETURN(int64_t axis, LogicalAxis(a.get<int64_t>(), rank, "axis"));
-    ASSIGN_OR_RETURN(bool center, GetOr<bool>("center", true));
-    ASSIGN_OR_RETURN(bool scale, GetOr<bool>("scale", true));
+    ASSIGN_OR_RETURN(const int64_t keras_axis, OneAxis());
+    ASSIGN_OR_RETURN(int64_t axis, LogicalAxis(keras_axis, rank, "axis"));
     ASSIGN_OR_RETURN(double epsilon, GetOr<double>("epsilon", 1e-3));
     const int64_t c = ShapeOf(x)[static_cast<size_t>(axis)];
-    ValueId gamma, beta;
-    if (scale) {
-      ASSIGN_OR_RETURN(gamma, WeightValue("gamma", {c}));
-    } else {
-      gamma = Filled("gamma", c, 1.0f);
-    }
-    if (center) {
-      ASSIGN_OR_RETURN(beta, WeightValue("beta", {c}));
-    } else {
-      beta = Filled("beta", c, 0.0f);
-    }
+    ASSIGN_OR_RETURN(auto gamma_beta, GammaBeta(c));
+    const auto [gamma, beta] = gamma_beta;
     return Emit(OpType::kLayerNorm, {x, gamma, beta},
                 ir::LayerNormAttrs{axis, static_cast<float>(epsilon)}, "");
   }
