@@ -117,6 +117,9 @@ struct ConvAttrs {
 
 struct BatchNormAttrs {
   float epsilon = 1e-3f;
+  // A ReLU after the normalisation (FuseActivation: DenseNet's and the
+  // pre-activation nets' BN → ReLU → Conv; oneDNN's fuse_norm_relu).
+  bool relu = false;
 };
 
 struct ActivationAttrs {

@@ -33,7 +33,10 @@ bool HasPostOps(const ir::Node& n) {
 
 std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const ir::Node& bn = g.node(id);
-  if (bn.dead || bn.op != OpType::kBatchNorm || bn.inputs.size() != 5) return std::nullopt;
+  if (bn.dead || bn.op != OpType::kBatchNorm || bn.inputs.size() != 5 ||
+      bn.attr<ir::BatchNormAttrs>().relu) {
+    return std::nullopt;
+  }
   const ValueId x = bn.inputs[0];
   const NodeId p = LiveProducer(g, x);
   if (p == ir::kNoNode) return std::nullopt;

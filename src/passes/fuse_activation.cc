@@ -29,7 +29,11 @@ std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const NodeId p = LiveProducer(g, x);
   if (p == ir::kNoNode) return std::nullopt;
   const ir::Node& prod = g.node(p);
-  if ((prod.op != OpType::kConv && prod.op != OpType::kDense) || prod.outputs.size() != 1) {
+  // A BatchNorm takes a plain ReLU only (oneDNN's fuse_norm_relu).
+  const ir::Activation& a = act.attr<ir::ActivationAttrs>().activation;
+  const bool bn_relu = prod.op == OpType::kBatchNorm && !prod.attr<ir::BatchNormAttrs>().relu &&
+                       a.kind == ir::ActivationKind::kRelu && a.alpha == 0.0f;
+  if ((prod.op != OpType::kConv && prod.op != OpType::kDense && !bn_relu) || prod.outputs.size() != 1) {
     return std::nullopt;
   }
   if (!IsSoleConsumer(g, x, id)) return std::nullopt;
@@ -42,6 +46,8 @@ void Rewrite(Graph& g, const Match& m) {
   // Appended: post-ops apply in order, after any Sum or earlier activation.
   if (prod.op == OpType::kConv) {
     prod.attr<ir::ConvAttrs>().post_ops.push_back(op);
+  } else if (prod.op == OpType::kBatchNorm) {
+    prod.attr<ir::BatchNormAttrs>().relu = true;
   } else {
     prod.attr<ir::DenseAttrs>().post_ops.push_back(op);
   }

@@ -82,6 +82,7 @@ void WriteAttrs(Writer& w, const ir::Attrs& attrs) {
           WritePostOps(w, a.post_ops);
         } else if constexpr (std::is_same_v<T, ir::BatchNormAttrs>) {
           w.F32(a.epsilon);
+          w.U8(a.relu);
         } else if constexpr (std::is_same_v<T, ir::ActivationAttrs>) {
           WriteActivation(w, a.activation);
         } else if constexpr (std::is_same_v<T, ir::PadAttrs>) {

@@ -113,6 +113,8 @@ Result<ir::Attrs> ReadAttrs(Reader& r) {
     case 2: {
       ir::BatchNormAttrs a;
       ASSIGN_OR_RETURN(a.epsilon, r.Pod<float>("BatchNorm attributes"));
+      ASSIGN_OR_RETURN(uint8_t relu, r.Pod<uint8_t>("BatchNorm attributes"));
+      a.relu = relu != 0;
       return ir::Attrs{a};
     }
     case 3: {

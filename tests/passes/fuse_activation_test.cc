@@ -90,11 +90,40 @@ TEST(FuseActivation, DontFuseConvThatIsGraphOutput) {
   EXPECT_FALSE(changed);
 }
 
+// DenseNet's BN → ReLU → Conv: the BatchNorm takes the ReLU as its flag
+// (oneDNN's fuse_norm_relu); a leaky ReLU is not a plain one and stays.
+TEST(FuseActivation, BatchNormTakesAPlainReluOnly) {
+  {
+    GraphBuilder b;
+    const auto x = b.Input({2, 4, 5, 5});
+    const auto bn = b.BatchNorm(x);
+    const auto y = b.Conv(b.Act(bn), 3, 3);
+    b.Output(y);
+    bool changed = false;
+    const ir::Graph after = RunPass(FuseActivation(), b.graph(), &changed);
+    EXPECT_TRUE(changed);
+    EXPECT_EQ(after.CountOps(OpType::kActivation), 0);
+    const ir::NodeId id = b.graph().value(bn).producer;
+    EXPECT_TRUE(after.node(id).attr<ir::BatchNormAttrs>().relu);
+    ExpectSameOutputs(b.graph(), after, b.RandomInputs());
+  }
+  {
+    GraphBuilder b;
+    const auto x = b.Input({2, 4, 5, 5});
+    b.Output(b.Act(b.BatchNorm(x), {ActivationKind::kLeakyRelu, 0.1f}));
+    bool changed = true;
+    const ir::Graph after = RunPass(FuseActivation(), b.graph(), &changed);
+    EXPECT_FALSE(changed);
+    EXPECT_EQ(after.CountOps(OpType::kActivation), 1);
+  }
+}
+
 TEST(FuseActivation, DontFuseIntoOtherOps) {
   GraphBuilder b;
   const auto x = b.Input({1, 3, 4, 4});
   b.Output(b.Act(b.Add(x, x)));
   b.Output(b.Act(x));
+  b.Output(b.Act(b.Op(OpType::kGlobalAvgPool, {x})));
   bool changed = true;
   RunPass(FuseActivation(), b.graph(), &changed);
   EXPECT_FALSE(changed);

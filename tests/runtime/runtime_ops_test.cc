@@ -309,7 +309,7 @@ TEST(RuntimeOpsTest, ActivationsBatchNormAddPadStandalone) {
               {act, g.AddConstant("gamma", Random({c}, rng)), g.AddConstant("beta", Random({c}, rng)),
                g.AddConstant("mean", Random({c}, rng)),
                g.AddConstant("var", Random({c}, rng, 0.1f, 2.0f))},
-              {bn}, ir::BatchNormAttrs{1e-3f});
+              {bn}, ir::BatchNormAttrs{1e-3f, /*relu=*/trial % 3 == 0});  // fuse_norm_relu
     const auto sum = g.AddValue("sum");
     g.AddNode("add", OpType::kBinary, {bn, x2}, {sum}, ir::BinaryAttrs{ir::BinaryKind::kAdd});
     const auto pad = g.AddValue("pad");

@@ -328,10 +328,13 @@ class Exporter {
         Attr(AddNode("Gemm", n.name, gemm_in, {out}), "transB", int64_t{1});
         return EmitPostOps(n.attr<ir::DenseAttrs>().post_ops, out, n, ir::kNoValue);
       }
-      case OpType::kBatchNorm:
-        Attr(AddNode("BatchNormalization", n.name, in, {out}), "epsilon",
-             n.attr<ir::BatchNormAttrs>().epsilon);
+      case OpType::kBatchNorm: {
+        const auto& a = n.attr<ir::BatchNormAttrs>();
+        const std::string normed = a.relu ? Fresh(n.name + "_normalised") : out;
+        Attr(AddNode("BatchNormalization", n.name, in, {normed}), "epsilon", a.epsilon);
+        if (a.relu) AddNode("Relu", n.name + "_relu", {normed}, {out});
         break;
+      }
       case OpType::kActivation:
         names_[n.outputs[0]] = EmitActivation(n.attr<ir::ActivationAttrs>().activation, in[0], n.name);
         return Status::Ok();

@@ -58,8 +58,9 @@ Status PlanBuilder::LowerBatchNorm(const ir::Node& n) {
   const ir::ValueId x = n.inputs[0];
   const MemRef src = AsF32(x);
   const float eps = n.attr<ir::BatchNormAttrs>().epsilon;
-  const auto flags = dnnl::normalization_flags::use_global_stats |
-                     dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
+               dnnl::normalization_flags::use_shift;
+  if (n.attr<ir::BatchNormAttrs>().relu) flags |= dnnl::normalization_flags::fuse_norm_relu;
   dnnl::batch_normalization_forward::desc d(prop_kind::forward_inference, src.desc, eps, flags);
   dnnl::batch_normalization_forward::primitive_desc pd(d, UserScratchpad(), CpuEngine());
   Step s = MakeStep<dnnl::batch_normalization_forward>(n, pd);

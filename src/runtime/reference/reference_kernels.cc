@@ -172,8 +172,8 @@ Result<Tensor> BatchNorm(const Tensor& src, const Tensor& gamma, const Tensor& b
           double{gamma[c]} / std::sqrt(double{variance[c]} + double{attrs.epsilon});
       const int64_t base = (n * channels + c) * inner;
       for (int64_t i = 0; i < inner; ++i) {
-        dst[base + i] =
-            static_cast<float>((double{src[base + i]} - double{mean[c]}) * scale + beta[c]);
+        const float y = static_cast<float>((double{src[base + i]} - double{mean[c]}) * scale + beta[c]);
+        dst[base + i] = attrs.relu && y < 0.0f ? 0.0f : y;
       }
     }
   }
