@@ -24,7 +24,8 @@ cmake --build $BUILD
 mkdir -p $BUILD/crashes $BUILD/seeds/onnx
 for t in conv_with_strides_padding relu gemm_default_no_bias maxpool_2d_default averagepool_2d_default \
          concat_2d_axis_0 reshape_reordered_all_dims batchnorm_example globalaveragepool softmax_axis_1 \
-         add mul transpose_default flatten_axis0 clip_default_min; do
+         add mul transpose_default flatten_axis0 clip_default_min \
+         layer_normalization_default_axis layer_normalization_4d_axis1 pow_bcast_scalar erf matmul_3d; do
   src=/usr/share/libonnx-testdata/data/node/test_$t/model.onnx
   [[ -f $src ]] && cp "$src" $BUILD/seeds/onnx/$t.onnx
 done
