@@ -350,6 +350,10 @@ Result<MaxRateResult> FindMaxRate(const SenderFactory& factory,
       pass = std::max(pass, rate);
     } else {
       fail = std::min(fail, rate);
+      if (rate <= search.hopeless_at) {
+        out.hopeless = true;
+        break;
+      }
     }
     if (pass > 0 && fail < inf && (fail - pass) / pass <= search.precision) break;
     if (fail == inf) {

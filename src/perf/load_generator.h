@@ -160,11 +160,16 @@ struct MaxRateOptions {
   // (> 1). 2 finds an unknown bound fast; a search that starts near a known
   // bound (a re-measurement) brackets it in fewer probes with e.g. 1.1.
   double growth = 2;
+  // A probe that fails at or below this rate ends the search: the true bound
+  // is below it (kamado tune passes the rate a configuration must beat, so
+  // one that cannot is not probed further). 0: off.
+  double hopeless_at = 0;
 };
 
 struct MaxRateResult {
   double max_rate = 0;     // highest passing rate probed; 0 when none passed
   bool bracketed = false;  // a failing rate above max_rate was found
+  bool hopeless = false;   // stopped: a rate at or below hopeless_at failed
   struct Probe {
     double rate = 0;
     bool pass = false;
@@ -176,7 +181,8 @@ struct MaxRateResult {
 // Multiplies the rate by `growth` while probes pass and nothing has failed
 // yet (doubles by default), halves while
 // nothing has passed yet, then bisects between the highest pass and the
-// lowest fail. At most `max_probes` levels. `on_probe` (may be empty) is told
+// lowest fail. At most `max_probes` levels; a failure at or below
+// `hopeless_at` ends it at once. `on_probe` (may be empty) is told
 // each rate before it runs, for progress labels.
 Result<MaxRateResult> FindMaxRate(const SenderFactory& factory,
                                   const std::vector<Payload>& payloads,

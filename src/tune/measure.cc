@@ -110,6 +110,7 @@ Measurement ServeMeasurer::operator()(const Candidate& c, const EvalHint& hint) 
   search.precision = options_.rate_precision;
   search.min_requests = options_.min_requests;
   search.growth = hint.growth;
+  search.hopeless_at = hint.beat_rps;
   // Each probe holds ≥ min_requests requests, so one at a low rate is long
   // (300 at 1 req/s: 5 min): give up three halvings below the start. The
   // first InceptionV3 run spent 898 s halving a rate none met.
@@ -138,6 +139,7 @@ Measurement ServeMeasurer::operator()(const Candidate& c, const EvalHint& hint) 
   m.probes = static_cast<int>(r->probes.size());
   m.slo_rps = r->max_rate;
   m.bracketed = r->bracketed;
+  m.cut_short = r->hopeless;
   const long tck = ::sysconf(_SC_CLK_TCK);
   for (size_t i = 0; i < r->probes.size(); ++i) {
     const auto& p = r->probes[i];

@@ -25,7 +25,7 @@ int Recommend(const std::vector<Point>& points, double tie_pct) {
   int chosen = -1;
   for (size_t i = 0; i < points.size(); ++i) {
     const Point& p = points[i];
-    if (!p.m.error.empty() || p.m.slo_rps < best * (1 - tie_pct / 100)) continue;
+    if (!p.m.error.empty() || p.m.cut_short || p.m.slo_rps < best * (1 - tie_pct / 100)) continue;
     if (chosen < 0) {
       chosen = static_cast<int>(i);
       continue;
@@ -44,11 +44,12 @@ std::vector<size_t> ParetoFront(const std::vector<Point>& points, Cost cost) {
   std::vector<size_t> front;
   for (size_t i = 0; i < points.size(); ++i) {
     const Point& a = points[i];
-    if (!a.m.error.empty() || a.m.slo_rps <= 0) continue;
+    // A search cut short knows only a lower bound of its rate: not on a front.
+    if (!a.m.error.empty() || a.m.slo_rps <= 0 || a.m.cut_short) continue;
     bool dominated = false;
     for (size_t j = 0; j < points.size() && !dominated; ++j) {
       const Point& b = points[j];
-      if (j == i || !b.m.error.empty() || b.m.slo_rps <= 0) continue;
+      if (j == i || !b.m.error.empty() || b.m.slo_rps <= 0 || b.m.cut_short) continue;
       const bool no_worse = b.m.slo_rps >= a.m.slo_rps && cost_of(b) <= cost_of(a);
       const bool better = b.m.slo_rps > a.m.slo_rps || cost_of(b) < cost_of(a);
       // Of two identical points, the earlier one stands for both.
@@ -67,6 +68,10 @@ namespace {
 
 std::string Describe(const Measurement& m) {
   if (!m.error.empty()) return "not measured: " + m.error;
+  if (m.cut_short) {
+    return fmt::format("cannot beat the best so far: failed at or below it ({} probes, {:.0f} s; {:.1f} req/s passed)",
+                       m.probes, m.seconds, m.slo_rps);
+  }
   if (m.slo_rps <= 0) return fmt::format("no probed rate met the SLO ({} probes)", m.probes);
   return fmt::format("{:.1f} req/s within the SLO (p99 {:.1f} ms, {:.0f}% CPU, PSS {:.0f} MiB; {} probes, {:.0f} s{}{})",
                      m.slo_rps, m.p99_ms, m.cpu_pct, m.pss_mb, m.probes, m.seconds,
@@ -185,12 +190,23 @@ class Search {
     return true;
   }
 
+  // The search hint for the next configuration: it must reach the tie margin
+  // below the best rate so far to be recommendable (Recommend), so a probe
+  // failing at or below that ends its search early.
+  EvalHint SearchHint() const {
+    EvalHint h = kSearchHint;
+    for (const Point& p : out_.points) {
+      if (p.m.error.empty()) h.beat_rps = std::max(h.beat_rps, p.m.slo_rps * (1 - options_.tie_pct / 100));
+    }
+    return h;
+  }
+
   void RunGrid() {
     const std::vector<Candidate> grid = Grid(space_, cpus_, &out_.default_candidate);
     for (size_t i = 0; i < grid.size(); ++i) {
       if (visited_.count(grid[i])) continue;
       if (OutOfBudget(grid.size() - i)) return;
-      Measure(grid[i], kSearchHint);
+      Measure(grid[i], SearchHint());
     }
   }
 
@@ -211,7 +227,7 @@ class Search {
       size_t best = current;
       for (size_t k = 0; k < moves.size(); ++k) {
         if (OutOfBudget(moves.size() - k)) return;
-        const size_t i = Measure(moves[k], kSearchHint);
+        const size_t i = Measure(moves[k], SearchHint());
         if (out_.points[i].m.error.empty() && out_.points[i].m.slo_rps > out_.points[best].m.slo_rps) best = i;
       }
       const double here = out_.points[current].m.slo_rps;

@@ -50,6 +50,7 @@ struct Measurement {
   int probes = 0;
   double seconds = 0;  // wall time, start of the server included
   std::string error;   // not empty: it could not be measured (the server refused it, …)
+  bool cut_short = false;  // its search stopped at a failing rate ≤ EvalHint::beat_rps
 };
 
 // How the evaluator should search: from a known rate (the previous best, or
@@ -59,6 +60,10 @@ struct EvalHint {
   double start_rps = 0;  // 0: unknown, find a start (a short closed-loop level)
   double growth = 2;     // perf::MaxRateOptions::growth
   std::string phase;     // "search" or "confirm", for progress lines
+  // The rate this configuration must exceed to matter (the search's best so
+  // far, or what a hill-climb step needs); a probe failing at or below it
+  // ends its search (perf::MaxRateOptions::hopeless_at). 0: measure fully.
+  double beat_rps = 0;
 };
 
 using Evaluator = std::function<Measurement(const Candidate&, const EvalHint&)>;

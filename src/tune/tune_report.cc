@@ -52,6 +52,7 @@ perf::Table PointTable(const TuneReport& r) {
     if (mem.count(i)) front += front.empty() ? "memory" : ", memory";
     std::string note = p.m.error;
     if (note.empty() && p.attempts > 1) note = "measured twice (unstable)";
+    if (note.empty() && p.m.cut_short) note = "cut short: failed below what it had to beat";
     if (note.empty() && p.m.slo_rps > 0 && !p.m.bracketed) note = "no failing rate above";
     if (p.candidate == s.recommended) note = note.empty() ? "recommended" : "recommended; " + note;
     if (p.candidate == s.default_candidate) note = note.empty() ? "default" : "default; " + note;
@@ -93,6 +94,7 @@ json MeasurementJson(const Measurement& m) {
             {"pss_mb", m.pss_mb}, {"stable", m.stable}, {"requests", m.requests}, {"probes", m.probes},
             {"seconds", m.seconds}};
   if (!m.error.empty()) j["error"] = m.error;
+  if (m.cut_short) j["cut_short"] = true;
   return j;
 }
 

@@ -369,6 +369,36 @@ TEST(FindMaxRateTest, BracketsTheCapacityWithinBoundedProbes) {
   EXPECT_FALSE(FindMaxRate(factory, kPayloads, {.p99_ms = 0}, options).ok());
 }
 
+// kamado tune's early stop: a failure at or below `hopeless_at` ends the
+// search at once (the bound is below a rate that would not matter); above
+// it, the search goes on as before.
+TEST(FindMaxRateTest, AFailureAtOrBelowTheHopelessRateEndsTheSearch) {
+  testing::SimulatedClock clock;
+  SimulatedServer server(clock, milliseconds(5), /*single_server=*/true);
+  const SenderFactory factory = To(server);
+  LoadOptions options;
+  options.clock = &clock;
+  options.warmup_s = 0.1;
+  options.duration_s = 0.6;
+  options.connections = 32;
+  MaxRateOptions search;
+  search.p99_ms = 100;
+  search.initial_rate = 800;  // 4× the capacity: fails
+  search.max_probes = 5;
+  search.hopeless_at = 900;
+  auto r = FindMaxRate(factory, kPayloads, search, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->probes.size(), 1u);
+  EXPECT_FALSE(r->probes[0].pass);
+  EXPECT_TRUE(r->hopeless);
+  EXPECT_EQ(r->max_rate, 0);
+  search.hopeless_at = 100;  // 800 fails above it: halve on
+  r = FindMaxRate(factory, kPayloads, search, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GT(r->probes.size(), 1u);
+  EXPECT_FALSE(r->hopeless);
+}
+
 // Probes sized by request count, and a search that starts at a known bound:
 // growth 1.1 from 150/s (passes) probes 165/s next, not 300/s.
 TEST(FindMaxRateTest, SizesProbesByRequestCountAndGrowsByTheGivenFactor) {

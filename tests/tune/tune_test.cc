@@ -111,6 +111,7 @@ struct Script {
   StepClock clock;
   double seconds = 30;  // each measurement
   std::map<Candidate, int> calls;
+  std::vector<EvalHint> hints;  // every call's, in order
   std::function<Measurement(const Candidate&, int call)> result = [](const Candidate& c, int) {
     Measurement m;
     m.slo_rps = Capacity(c);
@@ -120,7 +121,8 @@ struct Script {
     return m;
   };
   Evaluator Evaluate() {
-    return [this](const Candidate& c, const EvalHint&) {
+    return [this](const Candidate& c, const EvalHint& hint) {
+      hints.push_back(hint);
       clock.Advance(seconds);
       return result(c, ++calls[c]);
     };
@@ -146,6 +148,31 @@ TEST(SearchTest, QuickClimbsToThePeakAndConfirmsAgainstTheDefault) {
   EXPECT_NEAR(r.recommended_median_rps, 100 * 1.3 * 1.2 * 1.1, 1e-9);
   EXPECT_NEAR(r.default_median_rps, 100, 1e-9);
   EXPECT_FALSE(r.budget_reached);
+}
+
+// Every search measurement after the first is told the rate it must reach
+// to be recommendable (the tie margin below the best so far), so a hopeless
+// configuration's search can stop early; the default's first measurement and
+// the confirmation measure fully.
+TEST(SearchTest, EachSearchMeasurementIsToldTheRateItMustBeat) {
+  Script script;
+  SearchOptions o;
+  o.clock = &script.clock;
+  o.budget_s = 3600;
+  const SearchResult r = RunSearch(TwoCpuSpace(), 2, script.Evaluate(), o);
+  ASSERT_GT(script.hints.size(), 7u);
+  EXPECT_EQ(script.hints.front().beat_rps, 0);
+  double best = Capacity(DefaultCandidate(2));
+  for (size_t i = 1; i + 6 < script.hints.size(); ++i) {
+    EXPECT_EQ(script.hints[i].phase, "search");
+    EXPECT_GE(script.hints[i].beat_rps, best * (1 - o.tie_pct / 100) - 1e-9) << "call " << i;
+    EXPECT_LE(script.hints[i].beat_rps, 100 * 1.3 * 1.2 * 1.1) << "call " << i;
+  }
+  for (size_t i = script.hints.size() - 6; i < script.hints.size(); ++i) {
+    EXPECT_EQ(script.hints[i].phase, "confirm");
+    EXPECT_EQ(script.hints[i].beat_rps, 0) << "call " << i;
+  }
+  EXPECT_EQ(Label(r.recommended), "P2×S1×T1 b4 d1000µs");
 }
 
 TEST(SearchTest, WithinTheTieMarginLessMemoryWinsAndTheNoteSaysWhy) {
@@ -299,6 +326,13 @@ TEST(SearchTest, ParetoFrontsAndTheTieRule) {
   EXPECT_EQ(Recommend(points, 3), 1);
   EXPECT_EQ(Recommend(points, 0), 2);
   EXPECT_EQ(Recommend({P(1, 0, 0, 0)}, 3), -1);
+  // A search cut short (its rate only a lower bound) is on no front and never
+  // recommended, even within the tie margin with the least memory.
+  std::vector<Point> cut = points;
+  cut.push_back(P(1, 119, 50, 20));
+  cut.back().m.cut_short = true;
+  EXPECT_EQ(ParetoFront(cut, Cost::kMemory), (std::vector<size_t>{3, 0, 1, 2}));
+  EXPECT_EQ(Recommend(cut, 3), 1);
 }
 
 TEST(ServeYamlTest, TheRecommendationParsesBackWithServesOwnParser) {
