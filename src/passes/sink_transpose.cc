@@ -76,8 +76,9 @@ bool RewriteAt(Graph& g, NodeId t) {
     const ValueId z = nn.outputs[0];
     if (IsIdentity(r)) {
       // Both go; readers of z read x. A graph output keeps its name (as
-      // RemoveIdentity does), unless x is a graph input: then a copy stays.
-      if (g.IsGraphOutput(z) && g.IsGraphInput(x)) return false;
+      // RemoveIdentity does), unless x is a graph input or an output under
+      // its own name: then the pair stays.
+      if (g.IsGraphOutput(z) && (g.IsGraphInput(x) || g.IsGraphOutput(x))) return false;
       g.RemoveNode(t);
       g.RemoveNode(n);
       const bool output = g.IsGraphOutput(z);

@@ -80,3 +80,22 @@ TEST(SinkTranspose, APermuteReadTwiceOrIntoAConvStays) {
 
 }  // namespace
 }  // namespace kamado::passes
+
+namespace kamado::passes {
+namespace {
+
+// Two permutes that undo each other between two graph outputs (x itself is
+// one): nothing is merged away, both outputs keep their names and values.
+TEST(SinkTranspose, APairBetweenTwoGraphOutputsStays) {
+  GraphBuilder b;
+  const auto x = b.Input({1, 2, 3, 4});
+  const auto a = b.Act(x);
+  b.Output(a);
+  b.Output(T(b, T(b, a, {0, 2, 3, 1}), {0, 3, 1, 2}));
+  const ir::Graph after = RunPass(SinkTranspose(), b.graph());
+  EXPECT_EQ(after.CountOps(OpType::kTranspose), 2);
+  ExpectSameOutputs(b.graph(), after, b.RandomInputs());
+}
+
+}  // namespace
+}  // namespace kamado::passes
