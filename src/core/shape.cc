@@ -28,4 +28,10 @@ std::string ShapeToString(const Shape& shape) {
   return s + "]";
 }
 
+std::vector<int64_t> RowMajorStrides(const Shape& shape) {
+  std::vector<int64_t> st(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * shape[d];
+  return st;
+}
+
 }  // namespace kamado

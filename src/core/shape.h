@@ -21,4 +21,7 @@ Result<int64_t> CheckedNumElements(const Shape& shape);
 // "[1, 3, 224, 224]" ("?" for dynamic dimensions).
 std::string ShapeToString(const Shape& shape);
 
+// Row-major strides of `shape`, in elements (the last axis 1).
+std::vector<int64_t> RowMajorStrides(const Shape& shape);
+
 }  // namespace kamado

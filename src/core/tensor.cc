@@ -27,4 +27,21 @@ Tensor Tensor::Reshaped(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::Transposed(const std::vector<int64_t>& perm) const {
+  assert(perm.size() == shape_.size());
+  Shape out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[i] = shape_[static_cast<size_t>(perm[i])];
+  const std::vector<int64_t> in_st = RowMajorStrides(shape_), out_st = RowMajorStrides(out);
+  Tensor t(out);
+  for (int64_t flat = 0; flat < t.size(); ++flat) {
+    int64_t rest = flat, from = 0;
+    for (size_t d = 0; d < out.size(); ++d) {
+      from += rest / out_st[d] * in_st[static_cast<size_t>(perm[d])];
+      rest %= out_st[d];
+    }
+    t[flat] = (*this)[from];
+  }
+  return t;
+}
+
 }  // namespace kamado

@@ -33,6 +33,9 @@ class Tensor {
   Tensor Clone() const;
   // Same storage, new shape with the same number of elements.
   Tensor Reshaped(Shape shape) const;
+  // A new tensor whose axis i is this one's axis perm[i] (a permutation of
+  // the axes), its elements copied into row-major order.
+  Tensor Transposed(const std::vector<int64_t>& perm) const;
 
  private:
   Shape shape_;

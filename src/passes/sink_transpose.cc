@@ -24,29 +24,11 @@ bool IsIdentity(const Perm& p) {
 }
 
 // `c` (in the transposed value's axis order) in the order of the
-// Transpose's input: c'.shape[p[i]] = c.shape[i].
+// Transpose's input: the inverse permutation, c'.shape[p[i]] = c.shape[i].
 Tensor PermuteBack(const Tensor& c, const Perm& p) {
-  const Shape& cs = c.shape();
-  const size_t r = cs.size();
-  Shape out(r);
-  for (size_t i = 0; i < r; ++i) out[static_cast<size_t>(p[i])] = cs[i];
-  std::vector<int64_t> in_strides(r, 1), out_strides(r, 1);
-  for (size_t d = r; d-- > 1;) {
-    in_strides[d - 1] = in_strides[d] * cs[d];
-    out_strides[d - 1] = out_strides[d] * out[d];
-  }
-  Tensor t(out);
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t flat = 0; flat < c.size(); ++flat) {
-    int64_t rest = flat, o = 0;
-    for (size_t d = 0; d < r; ++d) {
-      idx[d] = rest / in_strides[d];
-      rest %= in_strides[d];
-      o += idx[d] * out_strides[static_cast<size_t>(p[d])];
-    }
-    t[o] = c[flat];
-  }
-  return t;
+  Perm inverse(p.size());
+  for (size_t i = 0; i < p.size(); ++i) inverse[static_cast<size_t>(p[i])] = static_cast<int64_t>(i);
+  return c.Transposed(inverse);
 }
 
 // The node that alone reads Transpose `t`'s output, or kNoNode.

@@ -19,13 +19,6 @@
 
 namespace kamado::importers::onnximport {
 
-// Row-major strides of shape `s`, in elements.
-inline std::vector<int64_t> RowMajorStrides(const Shape& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (size_t d = s.size(); d-- > 1;) st[d - 1] = st[d] * s[d];
-  return st;
-}
-
 class NodeConverter {
  public:
   using AP = ::onnx::AttributeProto;

@@ -13,12 +13,6 @@ Status Check(bool ok, std::string_view op, const std::string& what) {
   return ok ? Status::Ok() : InvalidArgument(std::string(op) + ": " + what);
 }
 
-// Row-major strides of `shape`.
-std::vector<int64_t> Strides(const Shape& shape) {
-  std::vector<int64_t> st(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;) st[d - 1] = st[d] * shape[d];
-  return st;
-}
 
 }  // namespace
 
@@ -29,8 +23,8 @@ Result<Tensor> Binary(const Tensor& a, const Tensor& b, const ir::BinaryAttrs& a
   for (size_t d = 0; ok && d < as.size(); ++d) ok = bs[d] == 1 || bs[d] == as[d];
   RETURN_IF_ERROR(Check(ok, "Binary", ShapeToString(bs) + " does not broadcast to " +
                                           ShapeToString(as)));
-  const std::vector<int64_t> ast = Strides(as);
-  std::vector<int64_t> bst = Strides(bs);
+  const std::vector<int64_t> ast = RowMajorStrides(as);
+  std::vector<int64_t> bst = RowMajorStrides(bs);
   for (size_t d = 0; d < bs.size(); ++d) {
     if (bs[d] == 1) bst[d] = 0;  // broadcast: the same element along this axis
   }
@@ -75,7 +69,7 @@ Result<Tensor> Reshape(const Tensor& src, const ir::ReshapeAttrs& attrs) {
 namespace {
 template <typename Offset>
 Tensor Remap(const Tensor& src, const Shape& ys, Offset offset) {
-  const std::vector<int64_t> yst = Strides(ys);
+  const std::vector<int64_t> yst = RowMajorStrides(ys);
   Tensor dst(ys);
   for (int64_t i = 0; i < dst.size(); ++i) {
     int64_t rest = i, j = 0;
@@ -101,7 +95,7 @@ Result<Tensor> Transpose(const Tensor& src, const ir::TransposeAttrs& attrs) {
                           "Transpose", "perm out of range"));
     ys[i] = xs[static_cast<size_t>(perm[i])];
   }
-  const std::vector<int64_t> xst = Strides(xs);
+  const std::vector<int64_t> xst = RowMajorStrides(xs);
   return Remap(src, ys, [&](size_t d, int64_t at) { return at * xst[static_cast<size_t>(perm[d])]; });
 }
 
@@ -116,7 +110,7 @@ Result<Tensor> Slice(const Tensor& src, const ir::SliceAttrs& attrs) {
     RETURN_IF_ERROR(Check(attrs.starts[d] >= 0 && ys[d] > 0 && attrs.starts[d] + ys[d] <= xs[d],
                           "Slice", "the box leaves " + ShapeToString(xs)));
   }
-  const std::vector<int64_t> xst = Strides(xs);
+  const std::vector<int64_t> xst = RowMajorStrides(xs);
   return Remap(src, ys, [&](size_t d, int64_t at) { return (at + attrs.starts[d]) * xst[d]; });
 }
 
