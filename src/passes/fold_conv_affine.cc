@@ -24,8 +24,8 @@ std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const ir::Node& bin = g.node(id);
   if (bin.dead || bin.op != OpType::kBinary || bin.inputs.size() != 2) return std::nullopt;
   const ValueId y = bin.inputs[0];
-  const NodeId p = LiveProducer(g, y);
-  if (p == ir::kNoNode || g.node(p).op != OpType::kConv || !IsSoleConsumer(g, y, id)) return std::nullopt;
+  const NodeId p = SoleProducer(g, y, OpType::kConv, id);
+  if (p == ir::kNoNode) return std::nullopt;
   const ir::Node& conv = g.node(p);
   if (!conv.attr<ir::ConvAttrs>().post_ops.empty() || conv.inputs.size() > 3) return std::nullopt;
   const Tensor* w = ConstantOf(g, conv.inputs[1]);
@@ -51,8 +51,8 @@ std::optional<Match> MatchAt(const Graph& g, NodeId id) {
 }
 
 void Rewrite(Graph& g, const Match& m) {
-  ir::Node& conv = g.node(m.conv);
-  const Tensor& w = *ConstantOf(g, conv.inputs[1]);
+  ir::Node& conv = g.node(m.conv);  // AddConstant below grows the values, not the nodes
+  const Tensor w = *ConstantOf(g, conv.inputs[1]);  // a copy shares the storage
   const int64_t o = w.shape()[0];
   const int64_t per = w.size() / o;
   const ValueId b = OptionalInput(conv, 2);
@@ -84,10 +84,9 @@ void Rewrite(Graph& g, const Match& m) {
     new_w = g.AddConstant(base + "/scaled_weight", std::move(scaled));
   }
   const ValueId new_b = g.AddConstant(base + "/folded_bias", Tensor(Shape{o}, std::move(bias)));
-  ir::Node& c = g.node(m.conv);
-  c.inputs.resize(3);
-  c.inputs[1] = new_w;
-  c.inputs[2] = new_b;
+  conv.inputs.resize(3);
+  conv.inputs[1] = new_w;
+  conv.inputs[2] = new_b;
   TakeOverOutput(g, m.conv, m.binary);
 }
 

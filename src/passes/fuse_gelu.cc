@@ -36,13 +36,10 @@ bool IsScalar(const Graph& g, ValueId v, double want) {
 // The Binary `kind` node that is `v`'s sole live consumer and is not a graph
 // output; its other operand in `other` (either order).
 std::optional<NodeId> SoleBinaryConsumer(const Graph& g, ValueId v, BinaryKind kind, ValueId* other) {
-  const auto consumers = g.Consumers(v);
-  if (consumers.empty() || !IsSoleConsumer(g, v, consumers[0])) return std::nullopt;
-  const NodeId c = consumers[0];
+  const NodeId c = SoleReader(g, v);
+  if (c == ir::kNoNode) return std::nullopt;
   const ir::Node& n = g.node(c);
-  if (n.dead || n.op != OpType::kBinary || n.inputs.size() != 2 || n.attr<ir::BinaryAttrs>().kind != kind) {
-    return std::nullopt;
-  }
+  if (!IsBinary(n, kind)) return std::nullopt;
   if (n.inputs[0] == v) {
     *other = n.inputs[1];
   } else if (n.inputs[1] == v) {
@@ -88,12 +85,10 @@ std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   Match m{};
   m.erf = id;
   // x / √2 or x · (1/√2), x the first operand (a Binary's b is the broadcast one).
-  m.scale = LiveProducer(g, erf.inputs[0]);
-  if (m.scale == ir::kNoNode || !IsSoleConsumer(g, erf.inputs[0], id)) {
-    return std::nullopt;
-  }
+  m.scale = SoleProducer(g, erf.inputs[0], OpType::kBinary, id);
+  if (m.scale == ir::kNoNode) return std::nullopt;
   const ir::Node& scale = g.node(m.scale);
-  if (scale.op != OpType::kBinary || scale.inputs.size() != 2) return std::nullopt;
+  if (scale.inputs.size() != 2) return std::nullopt;
   const BinaryKind sk = scale.attr<ir::BinaryAttrs>().kind;
   if (!((sk == BinaryKind::kDiv && IsScalar(g, scale.inputs[1], std::sqrt(2.0))) ||
         (sk == BinaryKind::kMul && IsScalar(g, scale.inputs[1], 1.0 / std::sqrt(2.0))))) {
@@ -127,10 +122,9 @@ struct TanhMatch {
 // The Binary `kind` producing `v`, read only by `reader`; its operands in
 // `a`, `b` (a the non-constant one when one operand is constant).
 NodeId SoleBinaryProducer(const Graph& g, ValueId v, BinaryKind kind, NodeId reader, ValueId* a, ValueId* b) {
-  const NodeId p = LiveProducer(g, v);
-  if (p == ir::kNoNode || !IsSoleConsumer(g, v, reader)) return ir::kNoNode;
+  const NodeId p = SoleProducer(g, v, OpType::kBinary, reader);
+  if (p == ir::kNoNode || !IsBinary(g.node(p), kind)) return ir::kNoNode;
   const ir::Node& n = g.node(p);
-  if (n.op != OpType::kBinary || n.inputs.size() != 2 || n.attr<ir::BinaryAttrs>().kind != kind) return ir::kNoNode;
   *a = n.inputs[0];
   *b = n.inputs[1];
   if (ConstantOf(g, *a) != nullptr) std::swap(*a, *b);

@@ -21,18 +21,6 @@ struct Mean {
   std::vector<NodeId> nodes;  // the pattern's nodes, to remove
 };
 
-bool IsBinary(const ir::Node& n, BinaryKind kind) {
-  return !n.dead && n.op == OpType::kBinary && n.inputs.size() == 2 &&
-         n.attr<ir::BinaryAttrs>().kind == kind;
-}
-
-// The live producer of `v` when it is an `op` node whose output only `reader` reads.
-NodeId SoleProducer(const Graph& g, ValueId v, OpType op, NodeId reader) {
-  const NodeId p = LiveProducer(g, v);
-  if (p == ir::kNoNode || g.node(p).op != op || !IsSoleConsumer(g, v, reader)) return ir::kNoNode;
-  return p;
-}
-
 // `v` = Reshape(AvgPool_{1×C}(Reshape_{[N,1,K,C]}(x'))), x' = x or x with
 // axis a moved last by a Transpose; `reader` is v's only reader.
 std::optional<Mean> MatchMean(const Graph& g, ValueId v, NodeId reader) {
@@ -154,14 +142,14 @@ std::optional<std::vector<float>> AlongAxis(const Graph& g, ValueId v, size_t ra
 // second operand that is a constant along the axis.
 std::optional<std::pair<NodeId, std::vector<float>>> AffineConsumer(const Graph& g, ValueId v,
                                                                     BinaryKind kind, int64_t axis) {
-  const auto consumers = g.Consumers(v);
-  if (consumers.size() != 1 || !IsSoleConsumer(g, v, consumers[0])) return std::nullopt;
-  const ir::Node& n = g.node(consumers[0]);
+  const NodeId reader = SoleReader(g, v);
+  if (reader == ir::kNoNode) return std::nullopt;
+  const ir::Node& n = g.node(reader);
   if (!IsBinary(n, kind) || n.inputs[0] != v) return std::nullopt;
   const Shape& vs = g.value(v).shape;
   auto c = AlongAxis(g, n.inputs[1], vs.size(), axis, vs[static_cast<size_t>(axis)]);
   if (!c) return std::nullopt;
-  return std::make_pair(consumers[0], std::move(*c));
+  return std::make_pair(reader, std::move(*c));
 }
 
 void Rewrite(Graph& g, const Match& m) {

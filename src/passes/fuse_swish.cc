@@ -19,16 +19,13 @@ struct Match {
 
 std::optional<Match> MatchAt(const Graph& g, NodeId id) {
   const ir::Node& mul = g.node(id);
-  if (mul.dead || mul.op != OpType::kBinary || mul.inputs.size() != 2 ||
-      mul.attr<ir::BinaryAttrs>().kind != ir::BinaryKind::kMul) {
-    return std::nullopt;
-  }
+  if (!IsBinary(mul, ir::BinaryKind::kMul)) return std::nullopt;
   for (size_t i = 0; i < 2; ++i) {
     const ValueId gate = mul.inputs[i], x = mul.inputs[1 - i];
-    const NodeId s = LiveProducer(g, gate);
-    if (s == ir::kNoNode || !IsSoleConsumer(g, gate, id)) continue;
+    const NodeId s = SoleProducer(g, gate, OpType::kActivation, id);
+    if (s == ir::kNoNode) continue;
     const ir::Node& sig = g.node(s);
-    if (sig.op != OpType::kActivation || sig.inputs.size() != 1 || sig.inputs[0] != x ||
+    if (sig.inputs.size() != 1 || sig.inputs[0] != x ||
         sig.attr<ir::ActivationAttrs>().activation.kind != ir::ActivationKind::kSigmoid) {
       continue;
     }

@@ -9,12 +9,19 @@ using ir::Graph;
 using ir::kNoNode;
 using ir::kNoValue;
 using ir::NodeId;
+using ir::OpType;
 using ir::ValueId;
 
 bool IsSoleConsumer(const Graph& graph, ValueId v, NodeId consumer) {
   if (graph.IsGraphOutput(v)) return false;
   const std::vector<NodeId> readers = graph.Consumers(v);
   return readers.size() == 1 && readers[0] == consumer;
+}
+
+NodeId SoleReader(const Graph& graph, ValueId v) {
+  if (graph.IsGraphOutput(v)) return kNoNode;
+  const std::vector<NodeId> readers = graph.Consumers(v);
+  return readers.size() == 1 ? readers[0] : kNoNode;
 }
 
 NodeId LiveProducer(const Graph& graph, ValueId v) {
@@ -31,6 +38,16 @@ const Tensor* ConstantOf(const Graph& graph, ValueId v) {
 
 ValueId OptionalInput(const ir::Node& node, size_t i) {
   return i < node.inputs.size() ? node.inputs[i] : kNoValue;
+}
+
+bool IsBinary(const ir::Node& n, ir::BinaryKind kind) {
+  return !n.dead && n.op == OpType::kBinary && n.inputs.size() == 2 && n.attr<ir::BinaryAttrs>().kind == kind;
+}
+
+NodeId SoleProducer(const Graph& graph, ValueId v, OpType op, NodeId reader) {
+  const NodeId p = LiveProducer(graph, v);
+  if (p == kNoNode || graph.node(p).op != op || !IsSoleConsumer(graph, v, reader)) return kNoNode;
+  return p;
 }
 
 void TakeOverOutput(Graph& graph, NodeId producer, NodeId absorbed) {

@@ -14,11 +14,22 @@ namespace kamado::passes {
 // graph output: the condition for fusing `v` away.
 bool IsSoleConsumer(const ir::Graph& graph, ir::ValueId v, ir::NodeId consumer);
 
+// The one live node reading `v`, when it is the only reader and `v` is not a
+// graph output (IsSoleConsumer); else kNoNode.
+ir::NodeId SoleReader(const ir::Graph& graph, ir::ValueId v);
+
 // The live node producing `v`, or kNoNode (graph input, constant, dead producer).
 ir::NodeId LiveProducer(const ir::Graph& graph, ir::ValueId v);
 
 // The constant tensor held by `v`, or nullptr when `v` is absent or not constant.
 const Tensor* ConstantOf(const ir::Graph& graph, ir::ValueId v);
+
+// Whether `n` is a live two-operand Binary node of `kind`.
+bool IsBinary(const ir::Node& n, ir::BinaryKind kind);
+
+// The live producer of `v` when it is an `op` node and `reader` alone reads
+// `v` (IsSoleConsumer); else kNoNode. Patterns walk up their chain with it.
+ir::NodeId SoleProducer(const ir::Graph& graph, ir::ValueId v, ir::OpType op, ir::NodeId reader);
 
 // Optional input `i` of `node`, or kNoValue when it is absent.
 ir::ValueId OptionalInput(const ir::Node& node, size_t i);

@@ -31,14 +31,6 @@ Tensor PermuteBack(const Tensor& c, const Perm& p) {
   return c.Transposed(inverse);
 }
 
-// The node that alone reads Transpose `t`'s output, or kNoNode.
-NodeId SoleReader(const Graph& g, NodeId t) {
-  const ValueId y = g.node(t).outputs[0];
-  const auto readers = g.Consumers(y);
-  if (readers.size() != 1 || !IsSoleConsumer(g, y, readers[0])) return ir::kNoNode;
-  return readers[0];
-}
-
 // One rewrite at Transpose `t`; whether anything changed.
 bool RewriteAt(Graph& g, NodeId t) {
   ir::Node& tn = g.node(t);
@@ -47,7 +39,7 @@ bool RewriteAt(Graph& g, NodeId t) {
   if (g.value(x).is_constant()) return false;
   const Perm p = tn.attr<ir::TransposeAttrs>().perm;
   const ValueId y = tn.outputs[0];
-  const NodeId n = SoleReader(g, t);
+  const NodeId n = SoleReader(g, y);
   if (n == ir::kNoNode) return false;
   ir::Node& nn = g.node(n);
   if (nn.op == OpType::kTranspose) {
