@@ -22,16 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kCases = "build/keras_layers";
+using ::kamado::testing::ReadFloats;
 
-std::vector<float> ReadFloats(const fs::path& path) {
-  auto bytes = ReadFile(path);
-  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-  if (!bytes.ok()) return {};
-  std::vector<float> v(bytes->size() / sizeof(float));
-  std::memcpy(v.data(), bytes->data(), v.size() * sizeof(float));
-  return v;
-}
+const fs::path kCases = "build/keras_layers";
 
 class KerasLayers : public ::testing::TestWithParam<std::string> {};
 

@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "passes/fuse_activation.h"
 #include "passes/graph_builder.h"
 
 namespace kamado::passes {
@@ -13,10 +12,9 @@ namespace {
 using ir::ActivationKind;
 using ir::BinaryKind;
 using ir::OpType;
-using testing::ExpectSameOutputs;
+using testing::ExpectOneActivationThatFusesIntoTheConv;
 using testing::ExpectUnchanged;
 using testing::GraphBuilder;
-using testing::RunPass;
 
 // A [1, 1, 1, 1] constant holding `v` (a Binary's b has a's rank).
 ir::ValueId Scalar(GraphBuilder& b, float v) {
@@ -49,19 +47,7 @@ TEST(FuseGelu, ThePatternBecomesOneActivationThatFusesIntoTheConv) {
       const auto c = b.Conv(x, 4, 3);
       const auto y = Gelu(b, c, inv, swap);
       b.Output(y);
-      bool changed = false;
-      const ir::Graph after = RunPass(FuseGelu(), b.graph(), &changed);
-      EXPECT_TRUE(changed);
-      EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
-      ASSERT_EQ(after.CountOps(OpType::kActivation), 1);
-      const ir::Node& gelu = after.node(after.value(y).producer);
-      EXPECT_EQ(gelu.attr<ir::ActivationAttrs>().activation.kind, ActivationKind::kGeluErf);
-      EXPECT_EQ(gelu.inputs, std::vector<ir::ValueId>{c});
-      ExpectSameOutputs(b.graph(), after, b.RandomInputs());
-      // And FuseActivation then puts it on the Conv.
-      const ir::Graph fused = RunPass(FuseActivation(), after);
-      EXPECT_EQ(fused.CountOps(OpType::kActivation), 0);
-      ExpectSameOutputs(b.graph(), fused, b.RandomInputs());
+      ExpectOneActivationThatFusesIntoTheConv(FuseGelu(), b, y, c, ActivationKind::kGeluErf);
     }
   }
 }
@@ -117,18 +103,7 @@ TEST(FuseGelu, TheTanhFormBecomesOneActivationThatFusesIntoTheConv) {
     const auto c = b.Conv(x, 4, 3);
     const auto y = GeluTanh(b, c, swap);
     b.Output(y);
-    bool changed = false;
-    const ir::Graph after = RunPass(FuseGelu(), b.graph(), &changed);
-    EXPECT_TRUE(changed);
-    EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
-    ASSERT_EQ(after.CountOps(OpType::kActivation), 1);
-    const ir::Node& gelu = after.node(after.value(y).producer);
-    EXPECT_EQ(gelu.attr<ir::ActivationAttrs>().activation.kind, ActivationKind::kGeluTanh);
-    EXPECT_EQ(gelu.inputs, std::vector<ir::ValueId>{c});
-    ExpectSameOutputs(b.graph(), after, b.RandomInputs());
-    const ir::Graph fused = RunPass(FuseActivation(), after);
-    EXPECT_EQ(fused.CountOps(OpType::kActivation), 0);
-    ExpectSameOutputs(b.graph(), fused, b.RandomInputs());
+    ExpectOneActivationThatFusesIntoTheConv(FuseGelu(), b, y, c, ActivationKind::kGeluTanh);
   }
 }
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "passes/fuse_activation.h"
 #include "passes/graph_builder.h"
 
 namespace kamado::passes {
@@ -11,10 +10,9 @@ namespace {
 using ir::ActivationKind;
 using ir::BinaryKind;
 using ir::OpType;
-using testing::ExpectSameOutputs;
+using testing::ExpectOneActivationThatFusesIntoTheConv;
 using testing::ExpectUnchanged;
 using testing::GraphBuilder;
-using testing::RunPass;
 
 ir::ValueId Mul(GraphBuilder& b, ir::ValueId a, ir::ValueId c) {
   return b.Op(OpType::kBinary, {a, c}, ir::BinaryAttrs{BinaryKind::kMul});
@@ -30,18 +28,7 @@ TEST(FuseSwish, SigmoidTimesItsInputBecomesOneSwishThatFusesIntoTheConv) {
     const auto s = b.Act(c, {ActivationKind::kSigmoid});
     const auto y = swap ? Mul(b, s, c) : Mul(b, c, s);
     b.Output(y);
-    bool changed = false;
-    const ir::Graph after = RunPass(FuseSwish(), b.graph(), &changed);
-    EXPECT_TRUE(changed);
-    EXPECT_EQ(after.CountOps(OpType::kBinary), 0);
-    const ir::Node& swish = after.node(after.value(y).producer);
-    ASSERT_EQ(swish.op, OpType::kActivation);
-    EXPECT_EQ(swish.attr<ir::ActivationAttrs>().activation.kind, ActivationKind::kSwish);
-    EXPECT_EQ(swish.inputs, std::vector<ir::ValueId>{c});
-    ExpectSameOutputs(b.graph(), after, b.RandomInputs());
-    const ir::Graph fused = RunPass(FuseActivation(), after);
-    EXPECT_EQ(fused.CountOps(OpType::kActivation), 0);
-    ExpectSameOutputs(b.graph(), fused, b.RandomInputs());
+    ExpectOneActivationThatFusesIntoTheConv(FuseSwish(), b, y, c, ActivationKind::kSwish);
   }
 }
 

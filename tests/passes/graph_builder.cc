@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ir/shape_inference.h"
+#include "passes/fuse_activation.h"
 #include "runtime/reference/reference_executor.h"
 
 namespace kamado::passes::testing {
@@ -141,6 +142,23 @@ void ExpectUnchanged(const Pass& pass, GraphBuilder& builder, ir::OpType op, int
   EXPECT_FALSE(changed);
   EXPECT_EQ(after.CountOps(op), count);
   ExpectSameOutputs(builder.graph(), after, builder.RandomInputs());
+}
+
+void ExpectOneActivationThatFusesIntoTheConv(const Pass& pass, GraphBuilder& builder, ir::ValueId y,
+                                             ir::ValueId conv, ir::ActivationKind kind) {
+  bool changed = false;
+  const ir::Graph after = RunPass(pass, builder.graph(), &changed);
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(after.CountOps(ir::OpType::kBinary), 0);
+  ASSERT_EQ(after.CountOps(ir::OpType::kActivation), 1);
+  const ir::Node& act = after.node(after.value(y).producer);
+  ASSERT_EQ(act.op, ir::OpType::kActivation);
+  EXPECT_EQ(act.attr<ir::ActivationAttrs>().activation.kind, kind);
+  EXPECT_EQ(act.inputs, std::vector<ir::ValueId>{conv});
+  ExpectSameOutputs(builder.graph(), after, builder.RandomInputs());
+  const ir::Graph fused = RunPass(FuseActivation(), after);
+  EXPECT_EQ(fused.CountOps(ir::OpType::kActivation), 0);
+  ExpectSameOutputs(builder.graph(), fused, builder.RandomInputs());
 }
 
 }  // namespace kamado::passes::testing

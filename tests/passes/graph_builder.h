@@ -69,4 +69,11 @@ void ExpectSameOutputs(const ir::Graph& before, const ir::Graph& after,
 // (reports no change, `op` still appears `count` times) and outputs match.
 void ExpectUnchanged(const Pass& pass, GraphBuilder& builder, ir::OpType op, int count);
 
+// The positive case of the activation patterns (GELU, swish): `pass` turns
+// the nodes computing `y` from `conv` (a Conv's output) into one Activation
+// of `kind` reading `conv`, with no Binary left and the same outputs, and
+// FuseActivation then puts it on the Conv, still computing the same.
+void ExpectOneActivationThatFusesIntoTheConv(const Pass& pass, GraphBuilder& builder, ir::ValueId y,
+                                             ir::ValueId conv, ir::ActivationKind kind);
+
 }  // namespace kamado::passes::testing

@@ -332,14 +332,24 @@ TEST(StabilityTest, LastThreeWindowsWithinTolerance) {
 }
 
 // A single-server queue on simulated time: 5 ms per request, so capacity is
-// 200/s and the open-loop p99 explodes above it.
-TEST(FindMaxRateTest, BracketsTheCapacityWithinBoundedProbes) {
+// 200/s and the open-loop p99 explodes above it; load options on its clock
+// with a 0.1 s warm-up.
+struct SimulatedQueue {
   testing::SimulatedClock clock;
-  SimulatedServer server(clock, milliseconds(5), /*single_server=*/true);
+  SimulatedServer server{clock, milliseconds(5), /*single_server=*/true};
   const SenderFactory factory = To(server);
-  LoadOptions options;
-  options.clock = &clock;
-  options.warmup_s = 0.1;
+  LoadOptions options = [this] {
+    LoadOptions o;
+    o.clock = &clock;
+    o.warmup_s = 0.1;
+    return o;
+  }();
+};
+
+TEST(FindMaxRateTest, BracketsTheCapacityWithinBoundedProbes) {
+  SimulatedQueue q;
+  const SenderFactory& factory = q.factory;
+  LoadOptions& options = q.options;
   options.duration_s = 0.6;
   options.connections = 32;
   MaxRateOptions search;
@@ -373,12 +383,9 @@ TEST(FindMaxRateTest, BracketsTheCapacityWithinBoundedProbes) {
 // search at once (the bound is below a rate that would not matter); above
 // it, the search goes on as before.
 TEST(FindMaxRateTest, AFailureAtOrBelowTheHopelessRateEndsTheSearch) {
-  testing::SimulatedClock clock;
-  SimulatedServer server(clock, milliseconds(5), /*single_server=*/true);
-  const SenderFactory factory = To(server);
-  LoadOptions options;
-  options.clock = &clock;
-  options.warmup_s = 0.1;
+  SimulatedQueue q;
+  const SenderFactory& factory = q.factory;
+  LoadOptions& options = q.options;
   options.duration_s = 0.6;
   options.connections = 32;
   MaxRateOptions search;
@@ -402,12 +409,9 @@ TEST(FindMaxRateTest, AFailureAtOrBelowTheHopelessRateEndsTheSearch) {
 // Probes sized by request count, and a search that starts at a known bound:
 // growth 1.1 from 150/s (passes) probes 165/s next, not 300/s.
 TEST(FindMaxRateTest, SizesProbesByRequestCountAndGrowsByTheGivenFactor) {
-  testing::SimulatedClock clock;
-  SimulatedServer server(clock, milliseconds(5), /*single_server=*/true);
-  const SenderFactory factory = To(server);
-  LoadOptions options;
-  options.clock = &clock;
-  options.warmup_s = 0.1;
+  SimulatedQueue q;
+  const SenderFactory& factory = q.factory;
+  LoadOptions& options = q.options;
   options.duration_s = 0.1;  // 15 requests at 150/s; min_requests asks for 300
   options.connections = 32;
   options.arrivals = Arrivals::kConstant;

@@ -9,9 +9,25 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 namespace kamado::testing {
+
+// A file of little-endian float32s (the zoo's and the Keras cases' inputs and
+// outputs); an unreadable file fails the test and reads as empty.
+inline std::vector<float> ReadFloats(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto bytes = std::filesystem::file_size(path, ec);
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(!ec && in) << "cannot read " << path;
+  if (ec || !in) return {};
+  std::vector<float> v(bytes / sizeof(float));
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+  EXPECT_TRUE(in) << "short read of " << path;
+  return v;
+}
 
 inline bool TestDataRequired() {
   const char* v = std::getenv("KAMADO_REQUIRE_TEST_DATA");

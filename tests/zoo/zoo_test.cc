@@ -28,6 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using testing::ReadFloats;
 
 const fs::path kZoo = "build/zoo";
 
@@ -51,14 +52,6 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.model << " opset " << c
 
 std::string Name(const ::testing::TestParamInfo<Case>& info) {
   return info.param.model + "_opset" + std::to_string(info.param.opset);
-}
-
-std::vector<float> ReadFloats(const fs::path& path) {
-  auto bytes = ReadFile(path);
-  EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-  std::vector<float> v(bytes.ok() ? bytes->size() / 4 : 0);
-  if (!v.empty()) std::memcpy(v.data(), bytes->data(), v.size() * 4);
-  return v;
 }
 
 Shape ShapeFrom(const json& j) {
