@@ -19,6 +19,7 @@
 #include "cli/image_files.h"
 #include "core/file_util.h"
 #include "serving/http/http_client.h"
+#include "serving/http/url.h"
 #include "tune/http_sender.h"
 
 namespace kamado::cli {
@@ -56,35 +57,11 @@ struct Endpoint {
 
 // http://host[:port][/] only: the load tool talks plain HTTP/1.1 to one server.
 Result<Endpoint> ParseUrl(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) {
-    return InvalidArgument("--url '" + url + "' must start with http:// (https is not supported)");
-  }
-  std::string rest = url.substr(scheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  if (rest.empty() || rest.find_first_of("/?#@") != std::string::npos) {
+  ASSIGN_OR_RETURN(serving::http::HttpUrl u, serving::http::ParseHttpUrl(url, "--url"));
+  if (u.target != "/") {
     return InvalidArgument("--url '" + url + "' must be http://host:port, without a path");
   }
-  Endpoint e;
-  const size_t colon = rest.rfind(':');
-  const bool has_port = colon != std::string::npos && rest.back() != ']';
-  e.host = has_port ? rest.substr(0, colon) : rest;
-  if (has_port) {
-    const std::string port = rest.substr(colon + 1);
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-        std::stoi(port) < 1 || std::stoi(port) > 65535) {
-      return InvalidArgument("--url '" + url + "': bad port (expected http://host:port)");
-    }
-    e.port = static_cast<uint16_t>(std::stoi(port));
-  }
-  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') {  // [::1]
-    e.host = e.host.substr(1, e.host.size() - 2);
-  }
-  if (e.host.empty() || e.host.find_first_of("[]") != std::string::npos) {
-    return InvalidArgument("--url '" + url + "': bad host (expected http://host:port)");
-  }
-  return e;
+  return Endpoint{u.host, u.port};
 }
 
 Status CheckReady(const Endpoint& e, const std::string& url, const std::string& model) {
@@ -174,14 +151,7 @@ perf::ReportLevel ReportLevelOf(const perf::LevelResult& l) {
 }
 
 perf::LatencySeries SeriesOf(const perf::LevelResult& l) {
-  perf::LatencySeries s;
-  s.label = LevelLabel(l);
-  // Each bucket at the value HdrHistogram::Quantile reports for it.
-  for (const auto& b : l.histogram.Buckets()) {
-    s.values.emplace_back(static_cast<double>(std::min(b.hi_us, l.histogram.Max())) / 1e3, b.count);
-  }
-  s.stats = l.latency;
-  return s;
+  return perf::HistogramSeries(LevelLabel(l), l.histogram, l.latency);
 }
 
 std::string CommandLine(const LoadArgs& a) {

@@ -10,6 +10,7 @@
 #include "cli/infer_command.h"
 #include "cli/info_command.h"
 #include "cli/load_command.h"
+#include "cli/shadow_command.h"
 #include "cli/monitor_command.h"
 #include "cli/serve_command.h"
 #include "cli/tune_command.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   kamado::cli::AddServeCommand(app, exit_code);
   kamado::cli::AddMonitorCommand(app, exit_code);
   kamado::cli::AddLoadCommand(app, exit_code);
+  kamado::cli::AddShadowCommand(app, exit_code);
   kamado::cli::AddInfoCommand(app, exit_code);
   kamado::cli::AddCompareCommand(app, exit_code);
   kamado::cli::AddQuantizeCommand(app, exit_code);

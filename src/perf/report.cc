@@ -123,7 +123,9 @@ PlotSpec HistogramPlot(const Report& r) {
   return p;
 }
 
-PlotSpec CdfPlot(const Report& r) {
+}  // namespace
+
+PlotSpec LatencyCdfPlot(const std::vector<LatencySeries>& latencies) {
   PlotSpec p;
   p.title = "Latency by percentile (CDF)";
   p.x.label = "percentile (each tick right is 10× rarer; right edge = max)";
@@ -131,10 +133,10 @@ PlotSpec CdfPlot(const Report& r) {
     p.x.ticks.push_back({HdrPercentileX(q), fmt::format("{:g}%", q)});
   }
   double lo = INFINITY, hi = -INFINITY;
-  for (size_t si = 0; si < r.latencies.size(); ++si) {
-    const LatencyDistribution d(r.latencies[si]);
+  for (size_t si = 0; si < latencies.size(); ++si) {
+    const LatencyDistribution d(latencies[si]);
     PlotSeries s;
-    s.label = r.latencies[si].label;
+    s.label = latencies[si].label;
     s.color = static_cast<int>(si);
     for (const CdfPoint& c : d.Cdf())
       s.points.push_back({HdrPercentileX(c.percentile), c.latency_ms});
@@ -146,6 +148,18 @@ PlotSpec CdfPlot(const Report& r) {
   p.y.include_zero = true;
   return p;
 }
+
+LatencySeries HistogramSeries(std::string label, const HdrHistogram& histogram_us, const LatencyStats& stats) {
+  LatencySeries s;
+  s.label = std::move(label);
+  for (const auto& b : histogram_us.Buckets()) {
+    s.values.emplace_back(static_cast<double>(std::min(b.hi_us, histogram_us.Max())) / 1e3, b.count);
+  }
+  s.stats = stats;
+  return s;
+}
+
+namespace {
 
 PlotSpec LevelsPlot(const Report& r) {
   PlotSpec p;
@@ -331,7 +345,7 @@ std::string RenderHtml(const Report& r) {
   if (any_latency) {
     o += "<h2>Latency distribution</h2>\n" + HtmlTable(LatencyTable(r), "latency");
     o += RenderSvgPlot(HistogramPlot(r));
-    o += RenderSvgPlot(CdfPlot(r));
+    o += RenderSvgPlot(LatencyCdfPlot(r.latencies));
   }
   if (!r.levels.empty()) {
     o += "<h2>Load levels</h2>\n";

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "perf/hdr_histogram.h"
 #include "perf/latency_stats.h"
 #include "perf/monitor.h"
 #include "core/status.h"
@@ -55,6 +56,16 @@ struct Report {
   std::vector<Sample> monitor;           // CPU% and RSS over time; may be empty
   std::vector<std::string> notes;        // e.g. "level c=8 did not stabilise"
 };
+
+// A histogram of µs as a LatencySeries: each bucket at the value
+// HdrHistogram::Quantile reports for it (its upper edge, at most the max), in
+// ms; `stats` is the caller's Summarize of the same histogram.
+LatencySeries HistogramSeries(std::string label, const HdrHistogram& histogram_us, const LatencyStats& stats);
+
+// The inverse-CDF plot of the reports (HDR percentile axis), one curve per
+// series. In its own header for the tools that build their own page.
+struct PlotSpec;
+PlotSpec LatencyCdfPlot(const std::vector<LatencySeries>& series);
 
 // The whole HTML document. Every user string is escaped.
 std::string RenderHtml(const Report& report);
