@@ -21,6 +21,7 @@
 #include "serving/memory_budget.h"
 #include "serving/supervisor.h"
 #include "serving/metrics_board.h"
+#include "shadow/mirror.h"
 
 namespace kamado::cli {
 namespace {
@@ -173,7 +174,24 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
     trace = std::move(opened).value();
     spdlog::info("tracing every model request to {}", path);
   }
-  serving::http::Router router(**service, metrics, trace.get());
+  // --mirror: a share of the first model's answered /classify requests
+  // copied to another server and compared (shadow/mirror.h).
+  std::unique_ptr<shadow::Mirror> mirror;
+  if (!args.mirror.empty()) {
+    const serving::ServedModel* first = (*service)->models().front();
+    auto m = shadow::StartHttpMirror(args.mirror, first->name(), first->config().labels, args.mirror_share,
+                                     static_cast<size_t>(args.mirror_queue), std::chrono::seconds(10));
+    if (!m.ok()) {
+      std::cerr << "kamado serve: " << m.status().message() << "\n";
+      return 2;
+    }
+    mirror = std::move(m).value();
+    shadow::Mirror* tap = mirror.get();
+    metrics.AddTextSource([tap] { return tap->RenderMetrics(); });
+    spdlog::info("mirroring {:g}% of model '{}' /classify requests to {} (queue {})", 100 * args.mirror_share,
+                 first->name(), args.mirror, args.mirror_queue);
+  }
+  serving::http::Router router(**service, metrics, trace.get(), mirror.get());
   serving::http::HttpServerOptions http;
   http.host = args.host;
   http.port = static_cast<uint16_t>(args.port);
@@ -237,6 +255,7 @@ int RunServe(const serving::ServeConfig& args, const std::string& config_file) {
   (*service)->BeginShutdown();
   const bool clean = server.Shutdown(std::chrono::milliseconds(args.drain_timeout_ms));
   publisher.reset();  // it renders the service's queue depths: stop it before the service goes
+  if (mirror) mirror->Stop();
   (*service)->Shutdown();
   spdlog::info("stopped{}", clean ? "" : " (drain deadline passed)");
   if (worker_index == nullptr) std::cout << "kamado serve: stopped\n" << std::flush;
@@ -317,6 +336,15 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
                     "`precision:`, else fp32)");
   cmd->add_flag("--allow-ungated", flags->service.allow_ungated,
                 "Serve a bf16/int8 model whose gate (kamado compare) failed or never ran on this CPU");
+  cmd->add_option("--mirror", flags->mirror,
+                  "Copy answered /classify requests of the first model to this URL (any `kamado shadow` "
+                  "endpoint) in the background and compare its answers: /metrics kamado_mirror_*, GET /v2/mirror")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--mirror-share", flags->mirror_share, "The share of requests --mirror copies, in (0, 1]")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--mirror-queue", flags->mirror_queue,
+                  "Copies waiting to be sent; beyond it one is dropped and counted (never queued without bound)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_flag("--allow-non-finite-inputs", flags->service.allow_non_finite_inputs,
                 "Accept NaN and infinity in FP32 tensors (refused with 400 by default)");
   cmd->callback([cmd, flags, config_file, &exit_code] {

@@ -10,6 +10,8 @@
 #include "cli/image_files.h"
 #include "core/file_util.h"
 #include "image/thumbnail.h"
+#include "serving/http/http_client.h"
+#include "serving/http/url.h"
 #include "shadow/comparison.h"
 #include "shadow/endpoint.h"
 #include "shadow/shadow_html.h"
@@ -30,6 +32,7 @@ struct ShadowArgs {
   int timeout_ms = 30000;
   bool json = false;
   std::string report;
+  std::string from_mirror;
 };
 
 // The endpoint of one side, its classes (a labels file wins over the
@@ -79,11 +82,53 @@ std::map<std::string, std::string> Thumbnails(const shadow::ShadowResult& r, con
 
 bool ScoresOnly(const shadow::Endpoint& e) { return e.protocol != shadow::Protocol::kTorchServe; }
 
+// --from-mirror URL: what `kamado serve --mirror` has recorded (GET
+// /v2/mirror), summarised, and its page written with --report.
+int RunFromMirror(const ShadowArgs& args) {
+  auto fail = [](const Status& s, int code) {
+    std::cerr << "kamado shadow: " << s.message() << "\n";
+    return code;
+  };
+  auto url = serving::http::ParseHttpUrl(args.from_mirror, "--from-mirror");
+  if (!url.ok()) return fail(url.status(), 2);
+  serving::http::HttpClient client(url->host, url->port, std::chrono::milliseconds(args.timeout_ms));
+  auto r = client.Get("/v2/mirror");
+  if (!r.ok()) return fail(Unavailable("cannot reach " + args.from_mirror + ": " + r.status().message()), 1);
+  if (r->status != 200) {
+    return fail(Unavailable(fmt::format("GET /v2/mirror at {}: HTTP {} {}", args.from_mirror, r->status, r->body)), 1);
+  }
+  const nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.contains("a_vs_b") || !j.contains("mirror")) {
+    return fail(InvalidArgument("GET /v2/mirror at " + args.from_mirror + ": not a mirror's JSON"), 1);
+  }
+  const auto& m = j["mirror"];
+  const auto& ab = j["a_vs_b"];
+  std::cout << fmt::format(
+      "mirror of model {} to {}: {} sent, {} dropped (queue full), {} waiting; top-1 agreement {:.2f}% of {} "
+      "compared, |Δp| max {:.3g}; live p50/p99 {:.1f}/{:.1f} ms, mirror {:.1f}/{:.1f} ms\n",
+      m.value("model", ""), m.value("target", ""), j.value("photos", 0), m.value("dropped", 0), m.value("queued", 0),
+      100 * ab.value("top1_agreement", 0.0), ab.value("compared", 0), ab.value("max_abs_dp", 0.0),
+      j["sides"][0]["latency_ms"].value("p50", 0.0), j["sides"][0]["latency_ms"].value("p99", 0.0),
+      j["sides"][1]["latency_ms"].value("p50", 0.0), j["sides"][1]["latency_ms"].value("p99", 0.0));
+  if (!args.report.empty()) {
+    auto html = client.Get("/v2/mirror?format=html");
+    if (!html.ok() || html->status != 200) return fail(Unavailable("GET /v2/mirror?format=html failed"), 1);
+    if (Status s = WriteFileAtomically(args.report, html->body); !s.ok()) return fail(s, 1);
+    std::cout << "report: " << args.report << "\n";
+  }
+  if (args.json) std::cout << j.dump() << "\n";
+  return 0;
+}
+
 int RunShadowCommand(const ShadowArgs& args) {
   auto fail = [](const Status& s, int code) {
     std::cerr << "kamado shadow: " << s.message() << "\n";
     return code;
   };
+  if (!args.from_mirror.empty()) return RunFromMirror(args);
+  if (args.a.empty() || args.b.empty() || args.images.empty()) {
+    return fail(InvalidArgument("give --a URL, --b URL and --images DIR (or --from-mirror URL)"), 2);
+  }
   const auto timeout = std::chrono::milliseconds(args.timeout_ms);
   auto photos = ReadImagePayloads(args.images, "kamado shadow");
   if (!photos.ok()) return fail(photos.status(), 2);
@@ -145,12 +190,14 @@ void AddShadowCommand(CLI::App& app, int& exit_code) {
   const char* url_help =
       "the URL a photo is posted to: http://H:P/v2/models/M/classify (kamado), /v2/models/M/infer (OIP v2), "
       "/v1/models/M:predict (TF Serving) or /predictions/M (TorchServe)";
-  cmd->add_option("--a", args->a, std::string("Side A (the server in production), ") + url_help)->required();
-  cmd->add_option("--b", args->b, "Side B (the candidate), the same forms")->required();
+  cmd->add_option("--a", args->a, std::string("Side A (the server in production), ") + url_help);
+  cmd->add_option("--b", args->b, "Side B (the candidate), the same forms");
   cmd->add_option("--noise", args->noise, "A second instance of A: the A-vs-A disagreement is the floor");
   cmd->add_option("--a-labels", args->a_labels, "A's labels, one per line in its output order (else its metadata)");
   cmd->add_option("--b-labels", args->b_labels, "B's labels, the same");
-  cmd->add_option("--images", args->images, "Directory of .jpg/.jpeg/.png/.webp photos")->required();
+  cmd->add_option("--images", args->images, "Directory of .jpg/.jpeg/.png/.webp photos");
+  cmd->add_option("--from-mirror", args->from_mirror,
+                  "Instead: what `kamado serve --mirror` at http://HOST:PORT has recorded (GET /v2/mirror)");
   cmd->add_option("--concurrency", args->concurrency, "Photos in flight (each to every side in turn)")
                    ->check(CLI::Range(1, 256));
   cmd->add_option("--rate", args->rate, "Photos per second (open loop, constant spacing; 0: as fast as answered)")

@@ -105,6 +105,11 @@ void Metrics::AddQueueDepthSource(const std::string& model, std::function<double
   queue_depth_.emplace_back(model, std::move(source));
 }
 
+void Metrics::AddTextSource(std::function<std::string()> source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  text_sources_.push_back(std::move(source));
+}
+
 std::string Metrics::Render() const {
   std::function<std::string(const std::string&)> aggregate;
   {
@@ -212,6 +217,7 @@ std::string Metrics::RenderLocal() const {
   out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
   out += "# TYPE process_resident_memory_bytes gauge\n";
   out += "process_resident_memory_bytes " + Num(ProcessResidentBytes()) + "\n";
+  for (const auto& source : text_sources_) out += source();
   return out;
 }
 

@@ -58,6 +58,10 @@ class Metrics {
 
   // Sampled at scrape time: the queue depth of `model`.
   void AddQueueDepthSource(const std::string& model, std::function<double()> source);
+  // Sampled at scrape time: Prometheus text (whole families, HELP and TYPE
+  // lines included) appended to RenderLocal — the mirror's series. Called
+  // with `mu_` held: it must not call back into Metrics.
+  void AddTextSource(std::function<std::string()> source);
 
   // What GET /metrics answers: this process's series (RenderLocal), or,
   // with an aggregator set (a worker of `serve --workers`), what it makes
@@ -76,6 +80,7 @@ class Metrics {
   std::map<std::string, PrometheusHistogram> request_seconds_, queue_seconds_, decode_seconds_,
       infer_seconds_, batch_size_;
   std::vector<std::pair<std::string, std::function<double()>>> queue_depth_;
+  std::vector<std::function<std::string()>> text_sources_;
   std::atomic<int> in_flight_{0};
   std::atomic<uint64_t> answered_{0};
 };

@@ -1,5 +1,6 @@
 #include "serving/serve_config.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,7 +17,7 @@ namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
 
-enum class Kind { kInt, kBool, kString, kModels };
+enum class Kind { kInt, kBool, kString, kModels, kDouble };
 
 // One setting: its key and, for numbers, its range and how to read and write
 // it on a ServeConfig. One table serves the parser, the overrides and the checks.
@@ -28,6 +29,7 @@ struct Key {
   int64_t (*get)(const ServeConfig&) = nullptr;
   void (*set)(ServeConfig&, int64_t) = nullptr;
   std::string& (*str)(ServeConfig&) = nullptr;  // kString: the field
+  double& (*real)(ServeConfig&) = nullptr;      // kDouble: the field, in (min, max]
 };
 
 #define KAMADO_INT_KEY(name, field, lo, hi)                                                       \
@@ -79,6 +81,11 @@ const std::vector<Key>& Keys() {
       Key{"allow_ungated", Kind::kBool, 0, 1,
           [](const ServeConfig& c) { return static_cast<int64_t>(c.service.allow_ungated); },
           [](ServeConfig& c, int64_t v) { c.service.allow_ungated = v != 0; }},
+      Key{"mirror", Kind::kString, 0, 0, nullptr, nullptr,
+          [](ServeConfig& c) -> std::string& { return c.mirror; }},
+      Key{"mirror_share", Kind::kDouble, 0, 1, nullptr, nullptr, nullptr,
+          [](ServeConfig& c) -> double& { return c.mirror_share; }},
+      KAMADO_INT_KEY("mirror_queue", mirror_queue, 1, 1000000),
   };
   return keys;
 }
@@ -194,6 +201,16 @@ Status ParseEntry(const YAML::Node& key_node, const YAML::Node& v, std::string_v
       key->set(config, *b ? 1 : 0);
       return Status::Ok();
     }
+    case Kind::kDouble: {
+      const std::optional<double> d = model::ScalarAs<double>(v);
+      if (!d || !(*d > static_cast<double>(key->min) && *d <= static_cast<double>(key->max))) {
+        return model::YamlError(file, mark,
+                                "key '" + name + "' must be a number in (" + std::to_string(key->min) + ", " +
+                                    std::to_string(key->max) + "], got " + model::DescribeYaml(v));
+      }
+      key->real(config) = *d;
+      return Status::Ok();
+    }
     case Kind::kInt:
       break;
   }
@@ -287,6 +304,9 @@ Status OverrideServeConfig(const ServeConfig& flags, const std::vector<std::stri
       case Kind::kBool:
         key->set(config, key->get(flags));
         break;
+      case Kind::kDouble:
+        key->real(config) = key->real(const_cast<ServeConfig&>(flags));
+        break;
     }
   }
   return Status::Ok();
@@ -316,6 +336,14 @@ Status ValidateServeConfig(const ServeConfig& config) {
     }
   }
   for (const Key& k : Keys()) {
+    if (k.kind == Kind::kDouble) {
+      const double v = k.real(const_cast<ServeConfig&>(config));
+      if (!(v > static_cast<double>(k.min) && v <= static_cast<double>(k.max))) {
+        return InvalidArgument(fmt::format("'{}' ({}) must be in ({}, {}], got {}", k.name, FlagForKey(k.name),
+                                           k.min, k.max, v));
+      }
+      continue;
+    }
     if (k.kind != Kind::kInt && k.kind != Kind::kBool) continue;
     const int64_t v = k.get(config);
     if (v < k.min || v > k.max) {

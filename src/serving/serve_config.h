@@ -34,6 +34,9 @@
 //   precision: ""                 # fp32 | bf16 | int8 | auto for every model; "": each
 //                                 # model's kamado.yaml `precision:` (else fp32)
 //   allow_ungated: false          # serve bf16/int8 without a passed gate (kamado compare)
+//   mirror: ""                    # URL: copy answered /classify requests there (docs/SHADOW.md)
+//   mirror_share: 1.0             # (0, 1]: the share of requests copied
+//   mirror_queue: 64              # copies waiting to be sent; beyond: dropped and counted
 //
 // Precedence: built-in defaults < the file < flags given on the command line
 // (a `--model` flag replaces the file's whole `models` list). Relative model
@@ -77,6 +80,11 @@ struct ServeConfig {
   int workers = 1;             // worker processes (serving/supervisor.h); 1: this process serves
   bool oversubscribe = false;  // allow workers × sessions × threads over the CPUs
   std::string trace;           // a JSON line per model request (serving/request_trace.h); "" = none
+  // kamado serve --mirror (shadow/mirror.h): a share of the first model's
+  // /classify requests copied to this URL after they were answered.
+  std::string mirror;          // "" = none
+  double mirror_share = 1.0;   // (0, 1]
+  int mirror_queue = 64;       // mirrored requests waiting; beyond: dropped (counted)
 };
 
 // Every key a config file may hold, in the order above.

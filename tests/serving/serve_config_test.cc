@@ -61,6 +61,9 @@ compile_cache: /var/cache/kamado
 trace: /tmp/trace.jsonl
 precision: bf16
 allow_ungated: true
+mirror: http://127.0.0.1:9/v2/models/m/classify
+mirror_share: 0.25
+mirror_queue: 8
 )";
   ServeConfig c;
   ASSERT_TRUE(Parse(yaml, c).ok()) << Parse(yaml, c).ToString();
@@ -92,9 +95,12 @@ allow_ungated: true
   EXPECT_EQ(c.trace, "/tmp/trace.jsonl");
   EXPECT_EQ(c.service.precision, "bf16");
   EXPECT_TRUE(c.service.allow_ungated);
+  EXPECT_EQ(c.mirror, "http://127.0.0.1:9/v2/models/m/classify");
+  EXPECT_DOUBLE_EQ(c.mirror_share, 0.25);
+  EXPECT_EQ(c.mirror_queue, 8);
   EXPECT_TRUE(ValidateServeConfig(c).ok());
   // Every key the docs list was set above.
-  EXPECT_EQ(ServeConfigKeys().size(), 28u);
+  EXPECT_EQ(ServeConfigKeys().size(), 31u);
 }
 
 TEST(ServeConfig, AutoPrecisionNeedsOneProcess) {
@@ -264,6 +270,16 @@ TEST(ServeConfig, ValidateChecksTheMergedSettings) {
   EXPECT_NE(s.message().find("'max_batch' (--max-batch) must be in 1..256, got 1000"),
             std::string::npos)
       << s.ToString();
+  c.service.max_batch = 8;
+  c.mirror_share = 0;  // --mirror-share 0
+  s = ValidateServeConfig(c);
+  EXPECT_NE(s.message().find("'mirror_share' (--mirror-share) must be in (0, 1], got 0"), std::string::npos)
+      << s.ToString();
+  ServeConfig f;
+  for (const char* bad : {"mirror_share: 1.5\n", "mirror_share: 0\n", "mirror_share: lots\n"}) {
+    Status p = Parse(std::string("models: [m]\n") + bad, f);
+    EXPECT_NE(p.message().find("key 'mirror_share' must be a number in (0, 1]"), std::string::npos) << p.ToString();
+  }
 }
 
 TEST(ServeConfig, LoadNamesTheFile) {

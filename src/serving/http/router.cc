@@ -222,6 +222,13 @@ void Router::Handle(Request&& req, RequestContext&& context, Responder respond) 
                             {"version", "0.1.0"},
                             {"extensions", {"binary_tensor_data", "classification", "classify"}}});
   }
+  if (p[1] == "mirror" && p.size() == 2) {
+    if (!get) return wrong_method("GET");
+    if (!tap_) return call->Error(404, "no mirror: this server was started without --mirror");
+    const bool html = QueryParam(std::string_view(target).substr(std::min(target.size(), path.size() + 1)),
+                                 "format") == "html";
+    return call->Reply(200, tap_->RenderReport(html), html ? "text/html; charset=utf-8" : "application/json");
+  }
   if (p[1] == "health" && p.size() == 3 && (p[2] == "live" || p[2] == "ready")) {
     if (!get) return wrong_method("GET");
     if (p[2] == "live") return call->Json(200, {{"live", true}});
@@ -313,7 +320,8 @@ void Router::Classify(std::shared_ptr<Call> call, const ModelView& model) {
   request.images = {Bytes(image)};  // into the request, which `call` owns
   request.name_elements = false;
   request.deadline = call->Deadline(service_.options().timeout_ms);
-  request.done = [call, config, top_k](Result<JobOutput> r, const PrepareTiming& timing) {
+  RequestTap* tap = tap_ && tap_->Sample(config->name) ? tap_ : nullptr;
+  request.done = [call, config, top_k, tap, image, media](Result<JobOutput> r, const PrepareTiming& timing) {
     call->record().decode_wait_ms = timing.wait_ms;
     call->record().decode_ms = timing.decode_ms;
     if (!r.ok()) return call->Error(r.status());
@@ -335,7 +343,11 @@ void Router::Classify(std::shared_ptr<Call> call, const ModelView& model) {
                       {"infer", r->infer_ms},
                       {"total", MsSince(call->start())}};
     j["batch_size"] = r->batch_size;
+    const double total_ms = MsSince(call->start());
     call->Json(200, j);
+    // After the answer has gone to its connection; `image` points into the
+    // request, which `call` still owns.
+    if (tap) tap->OnClassified({config->name, media, std::string(image), std::vector<float>(p.begin(), p.end()), total_ms});
   };
   if (Status s = service_.SubmitImages(model, std::move(request), call->TakeTicket()); !s.ok()) call->Error(s);
 }

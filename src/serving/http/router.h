@@ -11,15 +11,18 @@
 #include "serving/http/http_server.h"
 #include "serving/model_service.h"
 #include "serving/metrics.h"
+#include "serving/request_tap.h"
 #include "serving/request_trace.h"
 
 namespace kamado::serving::http {
 
 class Router {
  public:
-  // Both must outlive the Router and every request it answers.
-  Router(const ModelService& service, Metrics& metrics, RequestTrace* trace = nullptr)
-      : service_(service), metrics_(metrics), trace_(trace) {}
+  // All must outlive the Router and every request it answers. `tap`
+  // (optional) is offered every /classify answered 200 (request_tap.h) and
+  // answers GET /v2/mirror.
+  Router(const ModelService& service, Metrics& metrics, RequestTrace* trace = nullptr, RequestTap* tap = nullptr)
+      : service_(service), metrics_(metrics), trace_(trace), tap_(tap) {}
 
   void Handle(Request&& req, RequestContext&& context, Responder respond);
 
@@ -53,6 +56,7 @@ class Router {
   const ModelService& service_;
   Metrics& metrics_;
   RequestTrace* trace_;  // optional: a line per answered model request
+  RequestTap* tap_;      // optional: kamado serve --mirror
 };
 
 }  // namespace kamado::serving::http

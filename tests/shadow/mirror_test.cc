@@ -1,0 +1,295 @@
+// kamado serve --mirror: the share taken is exact and evenly spread; the
+// queue is bounded and what does not fit is dropped and counted (never
+// queued without bound, never blocking the caller); answers are compared
+// with the live ones. End to end: a real `kamado serve --mirror` whose
+// mirror is another kamado server (every answer agrees) or a target that
+// never answers (live answers unaffected, drops counted in /metrics).
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "serving/serving_test_util.h"
+#include "serving/spawn_server.h"
+#include "shadow/mirror.h"
+#include "testutil/run_command.h"
+#include "testutil/test_data.h"
+
+namespace kamado::shadow {
+namespace {
+
+using nlohmann::json;
+
+// A target that answers fixed scores, and holds every answer until
+// released, saying when it has been asked.
+class GatedSide : public Side {
+ public:
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    int asked = 0;
+    bool open = false;
+  };
+  GatedSide(Gate* gate, std::vector<float> scores) : gate_(gate), scores_(std::move(scores)) {}
+  Reply Ask(const perf::Payload&) override {
+    std::unique_lock<std::mutex> lock(gate_->mu);
+    ++gate_->asked;
+    gate_->cv.notify_all();
+    gate_->cv.wait(lock, [&] { return gate_->open; });
+    Reply r;
+    r.status = 200;
+    r.answer = Answer{scores_, {}};
+    return r;
+  }
+
+ private:
+  Gate* gate_;
+  std::vector<float> scores_;
+};
+
+LabelSpace TwoClasses() {
+  auto s = LabelSpace::Resolve({{"x", "y"}, "a"}, {{"x", "y"}, "b"}, "A", "B", true, true);
+  EXPECT_TRUE(s.ok());
+  return *s;
+}
+
+serving::TappedRequest Live(std::vector<float> p) {
+  return {"m", "image/png", "photo", std::move(p), 12.5};
+}
+
+TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
+  GatedSide::Gate gate;
+  gate.open = true;
+  MirrorOptions o;
+  o.model = "m";
+  o.share = 0.25;
+  auto m = Mirror::Create(TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{1, 0}); },
+                          o);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::vector<int> taken;
+  for (int i = 0; i < 100; ++i) {
+    if ((*m)->Sample("m")) taken.push_back(i);
+  }
+  ASSERT_EQ(taken.size(), 25u);
+  for (size_t i = 1; i < taken.size(); ++i) EXPECT_EQ(taken[i] - taken[i - 1], 4);
+  EXPECT_FALSE((*m)->Sample("other"));
+  EXPECT_EQ((*m)->counters().sampled, 25u);
+  for (double bad : {0.0, -1.0, 1.5}) {
+    o.share = bad;
+    EXPECT_FALSE(Mirror::Create(TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{}); },
+                                o)
+                     .ok());
+  }
+}
+
+TEST(Mirror, AFullQueueDropsAndCountsNeverBlocks) {
+  GatedSide::Gate gate;
+  MirrorOptions o;
+  o.model = "m";
+  o.max_queue = 2;
+  o.senders = 1;
+  auto m = Mirror::Create(
+      TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f}); }, o);
+  ASSERT_TRUE(m.ok());
+  Mirror& mirror = **m;
+  mirror.OnClassified(Live({0.8f, 0.2f}));
+  {  // the one sender holds the first request
+    std::unique_lock<std::mutex> lock(gate.mu);
+    gate.cv.wait(lock, [&] { return gate.asked == 1; });
+  }
+  for (int i = 0; i < 9; ++i) mirror.OnClassified(Live({0.8f, 0.2f}));  // returns at once: 2 fit
+  Mirror::Counters c = mirror.counters();
+  EXPECT_EQ(c.offered, 10u);
+  EXPECT_EQ(c.queued, 2u);
+  EXPECT_EQ(c.dropped, 7u);
+  EXPECT_EQ(c.sent, 0u);
+  const std::string text = mirror.RenderMetrics();
+  EXPECT_NE(text.find("kamado_mirror_requests_total{outcome=\"dropped\"} 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kamado_mirror_queue_depth 2\n"), std::string::npos) << text;
+  {
+    std::lock_guard<std::mutex> lock(gate.mu);
+    gate.open = true;
+  }
+  gate.cv.notify_all();
+  mirror.Stop();  // joins after the one in flight; nothing was left queued once it caught up, or it is dropped
+  c = mirror.counters();
+  EXPECT_EQ(c.sent + c.dropped, 10u);
+  EXPECT_EQ(c.queued, 0u);
+  EXPECT_GE(c.sent, 1u);
+  const ShadowResult r = mirror.Snapshot();
+  EXPECT_EQ(r.ab.compared, c.sent);
+  EXPECT_EQ(r.ab.top1_agree, c.sent);
+  EXPECT_NEAR(r.ab.max_abs_dp, 0.1, 1e-6);
+  EXPECT_EQ(r.a.latency.count, c.sent);
+  EXPECT_NEAR(r.a.latency.p50_ms, 12.5, 0.2);  // the live side's own time
+  mirror.OnClassified(Live({0.8f, 0.2f}));      // after Stop: dropped, counted
+  EXPECT_EQ(mirror.counters().dropped, c.dropped + 1);
+}
+
+// ---- end to end: build/kamado serve --mirror ----
+
+const std::filesystem::path kModel = "models/mobilenet_v2";
+const std::vector<std::filesystem::path> kImages = {"data/images/chelsea.png", "data/images/coffee.png",
+                                                    "data/images/rocket.jpg", "data/images/astronaut.png"};
+
+struct Served {
+  serving::Child child;
+  uint16_t port = 0;
+  void Stop() {
+    if (child.pid > 0) {
+      kill(child.pid, SIGINT);
+      int status = 0;
+      waitpid(child.pid, &status, 0);
+      child.pid = -1;
+    }
+    if (child.out) fclose(child.out);
+    child.out = nullptr;
+  }
+  ~Served() { Stop(); }
+};
+
+json MirrorJson(uint16_t port) {
+  serving::http::HttpClient c("127.0.0.1", port);
+  auto r = c.Get("/v2/mirror");
+  EXPECT_TRUE(r.ok());
+  if (!r.ok() || r->status != 200) return json::object();
+  return json::parse(r->body);
+}
+
+// Waits (bounded) until the mirror has dealt with `n` requests.
+json WaitForMirror(uint16_t port, uint64_t n) {
+  json j;
+  for (int i = 0; i < 600; ++i) {
+    j = MirrorJson(port);
+    if (j.contains("mirror") && j["photos"].get<uint64_t>() + j["mirror"]["dropped"].get<uint64_t>() >= n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return j;
+}
+
+TEST(MirrorServe, CopiesLiveRequestsToAnotherKamadoAndAgrees) {
+  KAMADO_REQUIRE_DATA(kModel / "kamado.yaml");
+  for (const auto& i : kImages) KAMADO_REQUIRE_DATA(i);
+  serving::ServiceOptions o;
+  o.sessions = 1;
+  o.threads = 1;
+  serving::testing::TestServer target(o);
+  ASSERT_NE(target.server, nullptr);
+  Served live;
+  live.child = serving::Spawn({"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1", "--threads",
+                               "1", "--mirror",
+                               "http://127.0.0.1:" + std::to_string(target.port()) + "/v2/models/mobilenet_v2/infer"},
+                              &live.port);
+  ASSERT_GT(live.port, 0);
+  serving::http::HttpClient c("127.0.0.1", live.port);
+  for (const auto& path : kImages) {
+    auto r = c.Post("/v2/models/mobilenet_v2/classify", serving::testing::FileBytes(path), "image/png");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  const json j = WaitForMirror(live.port, kImages.size());
+  ASSERT_TRUE(j.contains("a_vs_b")) << j.dump();
+  EXPECT_EQ(j["photos"], kImages.size());
+  EXPECT_EQ(j["mirror"]["dropped"], 0);
+  EXPECT_EQ(j["a_vs_b"]["compared"], kImages.size());
+  EXPECT_EQ(j["a_vs_b"]["top1_agreement"], 1.0);
+  EXPECT_LE(j["a_vs_b"]["max_abs_dp"].get<double>(), 1e-6);
+  const std::string metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("kamado_mirror_requests_total{outcome=\"sent\"} " + std::to_string(kImages.size())),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("kamado_mirror_agreed_total " + std::to_string(kImages.size())), std::string::npos);
+  auto html = c.Get("/v2/mirror?format=html");
+  ASSERT_TRUE(html.ok());
+  EXPECT_NE(html->body.find("<!DOCTYPE html>"), std::string::npos);
+  EXPECT_NE(html->header("content-type").find("text/html"), std::string::npos);
+  // kamado shadow --from-mirror reads the same figures and writes the page.
+  const std::string report =
+      (std::filesystem::temp_directory_path() / ("kamado_mirror_" + std::to_string(getpid()) + ".html")).string();
+  int rc = -1;
+  const std::string out = testutil::RunCommand(std::string(KAMADO_BINARY) + " shadow --from-mirror http://127.0.0.1:" +
+                                                   std::to_string(live.port) + " --report " + report,
+                                               rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find(std::to_string(kImages.size()) + " sent, 0 dropped"), std::string::npos) << out;
+  EXPECT_NE(out.find("top-1 agreement 100.00%"), std::string::npos) << out;
+  EXPECT_TRUE(std::filesystem::exists(report));
+  std::filesystem::remove(report);
+}
+
+TEST(MirrorServe, ATargetThatNeverAnswersCostsTheLiveSideNothingAndIsCounted) {
+  KAMADO_REQUIRE_DATA(kModel / "kamado.yaml");
+  for (const auto& i : kImages) KAMADO_REQUIRE_DATA(i);
+  // A TorchServe-style target (no metadata asked) that holds every request
+  // until the test ends.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::vector<std::thread> held;  // guarded by mu
+  serving::http::HttpServerOptions so;
+  so.port = 0;
+  so.io_threads = 2;
+  serving::http::HttpServer hang(so, [&](serving::http::Request&&, serving::http::RequestContext&&,
+                                         serving::http::Responder respond) {
+    std::lock_guard<std::mutex> lock(mu);
+    held.emplace_back([&, respond] {
+      {
+        std::unique_lock<std::mutex> wait(mu);
+        cv.wait(wait, [&] { return done; });
+      }
+      serving::http::Response res{boost::beast::http::status::service_unavailable, 11};
+      res.prepare_payload();
+      respond(std::move(res));
+    });
+  });
+  ASSERT_TRUE(hang.Start().ok());
+  Served live;
+  live.child = serving::Spawn({"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1", "--threads",
+                               "1", "--mirror-queue", "2", "--mirror",
+                               "http://127.0.0.1:" + std::to_string(hang.port()) + "/predictions/food"},
+                              &live.port);
+  ASSERT_GT(live.port, 0);
+  serving::http::HttpClient c("127.0.0.1", live.port);
+  constexpr int kRequests = 12;
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c.Post("/v2/models/mobilenet_v2/classify", serving::testing::FileBytes(kImages[i % kImages.size()]),
+                    "image/png");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << r->body;  // every live answer, whatever the mirror does
+  }
+  // Two senders hold one request each (sent counts only once answered),
+  // at most two wait in the queue: the rest were dropped.
+  const json j = WaitForMirror(live.port, kRequests - 4);
+  ASSERT_TRUE(j.contains("mirror")) << j.dump();
+  EXPECT_EQ(j["mirror"]["sampled"], kRequests);
+  EXPECT_EQ(j["photos"], 0) << j.dump();
+  EXPECT_LE(j["mirror"]["queued"].get<int>(), 2);
+  EXPECT_GE(j["mirror"]["dropped"].get<int>(), kRequests - 4) << j.dump();
+  EXPECT_LE(j["mirror"]["dropped"].get<int>(), kRequests - 1) << j.dump();
+  const std::string metrics = c.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("kamado_mirror_requests_total{outcome=\"dropped\"} " +
+                         std::to_string(j["mirror"]["dropped"].get<int>())),
+            std::string::npos)
+      << metrics;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  live.Stop();  // its mirror's senders get their 503s and stop
+  hang.Shutdown(std::chrono::seconds(5));
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    threads.swap(held);
+  }
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+}  // namespace kamado::shadow
