@@ -40,7 +40,7 @@ namespace kamado::shadow {
 struct MirrorOptions {
   std::string model;       // the live model whose requests are mirrored
   std::string target_url;  // for the report
-  double share = 1.0;      // (0, 1]: every ⌈1/share⌉-th request, evenly spread
+  double share = 1.0;      // (0, 1]: share·N of N requests, evenly spread (Sample)
   size_t max_queue = 64;   // waiting to be sent; beyond: dropped (counted)
   int senders = 2;
   int top_k = 5;
