@@ -33,6 +33,7 @@ struct ShadowArgs {
   bool json = false;
   std::string report;
   std::string from_mirror;
+  std::string cost, a_fleet, b_fleet;
 };
 
 // The endpoint of one side, its classes (a labels file wins over the
@@ -62,6 +63,9 @@ std::string CommandLine(const ShadowArgs& a) {
   s += fmt::format(" --images {} --concurrency {}", a.images, a.concurrency);
   if (a.rate > 0) s += fmt::format(" --rate {:g}", a.rate);
   if (a.duration_s > 0) s += fmt::format(" --duration {:g}", a.duration_s);
+  if (!a.cost.empty()) s += " --cost " + a.cost;
+  if (!a.a_fleet.empty()) s += " --a-fleet " + a.a_fleet;
+  if (!a.b_fleet.empty()) s += " --b-fleet " + a.b_fleet;
   return s;
 }
 
@@ -151,6 +155,15 @@ int RunShadowCommand(const ShadowArgs& args) {
                                            ScoresOnly(b->endpoint));
   if (!space.ok()) return fail(space.status(), 2);
 
+  std::optional<shadow::CostLine> cost;
+  if (!args.cost.empty()) {
+    auto text = ReadFile(args.cost);
+    if (!text.ok()) return fail(text.status(), 2);
+    auto c = shadow::ParseCostLine(*text, args.cost, args.a_fleet, args.b_fleet);
+    if (!c.ok()) return fail(c.status(), 2);
+    cost = std::move(c).value();
+  }
+
   shadow::ShadowOptions options;
   options.concurrency = args.concurrency;
   options.rate = args.rate;
@@ -168,14 +181,23 @@ int RunShadowCommand(const ShadowArgs& args) {
   result->b.url = args.b;
   if (result->noise) result->noise->url = args.noise;
   std::cout << shadow::ShadowText(*result);
+  if (cost) std::cout << shadow::CostSentence(*cost) << "\n";
   if (!args.report.empty()) {
     shadow::HtmlInputs html;
     html.command = CommandLine(args);
     html.thumbnails = Thumbnails(*result, *photos);
+    html.cost = cost;
     if (Status s = WriteFileAtomically(args.report, shadow::RenderShadowHtml(*result, html)); !s.ok()) return fail(s, 1);
     std::cout << "report: " << args.report << "\n";
   }
-  if (args.json) std::cout << shadow::ShadowJson(*result).dump() << "\n";
+  if (args.json) {
+    nlohmann::json j = shadow::ShadowJson(*result);
+    if (cost) {
+      j["cost"] = {{"a_fleet", cost->a.name}, {"a_usd_month", cost->a.usd_month}, {"b_fleet", cost->b.name},
+                   {"b_usd_month", cost->b.usd_month}};
+    }
+    std::cout << j.dump() << "\n";
+  }
   std::cout << std::flush;
   if (result->ab.compared == 0) return fail(Unavailable("no photo was answered by both sides"), 1);
   return 0;
@@ -208,6 +230,10 @@ void AddShadowCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--timeout-ms", args->timeout_ms, "Per-request timeout")->check(CLI::Range(1, 3600000));
   cmd->add_flag("--json", args->json, "Last line: one JSON object with every figure");
   cmd->add_option("--report", args->report, "Write the cut-over page here (self-contained HTML, thumbnails)");
+  cmd->add_option("--cost", args->cost,
+                  "A `kamado cost --format json` file: both fleets' monthly bills on the page and in the summary");
+  cmd->add_option("--a-fleet", args->a_fleet, "A's fleet in --cost (default: its baseline)");
+  cmd->add_option("--b-fleet", args->b_fleet, "B's fleet in --cost (default: the cheapest other one)");
   cmd->callback([args, &exit_code] { exit_code = RunShadowCommand(*args); });
 }
 

@@ -74,11 +74,28 @@ std::string ConfusionTable(const PairStats& p) {
   return o + "</table>\n";
 }
 
+std::string Usd(double x) {
+  const auto whole = static_cast<long long>(x + 0.5);
+  std::string digits = std::to_string(whole), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return "$" + out;
+}
+
 }  // namespace
+
+std::string CostSentence(const CostLine& c) {
+  return fmt::format("B's fleet ({}): {} replicas at peak, {} a month, against A's ({}): {}, {} — {:.2f}× A's bill.",
+                     c.b.name, c.b.peak_replicas, Usd(c.b.usd_month), c.a.name, c.a.peak_replicas,
+                     Usd(c.a.usd_month), c.a.usd_month > 0 ? c.b.usd_month / c.a.usd_month : 0.0);
+}
 
 std::string RenderShadowHtml(const ShadowResult& r, const HtmlInputs& in) {
   std::string o = perf::HtmlPageStart(in.title, in.command) + kShadowStyle;
   o += Verdict(r);
+  if (in.cost) o += "<p class=\"big\">" + Esc(CostSentence(*in.cost)) + "</p>\n";
 
   Table summary = {{"", "value"},
                    {"photos sent to each side", std::to_string(r.photos)},
@@ -137,6 +154,17 @@ std::string RenderShadowHtml(const ShadowResult& r, const HtmlInputs& in) {
   }
   o += "<h2>Latency side by side</h2>\n" + perf::HtmlTable(latency, "latency");
   o += perf::RenderSvgPlot(perf::LatencyCdfPlot(series));
+  if (in.cost) {
+    Table fleets = {{"fleet", "type", "capacity (req/s per replica)", "replicas at peak", "a month", "× A's"}};
+    for (const auto& f : in.cost->fleets) {
+      const std::string role = f.name == in.cost->a.name ? " (A)" : f.name == in.cost->b.name ? " (B)" : "";
+      fleets.push_back({f.name + role, f.type, fmt::format("{:.1f}", f.capacity_rps), std::to_string(f.peak_replicas),
+                        Usd(f.usd_month),
+                        fmt::format("{:.2f}×", in.cost->a.usd_month > 0 ? f.usd_month / in.cost->a.usd_month : 0.0)});
+    }
+    o += "<h2>Cost of each fleet</h2>\n" + perf::HtmlTable(fleets, "cost");
+    if (!in.cost->command.empty()) o += "<pre class=\"cmd\">" + Esc(in.cost->command) + "</pre>\n";
+  }
   return o + perf::HtmlPageEnd();
 }
 

@@ -343,6 +343,26 @@ TEST_F(ShadowHttp, CommandLine) {
   EXPECT_EQ(j["sides"].size(), 3u);
   EXPECT_NE(out.find("top-1 agreement 100.00%"), std::string::npos) << out;
 
+  // The cost line, from what kamado cost itself writes.
+  const fs::path cost = dir / "cost.json";
+  testutil::RunCommand(std::string(KAMADO_BINARY) +
+                           " cost --capacity-rps 4 --vcpus 4 --peak-rps 20 --stated g2.2xlarge=0.0723s "
+                           "--types c5.xlarge,g2.2xlarge --baseline g2.2xlarge --format json -o " +
+                           cost.string(),
+                       rc);
+  ASSERT_EQ(rc, 0);
+  const fs::path page = dir / "cutover.html";
+  const std::string with_cost = testutil::RunCommand(
+      common + " --a " + Url(a.port(), "/v2/models/mobilenet_v2/classify") + " --b " +
+          Url(b.port(), "/v2/models/mobilenet_v2/classify") + " --cost " + cost.string() + " --report " + page.string(),
+      rc);
+  EXPECT_EQ(rc, 0) << with_cost;
+  EXPECT_NE(with_cost.find("B's fleet (c5.xlarge): 8 replicas at peak"), std::string::npos) << with_cost;
+  EXPECT_NE(with_cost.find("against A's (g2.2xlarge)"), std::string::npos) << with_cost;
+  const std::string html = FileBytes(page);
+  EXPECT_NE(html.find("Cost of each fleet"), std::string::npos);
+  EXPECT_NE(html.find("top-1 label on 6 of 6 photos"), std::string::npos);
+
   StubServer tf(TfServingStub(a.port(), {0, 1}));
   const fs::path labels = dir / "labels.txt";
   std::ofstream(labels) << "a\nb\n";

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "shadow/comparison.h"
+#include "shadow/cost_line.h"
 #include "shadow/endpoint.h"
 #include "shadow/shadow_html.h"
 #include "shadow/shadow_report.h"
@@ -261,6 +262,38 @@ TEST(ShadowRun, ComparesWhereBothAnsweredCountsErrorsAndAlternatesTheOrder) {
   EXPECT_NE(html.find("http://a/&lt;x&gt;"), std::string::npos);
   EXPECT_EQ(html.find("<x>"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
+}
+
+TEST(ShadowCost, BothFleetsFromKamadoCostJson) {
+  const std::string doc = R"({"baseline": "g2.2xlarge", "command": "kamado cost ...", "fleets": [
+      {"name": "c5.xlarge", "type": "c5.xlarge", "peak_replicas": 8, "capacity_rps": 4, "usd_month": 992.8},
+      {"name": "g2.2xlarge", "type": "g2.2xlarge", "peak_replicas": 3, "capacity_rps": 13.8, "usd_month": 1423.5},
+      {"name": "c5.2xlarge", "type": "c5.2xlarge", "peak_replicas": 4, "capacity_rps": 8, "usd_month": 1100}]})";
+  auto c = ParseCostLine(doc, "cost.json", "", "");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->a.name, "g2.2xlarge");  // the baseline
+  EXPECT_EQ(c->b.name, "c5.xlarge");   // the cheapest other
+  EXPECT_EQ(c->fleets.size(), 3u);
+  EXPECT_EQ(CostSentence(*c),
+            "B's fleet (c5.xlarge): 8 replicas at peak, $993 a month, against A's (g2.2xlarge): 3, $1,424 — "
+            "0.70× A's bill.");
+  auto chosen = ParseCostLine(doc, "cost.json", "c5.2xlarge", "g2.2xlarge");
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(chosen->a.name, "c5.2xlarge");
+  EXPECT_EQ(chosen->b.name, "g2.2xlarge");
+  auto missing = ParseCostLine(doc, "cost.json", "p3.2xlarge", "");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("cost.json: no fleet 'p3.2xlarge'"), std::string::npos);
+  EXPECT_FALSE(ParseCostLine("[]", "x.json", "", "").ok());
+  EXPECT_FALSE(ParseCostLine(R"({"fleets": [{"name": "a", "usd_month": 1}]})", "x.json", "", "").ok());  // no baseline
+
+  ShadowResult r;
+  HtmlInputs in;
+  in.cost = *c;
+  const std::string html = RenderShadowHtml(r, in);
+  EXPECT_NE(html.find("0.70× A&#39;s bill."), std::string::npos) << html.substr(0, 2000);
+  EXPECT_NE(html.find("<td>g2.2xlarge (A)</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>c5.xlarge (B)</td>"), std::string::npos);
 }
 
 TEST(ShadowRun, RefusesNoPhotosAndBadOptions) {
