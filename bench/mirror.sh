@@ -15,15 +15,7 @@ MODEL_DIR=${1:-models/mobilenet_v2}
 RATE=${2:-20}
 DURATION=${3:-20}
 ROUNDS=${4:-5}
-KAMADO=${KAMADO:-build/kamado}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/servers.sh
 model=$(sed -n 's/^name: *\([^ ]*\).*/\1/p' "$MODEL_DIR/kamado.yaml" | head -n 1)
 label=$(node -e "const y=require('fs').readFileSync('$MODEL_DIR/kamado.yaml','utf8');
   const m=y.match(/labels:\s*\[([^\]]*)\]/) || y.match(/labels:\s*\n\s*-\s*(\S+)/);
@@ -39,19 +31,8 @@ pids+=($!)
 for _ in $(seq 50); do grep -q 'stub on' "$work/stub.log" && break; sleep 0.1; done
 stub_port=$(sed -n 's/stub on //p' "$work/stub.log")
 
-start() {  # start NAME ARGS...: a server, its URL in $work/NAME.url
-  local name=$1; shift
-  "$KAMADO" serve --model "$MODEL_DIR" --port 0 --drain-delay-s 0 "$@" > "$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 300); do
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/$name.log" | head -n 1)
-    [[ -n $url ]] && { echo "$url" > "$work/$name.url"; return; }
-    sleep 0.1
-  done
-  cat "$work/$name.log" >&2; exit 1
-}
-start off
-start on --mirror "http://127.0.0.1:$stub_port/predictions/$model" --mirror-share 1
+start_server off --model "$MODEL_DIR"
+start_server on --model "$MODEL_DIR" --mirror "http://127.0.0.1:$stub_port/predictions/$model" --mirror-share 1
 off=$(cat "$work/off.url"); on=$(cat "$work/on.url")
 echo "model $model at $RATE req/s for ${DURATION} s, $ROUNDS rounds; off $off, on $on (mirror to the stub on $stub_port)" >&2
 

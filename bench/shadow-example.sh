@@ -11,16 +11,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${1:-docs/img}
-KAMADO=${KAMADO:-build/kamado}
 MODEL=models/mobilenet_v2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source bench/servers.sh
 mkdir -p "$OUT"
 
 candidate=bf16
@@ -33,21 +25,10 @@ else
   # is an example of the report, not a gate.
   b_args=(--model "$MODEL" --precision bf16 --allow-ungated)
 fi
-start() {  # start NAME ARGS...
-  local name=$1; shift
-  "$KAMADO" serve --port 0 --drain-delay-s 0 --sessions 1 --threads 1 "$@" > "$work/$name.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 300); do
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$work/$name.log" | head -n 1)
-    [[ -n $url ]] && { echo "$url" > "$work/$name.url"; return; }
-    sleep 0.1
-  done
-  cat "$work/$name.log" >&2; exit 1
-}
-start a --model "$MODEL"
-start b "${b_args[@]}"
-start noise --model "$MODEL" --max-batch 1
-start inception --model models/inception_v3
+start_server a --sessions 1 --threads 1 --model "$MODEL"
+start_server b --sessions 1 --threads 1 "${b_args[@]}"
+start_server noise --sessions 1 --threads 1 --model "$MODEL" --max-batch 1
+start_server inception --sessions 1 --threads 1 --model models/inception_v3
 path=/v2/models/mobilenet_v2/classify
 shoot() {  # shoot NAME HEIGHT
   chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size="1100,$2" \
