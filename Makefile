@@ -75,19 +75,19 @@ test-asan: build test-data
 
 # ThreadSanitizer on what runs concurrently: many Sessions on one
 # CompiledModel, the scheduler, the HTTP server (real requests on loopback,
-# the default MobileNetV2) and the load generator. One intra-op thread per
+# the default MobileNetV2), the load generator and serve --mirror's Mirror. One intra-op thread per
 # session: Debian's oneDNN and libgomp are not instrumented, and with one
 # OpenMP thread they start none. -O1 without NDEBUG, so assertions run too;
 # -g0: debug info doubled the build (reports still name the functions).
 # tests/tsan.supp holds suppressions for those libraries only.
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS := runtime_concurrency_test serving_unit_test serving_http_test load_generator_test
+TSAN_TESTS := runtime_concurrency_test serving_unit_test serving_http_test load_generator_test shadow_test
 test-tsan: build test-data
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g0" -DKAMADO_SANITIZE=thread -DKAMADO_BUILD_BENCH=OFF $(PREBUILT)
 	cmake --build $(TSAN_BUILD) --target $(TSAN_TESTS)
 	set -e; for t in tests/runtime/runtime_concurrency_test tests/serving/serving_unit_test \
-	    tests/serving/serving_http_test tests/perf/load_generator_test; do \
+	    tests/serving/serving_http_test tests/perf/load_generator_test tests/shadow/shadow_test; do \
 	  OMP_NUM_THREADS=1 KAMADO_REQUIRE_TEST_DATA=1 \
 	    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	    $(TSAN_BUILD)/$$t --gtest_brief=1 $(SANITIZER_FILTER); \

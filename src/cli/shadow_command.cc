@@ -24,6 +24,7 @@ namespace {
 struct ShadowArgs {
   std::string a, b, noise;
   std::string a_labels, b_labels;
+  std::string a_tensor, b_tensor;
   std::string images;
   int concurrency = 1;
   double rate = 0;
@@ -44,9 +45,10 @@ struct Prepared {
 };
 
 Result<Prepared> Prepare(const std::string& url, const char* flag, const std::string& labels_file,
-                         std::chrono::milliseconds timeout) {
+                         const std::string& tensor_dir, std::chrono::milliseconds timeout) {
   Prepared p;
   ASSIGN_OR_RETURN(p.endpoint, shadow::ParseEndpoint(url, flag));
+  if (!tensor_dir.empty()) RETURN_IF_ERROR(shadow::UseTensorInput(p.endpoint, tensor_dir, flag));
   serving::http::HttpClient client(p.endpoint.http.host, p.endpoint.http.port, timeout);
   ASSIGN_OR_RETURN(p.classes, shadow::FetchClassInfo(p.endpoint, client));
   if (!labels_file.empty()) {
@@ -59,6 +61,8 @@ std::string CommandLine(const ShadowArgs& a) {
   std::string s = fmt::format("kamado shadow --a {} --b {}", a.a, a.b);
   if (!a.noise.empty()) s += " --noise " + a.noise;
   if (!a.a_labels.empty()) s += " --a-labels " + a.a_labels;
+  if (!a.a_tensor.empty()) s += " --a-tensor " + a.a_tensor;
+  if (!a.b_tensor.empty()) s += " --b-tensor " + a.b_tensor;
   if (!a.b_labels.empty()) s += " --b-labels " + a.b_labels;
   s += fmt::format(" --images {} --concurrency {}", a.images, a.concurrency);
   if (a.rate > 0) s += fmt::format(" --rate {:g}", a.rate);
@@ -136,13 +140,13 @@ int RunShadowCommand(const ShadowArgs& args) {
   const auto timeout = std::chrono::milliseconds(args.timeout_ms);
   auto photos = ReadImagePayloads(args.images, "kamado shadow");
   if (!photos.ok()) return fail(photos.status(), 2);
-  auto a = Prepare(args.a, "--a", args.a_labels, timeout);
+  auto a = Prepare(args.a, "--a", args.a_labels, args.a_tensor, timeout);
   if (!a.ok()) return fail(a.status(), 2);
-  auto b = Prepare(args.b, "--b", args.b_labels, timeout);
+  auto b = Prepare(args.b, "--b", args.b_labels, args.b_tensor, timeout);
   if (!b.ok()) return fail(b.status(), 2);
   std::optional<Prepared> noise;
   if (!args.noise.empty()) {
-    auto n = Prepare(args.noise, "--noise", args.a_labels, timeout);
+    auto n = Prepare(args.noise, "--noise", args.a_labels, args.a_tensor, timeout);
     if (!n.ok()) return fail(n.status(), 2);
     if (n->endpoint.protocol != a->endpoint.protocol || n->classes.labels != a->classes.labels) {
       return fail(InvalidArgument("--noise must be a second instance of A: the same protocol and classes"), 2);
@@ -217,6 +221,10 @@ void AddShadowCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--noise", args->noise, "A second instance of A: the A-vs-A disagreement is the floor");
   cmd->add_option("--a-labels", args->a_labels, "A's labels, one per line in its output order (else its metadata)");
   cmd->add_option("--b-labels", args->b_labels, "B's labels, the same");
+  cmd->add_option("--a-tensor", args->a_tensor,
+                  "A is an OIP v2 server that wants tensors: preprocess each photo as this kamado model "
+                  "directory's kamado.yaml says and send FP32");
+  cmd->add_option("--b-tensor", args->b_tensor, "The same for B");
   cmd->add_option("--images", args->images, "Directory of .jpg/.jpeg/.png/.webp photos");
   cmd->add_option("--from-mirror", args->from_mirror,
                   "Instead: what `kamado serve --mirror` at http://HOST:PORT has recorded (GET /v2/mirror)");

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "model/image_options.h"
+#include "model/model_config.h"
 #include "serving/http/encoding.h"
 
 namespace kamado::shadow {
@@ -200,7 +202,47 @@ Result<Endpoint> ParseEndpoint(std::string_view url, std::string_view flag) {
   return BadPath(url, flag);
 }
 
-WireRequest BuildRequest(const Endpoint& endpoint, const perf::Payload& photo) {
+Status UseTensorInput(Endpoint& endpoint, const std::string& dir, std::string_view flag) {
+  if (endpoint.protocol != Protocol::kOipV2) {
+    return InvalidArgument(fmt::format("{}: tensors can be sent to an OIP v2 /infer endpoint only, not {} ({})", flag,
+                                       ProtocolName(endpoint.protocol), endpoint.url));
+  }
+  ASSIGN_OR_RETURN(model::ModelConfig config, model::LoadModelConfig(dir));
+  endpoint.tensor = Endpoint::TensorInput{dir, model::DecodeOptionsFor(config), model::PreprocessOptionsFor(config)};
+  return Status::Ok();
+}
+
+namespace {
+
+// An OIP v2 request of one binary input: the JSON header, then the bytes.
+WireRequest OipBinary(const Endpoint& endpoint, const char* datatype, const std::vector<int64_t>& shape,
+                      std::string bytes) {
+  WireRequest r;
+  r.target = endpoint.http.target;
+  const std::string header = json{{"inputs",
+                                   {{{"name", endpoint.input_name},
+                                     {"datatype", datatype},
+                                     {"shape", shape},
+                                     {"parameters", {{"binary_data_size", bytes.size()}}}}}}}
+                                 .dump();
+  r.body = header + bytes;
+  r.content_type = "application/octet-stream";
+  r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(header.size()));
+  return r;
+}
+
+}  // namespace
+
+Result<WireRequest> BuildRequest(const Endpoint& endpoint, const perf::Payload& photo) {
+  if (endpoint.tensor) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(photo.body.data());
+    auto t = image::DecodeToTensor({bytes, photo.body.size()}, endpoint.tensor->decode, endpoint.tensor->preprocess);
+    if (!t.ok()) return InvalidArgument(fmt::format("{}: {}", photo.name, t.status().message()));
+    // FP32 little-endian, as the extension says (and this CPU stores them).
+    const std::span<const float> v = t->span();
+    return OipBinary(endpoint, "FP32", t->shape(),
+                     std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+  }
   WireRequest r;
   r.target = endpoint.http.target;
   switch (endpoint.protocol) {
@@ -213,19 +255,10 @@ WireRequest BuildRequest(const Endpoint& endpoint, const perf::Payload& photo) {
       // The binary tensor extension: Triton and OVMS read raw BYTES only
       // there (their JSON strings are text), kamado and KServe read it too.
       // The element is a 4-byte little-endian length, then the photo.
-      const std::string header = json{{"inputs",
-                                       {{{"name", endpoint.input_name},
-                                         {"datatype", "BYTES"},
-                                         {"shape", {1}},
-                                         {"parameters", {{"binary_data_size", photo.body.size() + 4}}}}}}}
-                                     .dump();
       const auto n = static_cast<uint32_t>(photo.body.size());
-      r.body = header;
-      for (int i = 0; i < 4; ++i) r.body.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-      r.body += photo.body;
-      r.content_type = "application/octet-stream";
-      r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(header.size()));
-      break;
+      std::string element;
+      for (int i = 0; i < 4; ++i) element.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+      return OipBinary(endpoint, "BYTES", {1}, element + photo.body);
     }
     case Protocol::kTfServing:
       r.body = json{{"instances", {{{"b64", serving::http::Base64Encode(photo.body)}}}}}.dump();

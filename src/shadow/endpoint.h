@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "core/result.h"
+#include "image/decode.h"
+#include "image/preprocess.h"
 #include "perf/load_generator.h"
 #include "serving/http/http_client.h"
 #include "serving/http/url.h"
@@ -38,7 +40,21 @@ struct Endpoint {
   // OIP v2: the input to send the photo in, from the model's metadata
   // (FetchClassInfo fills it; "image" until then).
   std::string input_name = "image";
+  // OIP v2 to a server that wants tensors, not images: each photo decoded
+  // and preprocessed here, as a kamado model directory's kamado.yaml says
+  // (UseTensorInput), and sent as FP32 [1, H, W, 3] or [1, 3, H, W].
+  struct TensorInput {
+    std::string model_dir;  // for messages
+    image::DecodeOptions decode;
+    image::PreprocessOptions preprocess;
+  };
+  std::optional<TensorInput> tensor;
 };
+
+// Makes `endpoint` (OIP v2 only) send FP32 tensors preprocessed as the model
+// directory `dir`'s kamado.yaml says. InvalidArgument naming `flag` for
+// another protocol; the model loader's error when the config is bad.
+Status UseTensorInput(Endpoint& endpoint, const std::string& dir, std::string_view flag);
 
 // InvalidArgument naming `flag` when the URL is not http:// or its path is
 // none of the forms above (the message lists them).
@@ -61,7 +77,9 @@ struct WireRequest {
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
 };
-WireRequest BuildRequest(const Endpoint& endpoint, const perf::Payload& photo);
+// With a tensor input, the decoder's or preprocessor's error (naming the
+// photo) when the photo cannot be made into one.
+Result<WireRequest> BuildRequest(const Endpoint& endpoint, const perf::Payload& photo);
 
 // The answer in a 200 response's body. InvalidArgument saying what is
 // missing or malformed (the field, the protocol) when the body is not what

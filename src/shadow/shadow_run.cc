@@ -17,9 +17,13 @@ class HttpSide : public Side {
       : endpoint_(std::move(endpoint)), client_(endpoint_.http.host, endpoint_.http.port, timeout) {}
 
   Reply Ask(const perf::Payload& photo) override {
-    WireRequest w = BuildRequest(endpoint_, photo);
-    auto r = client_.Request("POST", w.target, std::move(w.body), w.content_type, w.headers);
     Reply reply;
+    auto w = BuildRequest(endpoint_, photo);
+    if (!w.ok()) {
+      reply.error = "not sent: " + w.status().message();
+      return reply;
+    }
+    auto r = client_.Request("POST", w->target, std::move(w->body), w->content_type, w->headers);
     if (!r.ok()) {
       reply.error = "no response (refused, reset or timed out)";
       return reply;

@@ -1,15 +1,14 @@
-// kamado serve --mirror: the share taken is exact and evenly spread; the
-// queue is bounded and what does not fit is dropped and counted (never
-// queued without bound, never blocking the caller); answers are compared
-// with the live ones. End to end: a real `kamado serve --mirror` whose
-// mirror is another kamado server (every answer agrees) or a target that
-// never answers (live answers unaffected, drops counted in /metrics).
+// kamado serve --mirror end to end (the Mirror itself: mirror_unit_test.cc):
+// a real `kamado serve --mirror` whose mirror is another kamado server
+// (every answer agrees) or a target that never answers (live answers
+// unaffected, drops counted in /metrics).
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -24,114 +23,6 @@ namespace kamado::shadow {
 namespace {
 
 using nlohmann::json;
-
-// A target that answers fixed scores, and holds every answer until
-// released, saying when it has been asked.
-class GatedSide : public Side {
- public:
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    int asked = 0;
-    bool open = false;
-  };
-  GatedSide(Gate* gate, std::vector<float> scores) : gate_(gate), scores_(std::move(scores)) {}
-  Reply Ask(const perf::Payload&) override {
-    std::unique_lock<std::mutex> lock(gate_->mu);
-    ++gate_->asked;
-    gate_->cv.notify_all();
-    gate_->cv.wait(lock, [&] { return gate_->open; });
-    Reply r;
-    r.status = 200;
-    r.answer = Answer{scores_, {}};
-    return r;
-  }
-
- private:
-  Gate* gate_;
-  std::vector<float> scores_;
-};
-
-LabelSpace TwoClasses() {
-  auto s = LabelSpace::Resolve({{"x", "y"}, "a"}, {{"x", "y"}, "b"}, "A", "B", true, true);
-  EXPECT_TRUE(s.ok());
-  return *s;
-}
-
-serving::TappedRequest Live(std::vector<float> p) {
-  return {"m", "image/png", "photo", std::move(p), 12.5};
-}
-
-TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
-  GatedSide::Gate gate;
-  gate.open = true;
-  MirrorOptions o;
-  o.model = "m";
-  o.share = 0.25;
-  auto m = Mirror::Create(TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{1, 0}); },
-                          o);
-  ASSERT_TRUE(m.ok()) << m.status().ToString();
-  std::vector<int> taken;
-  for (int i = 0; i < 100; ++i) {
-    if ((*m)->Sample("m")) taken.push_back(i);
-  }
-  ASSERT_EQ(taken.size(), 25u);
-  for (size_t i = 1; i < taken.size(); ++i) EXPECT_EQ(taken[i] - taken[i - 1], 4);
-  EXPECT_FALSE((*m)->Sample("other"));
-  EXPECT_EQ((*m)->counters().sampled, 25u);
-  for (double bad : {0.0, -1.0, 1.5}) {
-    o.share = bad;
-    EXPECT_FALSE(Mirror::Create(TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{}); },
-                                o)
-                     .ok());
-  }
-}
-
-TEST(Mirror, AFullQueueDropsAndCountsNeverBlocks) {
-  GatedSide::Gate gate;
-  MirrorOptions o;
-  o.model = "m";
-  o.max_queue = 2;
-  o.senders = 1;
-  auto m = Mirror::Create(
-      TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f}); }, o);
-  ASSERT_TRUE(m.ok());
-  Mirror& mirror = **m;
-  mirror.OnClassified(Live({0.8f, 0.2f}));
-  {  // the one sender holds the first request
-    std::unique_lock<std::mutex> lock(gate.mu);
-    gate.cv.wait(lock, [&] { return gate.asked == 1; });
-  }
-  for (int i = 0; i < 9; ++i) mirror.OnClassified(Live({0.8f, 0.2f}));  // returns at once: 2 fit
-  Mirror::Counters c = mirror.counters();
-  EXPECT_EQ(c.offered, 10u);
-  EXPECT_EQ(c.queued, 2u);
-  EXPECT_EQ(c.dropped, 7u);
-  EXPECT_EQ(c.sent, 0u);
-  const std::string text = mirror.RenderMetrics();
-  EXPECT_NE(text.find("kamado_mirror_requests_total{outcome=\"dropped\"} 7\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("kamado_mirror_queue_depth 2\n"), std::string::npos) << text;
-  {
-    std::lock_guard<std::mutex> lock(gate.mu);
-    gate.open = true;
-  }
-  gate.cv.notify_all();
-  mirror.Stop();  // joins after the one in flight; nothing was left queued once it caught up, or it is dropped
-  c = mirror.counters();
-  EXPECT_EQ(c.sent + c.dropped, 10u);
-  EXPECT_EQ(c.queued, 0u);
-  EXPECT_GE(c.sent, 1u);
-  const ShadowResult r = mirror.Snapshot();
-  EXPECT_EQ(r.ab.compared, c.sent);
-  EXPECT_EQ(r.ab.top1_agree, c.sent);
-  EXPECT_NEAR(r.ab.max_abs_dp, 0.1, 1e-6);
-  EXPECT_EQ(r.a.latency.count, c.sent);
-  EXPECT_NEAR(r.a.latency.p50_ms, 12.5, 0.2);  // the live side's own time
-  mirror.OnClassified(Live({0.8f, 0.2f}));      // after Stop: dropped, counted
-  EXPECT_EQ(mirror.counters().dropped, c.dropped + 1);
-}
-
-// ---- end to end: build/kamado serve --mirror ----
 
 const std::filesystem::path kModel = "models/mobilenet_v2";
 const std::vector<std::filesystem::path> kImages = {"data/images/chelsea.png", "data/images/coffee.png",

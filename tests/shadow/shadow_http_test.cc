@@ -197,6 +197,31 @@ TEST_F(ShadowHttp, SameModelAgreesOnEveryPhotoAcrossBatchPlansAndProtocols) {
   EXPECT_EQ(r->a.latency.count, kImages.size());
 }
 
+// A server that wants tensors: the photos preprocessed here, as the model's
+// kamado.yaml says, give the same answers as the server's own decoding; a
+// photo that does not decode is that side's error, not the run's.
+TEST_F(ShadowHttp, OipTensorInputsFromKamadosOwnPreprocessing) {
+  TestServer a(Options(8));
+  TestServer b(Options(8));
+  ASSERT_NE(a.server, nullptr);
+  ASSERT_NE(b.server, nullptr);
+  Peer sa = Connect(Url(a.port(), "/v2/models/mobilenet_v2/classify"));
+  Peer sb = Connect(Url(b.port(), "/v2/models/mobilenet_v2/infer"));
+  ASSERT_TRUE(UseTensorInput(sb.endpoint, kMobileNet.string(), "--b").ok());
+  auto space = LabelSpace::Resolve(sa.classes, sb.classes, "A", "B", true, true);
+  ASSERT_TRUE(space.ok());
+  std::vector<perf::Payload> photos = Photos();
+  photos.push_back({"junk.jpg", "image/jpeg", "not a jpeg"});
+  auto r = RunShadow(photos, *space, Http(sa.endpoint), Http(sb.endpoint), {}, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ab.compared, kImages.size());
+  EXPECT_DOUBLE_EQ(r->ab.top1_agreement, 1.0);
+  EXPECT_LE(r->ab.max_abs_dp, 1e-6);
+  EXPECT_EQ(r->a.errors.at("HTTP 400"), 1u);  // the server refuses it
+  ASSERT_EQ(r->b.errors.size(), 1u);          // never sent
+  EXPECT_EQ(r->b.errors.begin()->first.rfind("not sent: junk.jpg: ", 0), 0u) << r->b.errors.begin()->first;
+}
+
 TEST_F(ShadowHttp, DifferentModelsAreComparedPhotoByPhoto) {
   KAMADO_REQUIRE_DATA(kInception / "kamado.yaml");
   TestServer a(Options(8));

@@ -62,12 +62,12 @@ TEST(ShadowEndpoint, RefusesWhatItCannotSpeak) {
 
 TEST(ShadowEndpoint, RequestsFollowEachProtocol) {
   const perf::Payload photo{"x.jpg", "image/jpeg", std::string("\xff\xd8\x00rest", 7)};
-  WireRequest c = BuildRequest(Parse("http://h:1/v2/models/m/classify"), photo);
+  WireRequest c = *BuildRequest(Parse("http://h:1/v2/models/m/classify"), photo);
   EXPECT_EQ(c.body, photo.body);
   EXPECT_EQ(c.content_type, "image/jpeg");
   Endpoint oip = Parse("http://h:1/v2/models/m/infer");
   oip.input_name = "input_1";
-  WireRequest o = BuildRequest(oip, photo);
+  WireRequest o = *BuildRequest(oip, photo);
   ASSERT_EQ(o.headers.size(), 1u);
   EXPECT_EQ(o.headers[0].first, "Inference-Header-Content-Length");
   const size_t header = std::stoul(o.headers[0].second);
@@ -76,8 +76,17 @@ TEST(ShadowEndpoint, RequestsFollowEachProtocol) {
   EXPECT_EQ(j["inputs"][0]["datatype"], "BYTES");
   EXPECT_EQ(j["inputs"][0]["parameters"]["binary_data_size"], 11);
   EXPECT_EQ(o.body.substr(header), std::string("\x07\x00\x00\x00", 4) + photo.body);
-  WireRequest t = BuildRequest(Parse("http://h:1/v1/models/m:predict"), photo);
+  WireRequest t = *BuildRequest(Parse("http://h:1/v1/models/m:predict"), photo);
   EXPECT_EQ(nlohmann::json::parse(t.body)["instances"][0]["b64"], "/9gAcmVzdA==");
+}
+
+TEST(ShadowEndpoint, TensorsGoToOipOnly) {
+  Endpoint c = Parse("http://h:1/v2/models/m/classify");
+  Status s = UseTensorInput(c, "models/mobilenet_v2", "--b");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--b: tensors can be sent to an OIP v2 /infer endpoint only"), std::string::npos);
+  Endpoint o = Parse("http://h:1/v2/models/m/infer");
+  EXPECT_FALSE(UseTensorInput(o, "/nonexistent/model", "--b").ok());
 }
 
 TEST(ShadowEndpoint, ParsesEachProtocolsAnswer) {
