@@ -107,18 +107,20 @@ int Top1(const std::vector<float>& p) {
   return t.empty() ? -1 : t[0];
 }
 
-void PairComparison::Add(const std::string& photo, const std::vector<float>& a, const std::vector<float>& b,
+bool PairComparison::Add(const std::string& photo, const std::vector<float>& a, const std::vector<float>& b,
                          const std::vector<std::string>& labels) {
   const size_t n = std::min({a.size(), b.size(), labels.size()});
   if (deltas_.size() < labels.size()) deltas_.resize(labels.size());
   ++compared_;
   const int ta = Top1(a), tb = Top1(b);
   ++confusion_[{ta, tb}];
+  bool listed = false;
   if (ta == tb && ta >= 0) {
     ++agree_;
   } else if (!disagreed_.count(photo)) {
     const bool list = listed_.size() < max_listed_;
     disagreed_[photo] = list;
+    listed = list;
     if (list) {
       auto label = [&](int i) { return i < 0 ? std::string("(none)") : labels[static_cast<size_t>(i)]; };
       auto score = [](const std::vector<float>& p, int i) { return i < 0 ? 0.f : p[static_cast<size_t>(i)]; };
@@ -135,6 +137,7 @@ void PairComparison::Add(const std::string& photo, const std::vector<float>& a, 
   for (size_t c = 0; c < n; ++c) {
     if (!std::isnan(a[c]) && !std::isnan(b[c])) deltas_[c].push_back(std::fabs(double{a[c]} - double{b[c]}));
   }
+  return listed;
 }
 
 PairStats PairComparison::Finish(const std::vector<std::string>& labels) const {

@@ -88,7 +88,8 @@ class PairComparison {
   PairComparison(int top_k, size_t max_listed) : top_k_(top_k), max_listed_(max_listed) {}
 
   // `a` and `b` are placed answers (LabelSpace::Place) over `labels`.
-  void Add(const std::string& photo, const std::vector<float>& a, const std::vector<float>& b,
+  // Returns true when this photo is a disagreement listed for the first time.
+  bool Add(const std::string& photo, const std::vector<float>& a, const std::vector<float>& b,
            const std::vector<std::string>& labels);
   PairStats Finish(const std::vector<std::string>& labels) const;
 

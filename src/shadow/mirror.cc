@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "image/thumbnail.h"
 #include "serving/http/http_client.h"
 #include "shadow/shadow_html.h"
 #include "shadow/shadow_report.h"
@@ -97,7 +98,11 @@ void Mirror::Send(Side& side) {
     }
     ++target_answered_;
     target_us_.Record(ms * 1e3);
-    if (live.ok()) comparison_.Add(photo.name, *live, *target, space_.labels());
+    if (live.ok() && comparison_.Add(photo.name, *live, *target, space_.labels())) {
+      // At most max_listed of these, each a few KiB.
+      auto t = image::JpegThumbnail({reinterpret_cast<const uint8_t*>(photo.body.data()), photo.body.size()});
+      if (t.ok()) thumbnails_[photo.name] = std::move(t).value();
+    }
   }
   clock_.Leave();
 }
@@ -193,6 +198,10 @@ std::string Mirror::RenderReport(bool html) const {
   }
   HtmlInputs in;
   in.title = "kamado serve --mirror: " + options_.model + " against " + options_.target_url;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in.thumbnails = thumbnails_;
+  }
   return RenderShadowHtml(r, in);
 }
 

@@ -98,6 +98,7 @@ class Mirror : public serving::RequestTap {
   perf::HdrHistogram live_us_, target_us_;
   uint64_t live_answered_ = 0, target_answered_ = 0;
   std::map<std::string, uint64_t> target_errors_;
+  std::map<std::string, std::string> thumbnails_;  // of the listed disagreements
   perf::Clock::TimePoint started_;
 
   std::vector<std::thread> senders_;

@@ -9,7 +9,9 @@
 #include <mutex>
 #include <thread>
 
+#include "core/file_util.h"
 #include "shadow/mirror.h"
+#include "testutil/test_data.h"
 
 namespace kamado::shadow {
 namespace {
@@ -149,6 +151,29 @@ TEST(Mirror, ManyRequestThreadsAtOnceEveryCopyAccountedFor) {
   EXPECT_EQ(c.sent + c.dropped, c.offered);
   EXPECT_EQ(c.errors, 0u);
   EXPECT_EQ(mirror.Snapshot().ab.top1_agree, c.sent);
+}
+
+TEST(Mirror, ItsPageShowsTheDisagreeingRequestsAsThumbnails) {
+  const std::filesystem::path photo = "data/images/coffee.png";
+  KAMADO_REQUIRE_DATA(photo);
+  GatedSide::Gate gate;
+  gate.open = true;
+  MirrorOptions o;
+  o.model = "m";
+  o.senders = 1;
+  auto m = Mirror::Create(
+      TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{0.1f, 0.9f}); }, o);
+  ASSERT_TRUE(m.ok());
+  serving::TappedRequest r = Live({0.8f, 0.2f});  // x live, y on the target
+  r.photo = *ReadFile(photo);
+  (*m)->OnClassified(r);
+  for (int i = 0; i < 10000 && (*m)->counters().sent < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // until the sender has dealt with it
+  }
+  ASSERT_EQ((*m)->counters().sent, 1u);
+  const std::string html = (*m)->RenderReport(true);
+  EXPECT_NE(html.find("<b>request 1</b><br/>A: x (0.800)<br/>B: y (0.900)"), std::string::npos);
+  EXPECT_NE(html.find("src=\"data:image/jpeg;base64,"), std::string::npos);
 }
 
 }  // namespace
