@@ -16,6 +16,7 @@ PACKAGES=(
   python3-torchvision
   nodejs npm prometheus
   podman runc catatonit debootstrap haproxy
+  chromium
 )
 
 missing=()

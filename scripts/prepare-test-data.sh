@@ -5,6 +5,7 @@
 #      data/calib/: int8 calibration photos (scripts/fetch-calibration-photos.sh)
 #   3. tests/reference/node_modules         (npm ci, only if missing)
 #      tests/deploy/node_modules            (the same: kubernetes-models, yaml)
+#      tests/shadow/browser/node_modules    (the same: playwright-core)
 #   4. build/reference/<model>/*.f32 preprocessed tensors and the TF.js
 #      reference cache tests/data/reference/<model>.json (only missing
 #      entries are computed; pure-JS inference is slow).
@@ -27,6 +28,10 @@ fi
 if [[ ! -d tests/deploy/node_modules/kubernetes-models || ! -d tests/deploy/node_modules/yaml ]]; then
   echo "prepare-test-data: npm ci in tests/deploy"
   (cd tests/deploy && npm ci --no-audit --no-fund)
+fi
+if [[ ! -d tests/shadow/browser/node_modules/playwright-core ]]; then
+  echo "prepare-test-data: npm ci in tests/shadow/browser"
+  (cd tests/shadow/browser && npm ci --no-audit --no-fund)
 fi
 
 node tests/reference/make_reference.js \
