@@ -74,12 +74,19 @@ TEST(MirrorServe, CopiesLiveRequestsToAnotherKamadoAndAgrees) {
   Served live;
   live.child = serving::Spawn({"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1", "--threads",
                                "1", "--mirror",
-                               "http://127.0.0.1:" + std::to_string(target.port()) + "/v2/models/mobilenet_v2/infer"},
+                               "http://127.0.0.1:" + std::to_string(target.port()) + "/v2/models/mobilenet_v2/classify"},
                               &live.port);
   ASSERT_GT(live.port, 0);
   serving::http::HttpClient c("127.0.0.1", live.port);
-  for (const auto& path : kImages) {
-    auto r = c.Post("/v2/models/mobilenet_v2/classify", serving::testing::FileBytes(path), "image/png");
+  for (size_t i = 0; i < kImages.size(); ++i) {
+    const std::string photo = serving::testing::FileBytes(kImages[i]);
+    // The last as a form upload: the mirror sends on the photo alone.
+    auto r = i + 1 < kImages.size()
+                 ? c.Post("/v2/models/mobilenet_v2/classify", photo, "image/png")
+                 : c.Post("/v2/models/mobilenet_v2/classify",
+                          "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n"
+                          "Content-Type: image/png\r\n\r\n" + photo + "\r\n--XyZ--\r\n",
+                          "multipart/form-data; boundary=XyZ");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 200) << r->body;
   }

@@ -347,7 +347,11 @@ void Router::Classify(std::shared_ptr<Call> call, const ModelView& model) {
     call->Json(200, j);
     // After the answer has gone to its connection; `image` points into the
     // request, which `call` still owns.
-    if (tap) tap->OnClassified({config->name, media, std::string(image), std::vector<float>(p.begin(), p.end()), total_ms});
+    if (tap) {
+      // The photo alone goes on (a multipart body's field, not the form).
+      const std::string type = media.empty() || media == "multipart/form-data" ? "application/octet-stream" : media;
+      tap->OnClassified({config->name, type, std::string(image), std::vector<float>(p.begin(), p.end()), total_ms});
+    }
   };
   if (Status s = service_.SubmitImages(model, std::move(request), call->TakeTicket()); !s.ok()) call->Error(s);
 }
