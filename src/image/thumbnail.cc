@@ -26,13 +26,17 @@ Image Downscale(const Image& image, int max_side) {
       const int x1 = std::max(x0 + 1, static_cast<int>(int64_t{x + 1} * image.width / out.width));
       uint64_t sum[3] = {0, 0, 0};
       for (int sy = y0; sy < y1; ++sy) {
-        const uint8_t* row = &image.rgb[(static_cast<size_t>(sy) * static_cast<size_t>(image.width)) * 3];
+        const uint8_t* row =
+            &image.rgb[(static_cast<size_t>(sy) * static_cast<size_t>(image.width)) * 3];
         for (int sx = x0; sx < x1; ++sx) {
-          for (int c = 0; c < 3; ++c) sum[c] += row[static_cast<size_t>(sx) * 3 + static_cast<size_t>(c)];
+          for (int c = 0; c < 3; ++c)
+            sum[c] += row[static_cast<size_t>(sx) * 3 + static_cast<size_t>(c)];
         }
       }
       const uint64_t n = static_cast<uint64_t>(x1 - x0) * static_cast<uint64_t>(y1 - y0);
-      uint8_t* dst = &out.rgb[(static_cast<size_t>(y) * static_cast<size_t>(out.width) + static_cast<size_t>(x)) * 3];
+      uint8_t* dst = &out.rgb[(static_cast<size_t>(y) * static_cast<size_t>(out.width) +
+                               static_cast<size_t>(x)) *
+                              3];
       for (int c = 0; c < 3; ++c) dst[c] = static_cast<uint8_t>((sum[c] + n / 2) / n);
     }
   }
@@ -42,7 +46,8 @@ Image Downscale(const Image& image, int max_side) {
 Result<std::string> JpegThumbnail(std::span<const uint8_t> photo, int max_side, int quality) {
   DecodeOptions options;
   const int side = std::max(1, max_side);
-  options.min_width = options.min_height = side;  // reduced-size JPEG/WebP decoding down to about `side`
+  options.min_width = options.min_height =
+      side;  // reduced-size JPEG/WebP decoding down to about `side`
   ASSIGN_OR_RETURN(Image decoded, DecodeImage(photo, options));
   const Image small = Downscale(decoded, side);
   struct Deleter {
@@ -52,8 +57,8 @@ Result<std::string> JpegThumbnail(std::span<const uint8_t> photo, int max_side, 
   if (!handle) return Internal("tjInitCompress failed");
   unsigned char* jpeg = nullptr;
   unsigned long size = 0;
-  if (tjCompress2(handle.get(), small.rgb.data(), small.width, 0, small.height, TJPF_RGB, &jpeg, &size, TJSAMP_420,
-                  std::clamp(quality, 1, 100), TJFLAG_ACCURATEDCT) != 0) {
+  if (tjCompress2(handle.get(), small.rgb.data(), small.width, 0, small.height, TJPF_RGB, &jpeg,
+                  &size, TJSAMP_420, std::clamp(quality, 1, 100), TJFLAG_ACCURATEDCT) != 0) {
     std::string why = tjGetErrorStr2(handle.get());
     tjFree(jpeg);
     return Internal("JPEG thumbnail: " + why);

@@ -18,6 +18,7 @@ Image Downscale(const Image& image, int max_side);
 // An encoded photo (any format DecodeImage reads, upright by its EXIF
 // orientation) as a baseline JPEG of at most `max_side` pixels per side.
 // The decoder's error when the photo cannot be decoded.
-Result<std::string> JpegThumbnail(std::span<const uint8_t> photo, int max_side = 128, int quality = 80);
+Result<std::string> JpegThumbnail(std::span<const uint8_t> photo, int max_side = 128,
+                                  int quality = 80);
 
 }  // namespace kamado::image

@@ -17,9 +17,9 @@ namespace kamado::serving {
 struct TappedRequest {
   std::string model;
   std::string content_type;
-  std::string photo;                // the image bytes, as the client sent them
+  std::string photo;                 // the image bytes, as the client sent them
   std::vector<float> probabilities;  // the live answer, in the model's class order
-  double total_ms = 0;              // the live request's time in the server
+  double total_ms = 0;               // the live request's time in the server
 };
 
 class RequestTap {

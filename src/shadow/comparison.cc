@@ -12,8 +12,9 @@
 
 namespace kamado::shadow {
 
-Result<LabelSpace> LabelSpace::Resolve(const ClassInfo& a, const ClassInfo& b, std::string_view a_name,
-                                       std::string_view b_name, bool a_scores_only, bool b_scores_only) {
+Result<LabelSpace> LabelSpace::Resolve(const ClassInfo& a, const ClassInfo& b,
+                                       std::string_view a_name, std::string_view b_name,
+                                       bool a_scores_only, bool b_scores_only) {
   const ClassInfo* info[2] = {&a, &b};
   const std::string_view name[2] = {a_name, b_name};
   const bool scores_only[2] = {a_scores_only, b_scores_only};
@@ -27,7 +28,8 @@ Result<LabelSpace> LabelSpace::Resolve(const ClassInfo& a, const ClassInfo& b, s
     std::set<std::string> seen;
     for (const auto& l : info[s]->labels) {
       if (!seen.insert(l).second) {
-        return InvalidArgument(fmt::format("{}: label '{}' appears twice in {}", name[s], l, info[s]->source));
+        return InvalidArgument(
+            fmt::format("{}: label '{}' appears twice in {}", name[s], l, info[s]->source));
       }
     }
   }
@@ -35,28 +37,32 @@ Result<LabelSpace> LabelSpace::Resolve(const ClassInfo& a, const ClassInfo& b, s
   const int base = a.labels.empty() ? 1 : 0;  // whose order the space takes
   space.labels_ = info[base]->labels;
   space.fixed_ = !space.labels_.empty();
-  for (size_t i = 0; i < space.labels_.size(); ++i) space.index_[space.labels_[i]] = static_cast<int>(i);
+  for (size_t i = 0; i < space.labels_.size(); ++i)
+    space.index_[space.labels_[i]] = static_cast<int>(i);
   space.side_classes_[base] = info[base]->labels.size();
   const int other = 1 - base;
   const ClassInfo& o = *info[other];
   if (o.labels.empty()) return space;
   if (o.labels.size() != space.labels_.size()) {
-    return InvalidArgument(fmt::format(
-        "{} has {} classes ({}), {} has {} ({}): a shadow compares classifiers over the same classes",
-        name[base], space.labels_.size(), info[base]->source, name[other], o.labels.size(), o.source));
+    return InvalidArgument(
+        fmt::format("{} has {} classes ({}), {} has {} ({}): a shadow compares classifiers over "
+                    "the same classes",
+                    name[base], space.labels_.size(), info[base]->source, name[other],
+                    o.labels.size(), o.source));
   }
   space.side_classes_[other] = o.labels.size();
   if (o.labels == space.labels_) return space;
   for (const auto& l : o.labels) {
     if (!space.index_.count(l)) {
-      return InvalidArgument(fmt::format(
-          "{}'s label '{}' ({}) is not one of {}'s ({}): give both sides' labels with --a-labels/--b-labels",
-          name[other], l, o.source, name[base], info[base]->source));
+      return InvalidArgument(
+          fmt::format("{}'s label '{}' ({}) is not one of {}'s ({}): give both sides' labels with "
+                      "--a-labels/--b-labels",
+                      name[other], l, o.source, name[base], info[base]->source));
     }
   }
   for (const auto& l : o.labels) space.order_[other].push_back(space.index_[l]);
-  space.note_ = fmt::format("{} lists the same {} classes as {} in another order: mapped by name", name[other],
-                            o.labels.size(), name[base]);
+  space.note_ = fmt::format("{} lists the same {} classes as {} in another order: mapped by name",
+                            name[other], o.labels.size(), name[base]);
   return space;
 }
 
@@ -72,7 +78,8 @@ Result<std::vector<float>> LabelSpace::Place(int side, const Answer& answer) {
   std::vector<float> p;
   if (!answer.scores.empty()) {
     if (answer.scores.size() != side_classes_[side]) {
-      return InvalidArgument(fmt::format("{} scores for {} classes", answer.scores.size(), side_classes_[side]));
+      return InvalidArgument(
+          fmt::format("{} scores for {} classes", answer.scores.size(), side_classes_[side]));
     }
     p.assign(labels_.size(), std::numeric_limits<float>::quiet_NaN());
     for (size_t i = 0; i < answer.scores.size(); ++i) {
@@ -83,7 +90,8 @@ Result<std::vector<float>> LabelSpace::Place(int side, const Answer& answer) {
   std::vector<std::pair<int, float>> placed;
   for (const auto& [label, score] : answer.labelled) {
     const int i = IndexOf(label);
-    if (i < 0) return InvalidArgument(fmt::format("label '{}' is not one of the compared classes", label));
+    if (i < 0)
+      return InvalidArgument(fmt::format("label '{}' is not one of the compared classes", label));
     placed.emplace_back(i, score);
   }
   p.assign(labels_.size(), std::numeric_limits<float>::quiet_NaN());
@@ -98,7 +106,8 @@ std::vector<int> TopK(const std::vector<float>& p, int k) {
   }
   // Ties keep the lower class index first, as argmax does.
   std::stable_sort(idx.begin(), idx.end(), [&](int x, int y) { return p[x] > p[y]; });
-  if (idx.size() > static_cast<size_t>(std::max(k, 0))) idx.resize(static_cast<size_t>(std::max(k, 0)));
+  if (idx.size() > static_cast<size_t>(std::max(k, 0)))
+    idx.resize(static_cast<size_t>(std::max(k, 0)));
   return idx;
 }
 
@@ -107,8 +116,8 @@ int Top1(const std::vector<float>& p) {
   return t.empty() ? -1 : t[0];
 }
 
-bool PairComparison::Add(const std::string& photo, const std::vector<float>& a, const std::vector<float>& b,
-                         const std::vector<std::string>& labels) {
+bool PairComparison::Add(const std::string& photo, const std::vector<float>& a,
+                         const std::vector<float>& b, const std::vector<std::string>& labels) {
   const size_t n = std::min({a.size(), b.size(), labels.size()});
   if (deltas_.size() < labels.size()) deltas_.resize(labels.size());
   ++compared_;
@@ -122,8 +131,12 @@ bool PairComparison::Add(const std::string& photo, const std::vector<float>& a, 
     disagreed_[photo] = list;
     listed = list;
     if (list) {
-      auto label = [&](int i) { return i < 0 ? std::string("(none)") : labels[static_cast<size_t>(i)]; };
-      auto score = [](const std::vector<float>& p, int i) { return i < 0 ? 0.f : p[static_cast<size_t>(i)]; };
+      auto label = [&](int i) {
+        return i < 0 ? std::string("(none)") : labels[static_cast<size_t>(i)];
+      };
+      auto score = [](const std::vector<float>& p, int i) {
+        return i < 0 ? 0.f : p[static_cast<size_t>(i)];
+      };
       listed_.push_back({photo, label(ta), label(tb), score(a, ta), score(b, tb)});
     }
   }
@@ -131,11 +144,13 @@ bool PairComparison::Add(const std::string& photo, const std::vector<float>& a, 
   const size_t k = std::min(ka.size(), kb.size());
   if (k > 0) {
     size_t common = 0;
-    for (size_t i = 0; i < k; ++i) common += std::count(kb.begin(), kb.begin() + static_cast<long>(k), ka[i]);
+    for (size_t i = 0; i < k; ++i)
+      common += std::count(kb.begin(), kb.begin() + static_cast<long>(k), ka[i]);
     overlap_sum_ += static_cast<double>(common) / static_cast<double>(k);
   }
   for (size_t c = 0; c < n; ++c) {
-    if (!std::isnan(a[c]) && !std::isnan(b[c])) deltas_[c].push_back(std::fabs(double{a[c]} - double{b[c]}));
+    if (!std::isnan(a[c]) && !std::isnan(b[c]))
+      deltas_[c].push_back(std::fabs(double{a[c]} - double{b[c]}));
   }
   return listed;
 }
@@ -149,8 +164,11 @@ PairStats PairComparison::Finish(const std::vector<std::string>& labels) const {
     s.top1_agreement = static_cast<double>(agree_) / static_cast<double>(compared_);
     s.topk_overlap = overlap_sum_ / static_cast<double>(compared_);
   }
-  auto label = [&](int i) { return i < 0 ? std::string("(none)") : labels[static_cast<size_t>(i)]; };
-  for (const auto& [key, count] : confusion_) s.confusion[{label(key.first), label(key.second)}] += count;
+  auto label = [&](int i) {
+    return i < 0 ? std::string("(none)") : labels[static_cast<size_t>(i)];
+  };
+  for (const auto& [key, count] : confusion_)
+    s.confusion[{label(key.first), label(key.second)}] += count;
   double sum = 0;
   uint64_t all = 0;
   for (size_t c = 0; c < labels.size(); ++c) {

@@ -32,7 +32,8 @@ class LabelSpace {
   // InvalidArgument asking for a labels file. Both unknown: the space grows
   // with the labels the answers name.
   static Result<LabelSpace> Resolve(const ClassInfo& a, const ClassInfo& b, std::string_view a_name,
-                                    std::string_view b_name, bool a_scores_only, bool b_scores_only);
+                                    std::string_view b_name, bool a_scores_only,
+                                    bool b_scores_only);
 
   const std::vector<std::string>& labels() const { return labels_; }
   const std::string& note() const { return note_; }
@@ -57,7 +58,7 @@ class LabelSpace {
 
 struct ClassDelta {
   std::string label;
-  uint64_t count = 0;  // photos where both sides scored this class
+  uint64_t count = 0;                 // photos where both sides scored this class
   double max = 0, mean = 0, p99 = 0;  // of |p_A − p_B|, nearest rank
 };
 

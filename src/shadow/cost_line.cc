@@ -6,11 +6,12 @@
 
 namespace kamado::shadow {
 
-Result<CostLine> ParseCostLine(std::string_view text, std::string_view file, const std::string& a_fleet,
-                               const std::string& b_fleet) {
+Result<CostLine> ParseCostLine(std::string_view text, std::string_view file,
+                               const std::string& a_fleet, const std::string& b_fleet) {
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const std::string& what) {
-    return InvalidArgument(fmt::format("{}: {} (expected the output of kamado cost --format json)", file, what));
+    return InvalidArgument(
+        fmt::format("{}: {} (expected the output of kamado cost --format json)", file, what));
   };
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
   auto fleets = j.find("fleets");
@@ -18,8 +19,8 @@ Result<CostLine> ParseCostLine(std::string_view text, std::string_view file, con
   CostLine line;
   line.command = j.value("command", "");
   for (const auto& f : *fleets) {
-    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("usd_month") ||
-        !f["usd_month"].is_number()) {
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() ||
+        !f.contains("usd_month") || !f["usd_month"].is_number()) {
       return bad("a fleet without 'name' and 'usd_month'");
     }
     FleetCost c;

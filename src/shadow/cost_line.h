@@ -20,7 +20,7 @@ struct FleetCost {
 };
 
 struct CostLine {
-  FleetCost a, b;  // A's fleet (the server in production) and B's
+  FleetCost a, b;                 // A's fleet (the server in production) and B's
   std::vector<FleetCost> fleets;  // every fleet of the file, in its order
   std::string command;            // the kamado cost command that made it
 };
@@ -29,7 +29,7 @@ struct CostLine {
 // messages). `a_fleet` empty: the document's baseline; `b_fleet` empty: the
 // cheapest fleet other than A's. InvalidArgument naming the file and the
 // field when the document is not one, or a fleet named is not in it.
-Result<CostLine> ParseCostLine(std::string_view json, std::string_view file, const std::string& a_fleet,
-                               const std::string& b_fleet);
+Result<CostLine> ParseCostLine(std::string_view json, std::string_view file,
+                               const std::string& a_fleet, const std::string& b_fleet);
 
 }  // namespace kamado::shadow

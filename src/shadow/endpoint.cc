@@ -90,17 +90,21 @@ Result<Answer> ParseOip(const json& j) {
     if (o.value("datatype", "") != "FP32" || !o.contains("data")) continue;
     auto v = Numbers(o["data"]);
     if (!v) v = OneRow(o["data"]);
-    if (!v) return InvalidArgument(fmt::format("OIP v2: output '{}' data is not numbers", o.value("name", "")));
+    if (!v)
+      return InvalidArgument(
+          fmt::format("OIP v2: output '{}' data is not numbers", o.value("name", "")));
     Answer a;
     a.scores = std::move(*v);
     return a;
   }
-  return InvalidArgument("OIP v2: no FP32 output with 'data' in the response (binary outputs are not read)");
+  return InvalidArgument(
+      "OIP v2: no FP32 output with 'data' in the response (binary outputs are not read)");
 }
 
 Result<Answer> ParseTfServing(const json& j) {
   if (auto e = j.find("error"); e != j.end()) {
-    return InvalidArgument("TF Serving: error " + (e->is_string() ? e->get<std::string>() : e->dump()));
+    return InvalidArgument("TF Serving: error " +
+                           (e->is_string() ? e->get<std::string>() : e->dump()));
   }
   auto p = j.find("predictions");
   if (p == j.end() || !p->is_array() || p->size() != 1) {
@@ -121,7 +125,8 @@ Result<Answer> ParseTfServing(const json& j) {
     }
     if (lists == 1) return Answer{std::move(*only), {}};
   }
-  return InvalidArgument("TF Serving: the prediction is neither a list of scores nor an object with one");
+  return InvalidArgument(
+      "TF Serving: the prediction is neither a list of scores nor an object with one");
 }
 
 Result<Answer> ParseTorchServe(const json& j) {
@@ -134,7 +139,8 @@ Result<Answer> ParseTorchServe(const json& j) {
   }
   Answer a;
   for (const auto& [label, score] : o.items()) {
-    if (!score.is_number()) return InvalidArgument("TorchServe: the score of '" + label + "' is not a number");
+    if (!score.is_number())
+      return InvalidArgument("TorchServe: the score of '" + label + "' is not a number");
     a.labelled.emplace_back(label, score.get<float>());
   }
   std::stable_sort(a.labelled.begin(), a.labelled.end(),
@@ -146,10 +152,14 @@ Result<Answer> ParseTorchServe(const json& j) {
 
 std::string_view ProtocolName(Protocol protocol) {
   switch (protocol) {
-    case Protocol::kClassify: return "kamado /classify";
-    case Protocol::kOipV2: return "OIP v2 /infer";
-    case Protocol::kTfServing: return "TF Serving predict";
-    case Protocol::kTorchServe: return "TorchServe /predictions";
+    case Protocol::kClassify:
+      return "kamado /classify";
+    case Protocol::kOipV2:
+      return "OIP v2 /infer";
+    case Protocol::kTfServing:
+      return "TF Serving predict";
+    case Protocol::kTorchServe:
+      return "TorchServe /predictions";
   }
   return "?";
 }
@@ -204,19 +214,21 @@ Result<Endpoint> ParseEndpoint(std::string_view url, std::string_view flag) {
 
 Status UseTensorInput(Endpoint& endpoint, const std::string& dir, std::string_view flag) {
   if (endpoint.protocol != Protocol::kOipV2) {
-    return InvalidArgument(fmt::format("{}: tensors can be sent to an OIP v2 /infer endpoint only, not {} ({})", flag,
-                                       ProtocolName(endpoint.protocol), endpoint.url));
+    return InvalidArgument(
+        fmt::format("{}: tensors can be sent to an OIP v2 /infer endpoint only, not {} ({})", flag,
+                    ProtocolName(endpoint.protocol), endpoint.url));
   }
   ASSIGN_OR_RETURN(model::ModelConfig config, model::LoadModelConfig(dir));
-  endpoint.tensor = Endpoint::TensorInput{dir, model::DecodeOptionsFor(config), model::PreprocessOptionsFor(config)};
+  endpoint.tensor = Endpoint::TensorInput{dir, model::DecodeOptionsFor(config),
+                                          model::PreprocessOptionsFor(config)};
   return Status::Ok();
 }
 
 namespace {
 
 // An OIP v2 request of one binary input: the JSON header, then the bytes.
-WireRequest OipBinary(const Endpoint& endpoint, const char* datatype, const std::vector<int64_t>& shape,
-                      std::string bytes) {
+WireRequest OipBinary(const Endpoint& endpoint, const char* datatype,
+                      const std::vector<int64_t>& shape, std::string bytes) {
   WireRequest r;
   r.target = endpoint.http.target;
   const std::string header = json{{"inputs",
@@ -236,12 +248,14 @@ WireRequest OipBinary(const Endpoint& endpoint, const char* datatype, const std:
 Result<WireRequest> BuildRequest(const Endpoint& endpoint, const perf::Payload& photo) {
   if (endpoint.tensor) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(photo.body.data());
-    auto t = image::DecodeToTensor({bytes, photo.body.size()}, endpoint.tensor->decode, endpoint.tensor->preprocess);
+    auto t = image::DecodeToTensor({bytes, photo.body.size()}, endpoint.tensor->decode,
+                                   endpoint.tensor->preprocess);
     if (!t.ok()) return InvalidArgument(fmt::format("{}: {}", photo.name, t.status().message()));
     // FP32 little-endian, as the extension says (and this CPU stores them).
     const std::span<const float> v = t->span();
-    return OipBinary(endpoint, "FP32", t->shape(),
-                     std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+    return OipBinary(
+        endpoint, "FP32", t->shape(),
+        std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
   }
   WireRequest r;
   r.target = endpoint.http.target;
@@ -271,17 +285,27 @@ Result<WireRequest> BuildRequest(const Endpoint& endpoint, const perf::Payload& 
 Result<Answer> ParseAnswer(const Endpoint& endpoint, std::string_view body) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return InvalidArgument(fmt::format("{}: the response is not JSON", ProtocolName(endpoint.protocol)));
+    return InvalidArgument(
+        fmt::format("{}: the response is not JSON", ProtocolName(endpoint.protocol)));
   }
   Result<Answer> a = InvalidArgument("unreachable");
   switch (endpoint.protocol) {
-    case Protocol::kClassify: a = ParseClassify(j); break;
-    case Protocol::kOipV2: a = ParseOip(j); break;
-    case Protocol::kTfServing: a = ParseTfServing(j); break;
-    case Protocol::kTorchServe: a = ParseTorchServe(j); break;
+    case Protocol::kClassify:
+      a = ParseClassify(j);
+      break;
+    case Protocol::kOipV2:
+      a = ParseOip(j);
+      break;
+    case Protocol::kTfServing:
+      a = ParseTfServing(j);
+      break;
+    case Protocol::kTorchServe:
+      a = ParseTorchServe(j);
+      break;
   }
   if (a.ok() && a->scores.empty() && a->labelled.empty()) {
-    return InvalidArgument(fmt::format("{}: the response has no scores", ProtocolName(endpoint.protocol)));
+    return InvalidArgument(
+        fmt::format("{}: the response has no scores", ProtocolName(endpoint.protocol)));
   }
   return a;
 }
@@ -292,27 +316,31 @@ Result<ClassInfo> FetchClassInfo(Endpoint& endpoint, serving::http::HttpClient& 
   }
   const std::string target = MetadataTarget(endpoint);
   auto r = client.Get(target);
-  if (!r.ok()) return Unavailable(fmt::format("cannot reach {}: {}", endpoint.url, r.status().message()));
+  if (!r.ok())
+    return Unavailable(fmt::format("cannot reach {}: {}", endpoint.url, r.status().message()));
   if (r->status != 200) {
     return Unavailable(fmt::format("GET {} at {}: HTTP {} (is model '{}' served there?)", target,
                                    endpoint.url, r->status, endpoint.model));
   }
   json j = json::parse(r->body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return Unavailable(fmt::format("GET {} at {}: the metadata is not a JSON object", target, endpoint.url));
+    return Unavailable(
+        fmt::format("GET {} at {}: the metadata is not a JSON object", target, endpoint.url));
   }
   if (endpoint.protocol == Protocol::kOipV2) {
     const json& in = j.value("inputs", json::array());
     if (!in.is_array() || in.size() != 1 || !in[0].contains("name") || !in[0]["name"].is_string()) {
       return InvalidArgument(fmt::format(
-          "{}: the model must have exactly one input to send the photo to (metadata 'inputs')", endpoint.url));
+          "{}: the model must have exactly one input to send the photo to (metadata 'inputs')",
+          endpoint.url));
     }
     endpoint.input_name = in[0]["name"].get<std::string>();
   }
   ClassInfo info;
   if (auto labels = j.find("labels"); labels != j.end() && labels->is_array() && !labels->empty()) {
     for (const auto& l : *labels) {
-      if (!l.is_string()) return InvalidArgument(endpoint.url + ": a metadata label is not a string");
+      if (!l.is_string())
+        return InvalidArgument(endpoint.url + ": a metadata label is not a string");
       info.labels.push_back(l.get<std::string>());
     }
     info.source = "metadata";

@@ -11,7 +11,8 @@
 
 namespace kamado::shadow {
 
-Result<std::unique_ptr<Mirror>> Mirror::Create(LabelSpace space, SideFactory target, MirrorOptions options) {
+Result<std::unique_ptr<Mirror>> Mirror::Create(LabelSpace space, SideFactory target,
+                                               MirrorOptions options) {
   if (!(options.share > 0 && options.share <= 1)) {
     return InvalidArgument(fmt::format("mirror share {} is outside (0, 1]", options.share));
   }
@@ -100,7 +101,8 @@ void Mirror::Send(Side& side) {
     target_us_.Record(ms * 1e3);
     if (live.ok() && comparison_.Add(photo.name, *live, *target, space_.labels())) {
       // At most max_listed of these, each a few KiB.
-      auto t = image::JpegThumbnail({reinterpret_cast<const uint8_t*>(photo.body.data()), photo.body.size()});
+      auto t = image::JpegThumbnail(
+          {reinterpret_cast<const uint8_t*>(photo.body.data()), photo.body.size()});
       if (t.ok()) thumbnails_[photo.name] = std::move(t).value();
     }
   }
@@ -165,19 +167,23 @@ std::string Mirror::RenderMetrics() const {
     ab = comparison_.Finish(space_.labels());
   }
   std::string o;
-  o += "# HELP kamado_mirror_requests_total Live /classify requests chosen for the mirror (--mirror-share), "
+  o += "# HELP kamado_mirror_requests_total Live /classify requests chosen for the mirror "
+       "(--mirror-share), "
        "by outcome: sent to the target, or dropped because the mirror queue was full.\n";
   o += "# TYPE kamado_mirror_requests_total counter\n";
   o += fmt::format("kamado_mirror_requests_total{{outcome=\"sent\"}} {}\n", c.sent);
   o += fmt::format("kamado_mirror_requests_total{{outcome=\"dropped\"}} {}\n", c.dropped);
-  o += "# HELP kamado_mirror_errors_total Mirrored requests the target did not answer usably (no response, "
+  o += "# HELP kamado_mirror_errors_total Mirrored requests the target did not answer usably (no "
+       "response, "
        "an HTTP error, a malformed answer).\n";
   o += "# TYPE kamado_mirror_errors_total counter\n";
   o += fmt::format("kamado_mirror_errors_total {}\n", c.errors);
-  o += "# HELP kamado_mirror_compared_total Mirrored requests whose answers were compared with the live ones.\n";
+  o += "# HELP kamado_mirror_compared_total Mirrored requests whose answers were compared with the "
+       "live ones.\n";
   o += "# TYPE kamado_mirror_compared_total counter\n";
   o += fmt::format("kamado_mirror_compared_total {}\n", ab.compared);
-  o += "# HELP kamado_mirror_agreed_total Compared requests whose top-1 label was the same on both sides.\n";
+  o += "# HELP kamado_mirror_agreed_total Compared requests whose top-1 label was the same on both "
+       "sides.\n";
   o += "# TYPE kamado_mirror_agreed_total counter\n";
   o += fmt::format("kamado_mirror_agreed_total {}\n", ab.top1_agree);
   o += "# HELP kamado_mirror_queue_depth Mirrored requests waiting to be sent.\n";
@@ -191,8 +197,9 @@ std::string Mirror::RenderReport(bool html) const {
   if (!html) {
     nlohmann::json j = ShadowJson(r);
     const Counters c = counters();
-    j["mirror"] = {{"model", options_.model}, {"target", options_.target_url}, {"share", options_.share},
-                   {"max_queue", options_.max_queue}, {"sampled", c.sampled}, {"dropped", c.dropped},
+    j["mirror"] = {{"model", options_.model}, {"target", options_.target_url},
+                   {"share", options_.share}, {"max_queue", options_.max_queue},
+                   {"sampled", c.sampled},    {"dropped", c.dropped},
                    {"queued", c.queued}};
     return j.dump();
   }
@@ -206,8 +213,9 @@ std::string Mirror::RenderReport(bool html) const {
 }
 
 Result<std::unique_ptr<Mirror>> StartHttpMirror(const std::string& url, const std::string& model,
-                                                const std::vector<std::string>& labels, double share,
-                                                size_t max_queue, std::chrono::milliseconds timeout) {
+                                                const std::vector<std::string>& labels,
+                                                double share, size_t max_queue,
+                                                std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(Endpoint target, ParseEndpoint(url, "--mirror"));
   serving::http::HttpClient client(target.http.host, target.http.port, timeout);
   ASSIGN_OR_RETURN(ClassInfo classes, FetchClassInfo(target, client));
@@ -220,8 +228,9 @@ Result<std::unique_ptr<Mirror>> StartHttpMirror(const std::string& url, const st
   options.target_url = url;
   options.share = share;
   options.max_queue = max_queue;
-  return Mirror::Create(std::move(space).value(),
-                        [target, timeout] { return MakeHttpSide(target, timeout); }, std::move(options));
+  return Mirror::Create(
+      std::move(space).value(), [target, timeout] { return MakeHttpSide(target, timeout); },
+      std::move(options));
 }
 
 }  // namespace kamado::shadow

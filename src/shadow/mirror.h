@@ -54,7 +54,8 @@ class Mirror : public serving::RequestTap {
   // target's (side B); `target` makes one connection per sender.
   // InvalidArgument for a share outside (0, 1], a queue of 0, or senders
   // outside 1..64.
-  static Result<std::unique_ptr<Mirror>> Create(LabelSpace space, SideFactory target, MirrorOptions options);
+  static Result<std::unique_ptr<Mirror>> Create(LabelSpace space, SideFactory target,
+                                                MirrorOptions options);
   ~Mirror() override;
 
   bool Sample(const std::string& model) override;
@@ -69,7 +70,7 @@ class Mirror : public serving::RequestTap {
     uint64_t sent = 0;     // sent to the target (answered or not)
     uint64_t answered = 0;
     uint64_t errors = 0;
-    size_t queued = 0;     // waiting now
+    size_t queued = 0;  // waiting now
   };
   Counters counters() const;
   // The figures so far as a shadow run's (A: the live side, B: the target).
@@ -110,7 +111,8 @@ class Mirror : public serving::RequestTap {
 // `timeout` per request. The error names --mirror and what was wrong
 // (the URL, the target unreachable, the classes not the same).
 Result<std::unique_ptr<Mirror>> StartHttpMirror(const std::string& url, const std::string& model,
-                                                const std::vector<std::string>& labels, double share,
-                                                size_t max_queue, std::chrono::milliseconds timeout);
+                                                const std::vector<std::string>& labels,
+                                                double share, size_t max_queue,
+                                                std::chrono::milliseconds timeout);
 
 }  // namespace kamado::shadow

@@ -28,7 +28,8 @@ std::string Esc(std::string_view s) { return perf::EscapeXml(s); }
 std::string ErrorCell(const SideStats& s) {
   if (s.errors.empty()) return "none";
   std::string e;
-  for (const auto& [kind, n] : s.errors) e += fmt::format("{}{} × {}", e.empty() ? "" : "; ", n, kind);
+  for (const auto& [kind, n] : s.errors)
+    e += fmt::format("{}{} × {}", e.empty() ? "" : "; ", n, kind);
   return e;
 }
 
@@ -40,19 +41,23 @@ std::vector<const SideStats*> Sides(const ShadowResult& r) {
 
 std::string Verdict(const ShadowResult& r) {
   const PairStats& p = r.ab;
-  std::string o = fmt::format("<p class=\"big\">A and B give the same top-1 label on {} of {} photos ({})",
-                              p.top1_agree, p.compared, Pct(p.top1_agreement));
+  std::string o =
+      fmt::format("<p class=\"big\">A and B give the same top-1 label on {} of {} photos ({})",
+                  p.top1_agree, p.compared, Pct(p.top1_agreement));
   if (r.noise_floor) {
-    o += fmt::format("; A against a second instance of itself agrees on {} (the noise floor): "
-                     "{} of the photos disagree beyond it",
-                     Pct(r.noise_floor->top1_agreement),
-                     Pct(std::max(0.0, r.noise_floor->top1_agreement - p.top1_agreement)));
+    o += fmt::format(
+        "; A against a second instance of itself agrees on {} (the noise floor): "
+        "{} of the photos disagree beyond it",
+        Pct(r.noise_floor->top1_agreement),
+        Pct(std::max(0.0, r.noise_floor->top1_agreement - p.top1_agreement)));
   }
   o += ".</p>\n";
-  o += fmt::format("<p>p50 {} ms (A) against {} ms (B); p99 {} ms against {} ms. "
-                   "Errors: A {} of {}, B {} of {}.</p>\n",
-                   Ms(r.a.latency.p50_ms), Ms(r.b.latency.p50_ms), Ms(r.a.latency.p99_ms), Ms(r.b.latency.p99_ms),
-                   r.a.requests - r.a.answered, r.a.requests, r.b.requests - r.b.answered, r.b.requests);
+  o += fmt::format(
+      "<p>p50 {} ms (A) against {} ms (B); p99 {} ms against {} ms. "
+      "Errors: A {} of {}, B {} of {}.</p>\n",
+      Ms(r.a.latency.p50_ms), Ms(r.b.latency.p50_ms), Ms(r.a.latency.p99_ms),
+      Ms(r.b.latency.p99_ms), r.a.requests - r.a.answered, r.a.requests,
+      r.b.requests - r.b.answered, r.b.requests);
   return o;
 }
 
@@ -67,7 +72,11 @@ std::string ConfusionTable(const PairStats& p) {
     for (const auto& b : b_labels) {
       auto it = p.confusion.find({a, b});
       const uint64_t n = it == p.confusion.end() ? 0 : it->second;
-      o += fmt::format("<td class=\"{}\">{}</td>", a == b ? "diag" : n ? "off" : "", n ? std::to_string(n) : "");
+      o += fmt::format("<td class=\"{}\">{}</td>",
+                       a == b ? "diag"
+                       : n    ? "off"
+                              : "",
+                       n ? std::to_string(n) : "");
     }
     o += "</tr>\n";
   }
@@ -87,9 +96,11 @@ std::string Usd(double x) {
 }  // namespace
 
 std::string CostSentence(const CostLine& c) {
-  return fmt::format("B's fleet ({}): {} replicas at peak, {} a month, against A's ({}): {}, {} — {:.2f}× A's bill.",
-                     c.b.name, c.b.peak_replicas, Usd(c.b.usd_month), c.a.name, c.a.peak_replicas,
-                     Usd(c.a.usd_month), c.a.usd_month > 0 ? c.b.usd_month / c.a.usd_month : 0.0);
+  return fmt::format(
+      "B's fleet ({}): {} replicas at peak, {} a month, against A's ({}): {}, {} — {:.2f}× A's "
+      "bill.",
+      c.b.name, c.b.peak_replicas, Usd(c.b.usd_month), c.a.name, c.a.peak_replicas,
+      Usd(c.a.usd_month), c.a.usd_month > 0 ? c.b.usd_month / c.a.usd_month : 0.0);
 }
 
 std::string RenderShadowHtml(const ShadowResult& r, const HtmlInputs& in) {
@@ -114,17 +125,19 @@ std::string RenderShadowHtml(const ShadowResult& r, const HtmlInputs& in) {
   };
   row("photos compared", [](const PairStats& p) { return std::to_string(p.compared); });
   row("top-1 agreement", [](const PairStats& p) { return Pct(p.top1_agreement); });
-  row(fmt::format("top-{} overlap", r.ab.top_k), [](const PairStats& p) { return Pct(p.topk_overlap); });
+  row(fmt::format("top-{} overlap", r.ab.top_k),
+      [](const PairStats& p) { return Pct(p.topk_overlap); });
   row("max |Δp|", [](const PairStats& p) { return fmt::format("{:.3g}", p.max_abs_dp); });
   row("mean |Δp|", [](const PairStats& p) { return fmt::format("{:.3g}", p.mean_abs_dp); });
-  row("photos that disagree", [](const PairStats& p) { return std::to_string(p.disagreeing_photos); });
+  row("photos that disagree",
+      [](const PairStats& p) { return std::to_string(p.disagreeing_photos); });
   o += "<h2>Agreement</h2>\n" + perf::HtmlTable(agree, "agreement");
   o += "<h3>Confusion (photos by A's top-1 and B's top-1)</h3>\n" + ConfusionTable(r.ab);
 
   Table deltas = {{"class", "photos", "max |Δp|", "mean |Δp|", "p99 |Δp|"}};
   for (const auto& d : r.ab.per_class) {
-    deltas.push_back({d.label, std::to_string(d.count), fmt::format("{:.3g}", d.max), fmt::format("{:.3g}", d.mean),
-                      fmt::format("{:.3g}", d.p99)});
+    deltas.push_back({d.label, std::to_string(d.count), fmt::format("{:.3g}", d.max),
+                      fmt::format("{:.3g}", d.mean), fmt::format("{:.3g}", d.p99)});
   }
   o += "<h3>Score differences by class</h3>\n" + perf::HtmlTable(deltas, "deltas");
 
@@ -137,30 +150,37 @@ std::string RenderShadowHtml(const ShadowResult& r, const HtmlInputs& in) {
   for (const auto& d : r.ab.disagreements) {
     o += "<div class=\"thumb\">";
     if (auto t = in.thumbnails.find(d.photo); t != in.thumbnails.end()) {
-      o += "<img alt=\"" + Esc(d.photo) + "\" src=\"data:image/jpeg;base64," + serving::http::Base64Encode(t->second) +
-           "\"/>";
+      o += "<img alt=\"" + Esc(d.photo) + "\" src=\"data:image/jpeg;base64," +
+           serving::http::Base64Encode(t->second) + "\"/>";
     }
-    o += fmt::format("<b>{}</b><br/>A: {} ({:.3f})<br/>B: {} ({:.3f})</div>\n", Esc(d.photo), Esc(d.a_label),
-                     d.a_score, Esc(d.b_label), d.b_score);
+    o += fmt::format("<b>{}</b><br/>A: {} ({:.3f})<br/>B: {} ({:.3f})</div>\n", Esc(d.photo),
+                     Esc(d.a_label), d.a_score, Esc(d.b_label), d.b_score);
   }
   o += "</div>\n";
 
-  Table latency = {{"side", "requests", "answered", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms"}};
+  Table latency = {
+      {"side", "requests", "answered", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms"}};
   std::vector<perf::LatencySeries> series;
   for (const SideStats* s : Sides(r)) {
-    latency.push_back({s->name, std::to_string(s->requests), std::to_string(s->answered), ErrorCell(*s),
-                       Ms(s->latency.p50_ms), Ms(s->latency.p90_ms), Ms(s->latency.p99_ms), Ms(s->latency.max_ms)});
+    latency.push_back({s->name, std::to_string(s->requests), std::to_string(s->answered),
+                       ErrorCell(*s), Ms(s->latency.p50_ms), Ms(s->latency.p90_ms),
+                       Ms(s->latency.p99_ms), Ms(s->latency.max_ms)});
     series.push_back(perf::HistogramSeries(s->name, s->histogram, s->latency));
   }
   o += "<h2>Latency side by side</h2>\n" + perf::HtmlTable(latency, "latency");
   o += perf::RenderSvgPlot(perf::LatencyCdfPlot(series));
   if (in.cost) {
-    Table fleets = {{"fleet", "type", "capacity (req/s per replica)", "replicas at peak", "a month", "× A's"}};
+    Table fleets = {
+        {"fleet", "type", "capacity (req/s per replica)", "replicas at peak", "a month", "× A's"}};
     for (const auto& f : in.cost->fleets) {
-      const std::string role = f.name == in.cost->a.name ? " (A)" : f.name == in.cost->b.name ? " (B)" : "";
-      fleets.push_back({f.name + role, f.type, fmt::format("{:.1f}", f.capacity_rps), std::to_string(f.peak_replicas),
-                        Usd(f.usd_month),
-                        fmt::format("{:.2f}×", in.cost->a.usd_month > 0 ? f.usd_month / in.cost->a.usd_month : 0.0)});
+      const std::string role = f.name == in.cost->a.name   ? " (A)"
+                               : f.name == in.cost->b.name ? " (B)"
+                                                           : "";
+      fleets.push_back(
+          {f.name + role, f.type, fmt::format("{:.1f}", f.capacity_rps),
+           std::to_string(f.peak_replicas), Usd(f.usd_month),
+           fmt::format("{:.2f}×",
+                       in.cost->a.usd_month > 0 ? f.usd_month / in.cost->a.usd_month : 0.0)});
     }
     o += "<h2>Cost of each fleet</h2>\n" + perf::HtmlTable(fleets, "cost");
     if (!in.cost->command.empty()) o += "<pre class=\"cmd\">" + Esc(in.cost->command) + "</pre>\n";

@@ -14,7 +14,8 @@ namespace {
 class HttpSide : public Side {
  public:
   HttpSide(Endpoint endpoint, std::chrono::milliseconds timeout)
-      : endpoint_(std::move(endpoint)), client_(endpoint_.http.host, endpoint_.http.port, timeout) {}
+      : endpoint_(std::move(endpoint)),
+        client_(endpoint_.http.host, endpoint_.http.port, timeout) {}
 
   Reply Ask(const perf::Payload& photo) override {
     Reply reply;
@@ -75,7 +76,8 @@ Result<ShadowResult> RunShadow(const std::vector<perf::Payload>& photos, LabelSp
                                const ShadowOptions& options) {
   if (photos.empty()) return InvalidArgument("shadow: no photos to send");
   if (options.concurrency < 1 || options.concurrency > 256) {
-    return InvalidArgument(fmt::format("shadow: concurrency {} is outside 1..256", options.concurrency));
+    return InvalidArgument(
+        fmt::format("shadow: concurrency {} is outside 1..256", options.concurrency));
   }
   if (options.rate < 0 || options.duration_s < 0 || options.top_k < 1) {
     return InvalidArgument("shadow: rate and duration must be ≥ 0 and top-k ≥ 1");
@@ -106,8 +108,9 @@ Result<ShadowResult> RunShadow(const std::vector<perf::Payload>& photos, LabelSp
       const uint64_t i = next.fetch_add(1);
       if (options.duration_s == 0 ? i >= photos.size() : clock.Now() >= end) break;
       if (options.rate > 0) {
-        const auto at = start + std::chrono::duration_cast<perf::Clock::Duration>(
-                                    std::chrono::duration<double>(static_cast<double>(i) / options.rate));
+        const auto at =
+            start + std::chrono::duration_cast<perf::Clock::Duration>(
+                        std::chrono::duration<double>(static_cast<double>(i) / options.rate));
         if (options.duration_s > 0 && at >= end) break;
         clock.SleepUntil(at);
       }
@@ -143,7 +146,8 @@ Result<ShadowResult> RunShadow(const std::vector<perf::Payload>& photos, LabelSp
         }
       }
       if (placed[0] && placed[1]) ab.Add(photo.name, *placed[0], *placed[1], space.labels());
-      if (with_noise && placed[0] && placed[2]) aa.Add(photo.name, *placed[0], *placed[2], space.labels());
+      if (with_noise && placed[0] && placed[2])
+        aa.Add(photo.name, *placed[0], *placed[2], space.labels());
     }
     clock.Leave();
   };

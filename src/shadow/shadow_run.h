@@ -34,7 +34,7 @@ namespace kamado::shadow {
 
 // What one server said to one photo.
 struct Reply {
-  int status = 0;  // HTTP status; 0: no response (refused, reset, timed out)
+  int status = 0;                // HTTP status; 0: no response (refused, reset, timed out)
   std::optional<Answer> answer;  // set when status is 200 and the body parsed
   std::string error;             // why not, for the error count
 };
@@ -52,11 +52,11 @@ using SideFactory = std::function<std::unique_ptr<Side>()>;
 std::unique_ptr<Side> MakeHttpSide(const Endpoint& endpoint, std::chrono::milliseconds timeout);
 
 struct ShadowOptions {
-  int concurrency = 1;     // workers, each one photo at a time
-  double rate = 0;         // > 0: photo i starts at i / rate s (open loop, per photo)
-  double duration_s = 0;   // 0: every photo once; else repeat the photos this long
+  int concurrency = 1;    // workers, each one photo at a time
+  double rate = 0;        // > 0: photo i starts at i / rate s (open loop, per photo)
+  double duration_s = 0;  // 0: every photo once; else repeat the photos this long
   int top_k = 5;
-  size_t max_listed = 200;  // disagreeing photos listed
+  size_t max_listed = 200;       // disagreeing photos listed
   perf::Clock* clock = nullptr;  // null: perf::SystemClock()
 };
 
@@ -64,10 +64,10 @@ struct SideStats {
   std::string name;  // "A", "B", "A′ (noise)"
   std::string url;
   uint64_t requests = 0;
-  uint64_t answered = 0;  // 200 with a parsable answer
+  uint64_t answered = 0;                   // 200 with a parsable answer
   std::map<std::string, uint64_t> errors;  // kind ("HTTP 500", "no response", ...) → count
-  perf::LatencyStats latency;  // of the answered requests
-  perf::HdrHistogram histogram;  // µs
+  perf::LatencyStats latency;              // of the answered requests
+  perf::HdrHistogram histogram;            // µs
 };
 
 struct ShadowResult {

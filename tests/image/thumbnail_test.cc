@@ -1,11 +1,12 @@
 // Thumbnails for the shadow report: the area average is exact on a known
 // image, the aspect ratio is kept, nothing is enlarged, and a real photo
 // comes back as a JPEG that decodes to at most the size asked for.
+#include "image/thumbnail.h"
+
 #include <gtest/gtest.h>
 
 #include "core/file_util.h"
 #include "image/decode.h"
-#include "image/thumbnail.h"
 #include "testutil/test_data.h"
 
 namespace kamado::image {
@@ -19,7 +20,8 @@ TEST(Thumbnail, DownscaleAveragesEverySourcePixelOnce) {
   for (int y = 0; y < 2; ++y) {
     for (int x = 0; x < 4; ++x) {
       const uint8_t base = x < 2 ? 0 : 200;
-      img.rgb.insert(img.rgb.end(), {base, static_cast<uint8_t>(base + 10), static_cast<uint8_t>(base + 20)});
+      img.rgb.insert(img.rgb.end(),
+                     {base, static_cast<uint8_t>(base + 10), static_cast<uint8_t>(base + 20)});
     }
   }
   img.rgb[0] = 4;  // one odd pixel in the left block: (4 + 0 + 0 + 0) / 4 = 1
@@ -41,7 +43,8 @@ TEST(Thumbnail, APhotoBecomesASmallJpegWithItsAspect) {
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   auto decoded = DecodeImage({reinterpret_cast<const uint8_t*>(t->data()), t->size()});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-  EXPECT_EQ(SniffImageFormat({reinterpret_cast<const uint8_t*>(t->data()), t->size()}), ImageFormat::kJpeg);
+  EXPECT_EQ(SniffImageFormat({reinterpret_cast<const uint8_t*>(t->data()), t->size()}),
+            ImageFormat::kJpeg);
   EXPECT_EQ(decoded->width, 96);
   EXPECT_EQ(decoded->height, 96 * 300 / 451);
   EXPECT_LT(t->size(), bytes->size() / 10);

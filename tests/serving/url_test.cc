@@ -1,7 +1,7 @@
 // The http:// URLs the client tools take (kamado load --url, kamado shadow).
-#include <gtest/gtest.h>
-
 #include "serving/http/url.h"
+
+#include <gtest/gtest.h>
 
 namespace kamado::serving::http {
 namespace {
@@ -24,8 +24,9 @@ TEST(HttpUrl, HostPortAndTarget) {
 }
 
 TEST(HttpUrl, ErrorsNameTheFlagAndTheUrl) {
-  for (const char* bad : {"https://h:1", "h:1", "http://", "http://h:0", "http://h:65536", "http://h:12a",
-                          "http://u@h:1", "http://h:1/x#frag", "http://[::1", "http://:80"}) {
+  for (const char* bad :
+       {"https://h:1", "h:1", "http://", "http://h:0", "http://h:65536", "http://h:12a",
+        "http://u@h:1", "http://h:1/x#frag", "http://[::1", "http://:80"}) {
     auto u = ParseHttpUrl(bad, "--b");
     ASSERT_FALSE(u.ok()) << bad;
     EXPECT_EQ(u.status().code(), StatusCode::kInvalidArgument) << bad;

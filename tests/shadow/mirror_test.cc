@@ -2,10 +2,11 @@
 // a real `kamado serve --mirror` whose mirror is another kamado server
 // (every answer agrees) or a target that never answers (live answers
 // unaffected, drops counted in /metrics).
-#include <signal.h>
-#include <sys/wait.h>
+#include "shadow/mirror.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -15,7 +16,6 @@
 
 #include "serving/serving_test_util.h"
 #include "serving/spawn_server.h"
-#include "shadow/mirror.h"
 #include "testutil/run_command.h"
 #include "testutil/test_data.h"
 
@@ -25,8 +25,9 @@ namespace {
 using nlohmann::json;
 
 const std::filesystem::path kModel = "models/mobilenet_v2";
-const std::vector<std::filesystem::path> kImages = {"data/images/chelsea.png", "data/images/coffee.png",
-                                                    "data/images/rocket.jpg", "data/images/astronaut.png"};
+const std::vector<std::filesystem::path> kImages = {
+    "data/images/chelsea.png", "data/images/coffee.png", "data/images/rocket.jpg",
+    "data/images/astronaut.png"};
 
 struct Served {
   serving::Child child;
@@ -57,7 +58,9 @@ json WaitForMirror(uint16_t port, uint64_t n) {
   json j;
   for (int i = 0; i < 600; ++i) {
     j = MirrorJson(port);
-    if (j.contains("mirror") && j["photos"].get<uint64_t>() + j["mirror"]["dropped"].get<uint64_t>() >= n) break;
+    if (j.contains("mirror") &&
+        j["photos"].get<uint64_t>() + j["mirror"]["dropped"].get<uint64_t>() >= n)
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return j;
@@ -72,21 +75,25 @@ TEST(MirrorServe, CopiesLiveRequestsToAnotherKamadoAndAgrees) {
   serving::testing::TestServer target(o);
   ASSERT_NE(target.server, nullptr);
   Served live;
-  live.child = serving::Spawn({"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1", "--threads",
-                               "1", "--mirror",
-                               "http://127.0.0.1:" + std::to_string(target.port()) + "/v2/models/mobilenet_v2/classify"},
-                              &live.port);
+  live.child = serving::Spawn(
+      {"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1", "--threads", "1",
+       "--mirror",
+       "http://127.0.0.1:" + std::to_string(target.port()) + "/v2/models/mobilenet_v2/classify"},
+      &live.port);
   ASSERT_GT(live.port, 0);
   serving::http::HttpClient c("127.0.0.1", live.port);
   for (size_t i = 0; i < kImages.size(); ++i) {
     const std::string photo = serving::testing::FileBytes(kImages[i]);
     // The last as a form upload: the mirror sends on the photo alone.
-    auto r = i + 1 < kImages.size()
-                 ? c.Post("/v2/models/mobilenet_v2/classify", photo, "image/png")
-                 : c.Post("/v2/models/mobilenet_v2/classify",
-                          "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n"
-                          "Content-Type: image/png\r\n\r\n" + photo + "\r\n--XyZ--\r\n",
-                          "multipart/form-data; boundary=XyZ");
+    auto r =
+        i + 1 < kImages.size()
+            ? c.Post("/v2/models/mobilenet_v2/classify", photo, "image/png")
+            : c.Post(
+                  "/v2/models/mobilenet_v2/classify",
+                  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n"
+                  "Content-Type: image/png\r\n\r\n" +
+                      photo + "\r\n--XyZ--\r\n",
+                  "multipart/form-data; boundary=XyZ");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 200) << r->body;
   }
@@ -98,23 +105,28 @@ TEST(MirrorServe, CopiesLiveRequestsToAnotherKamadoAndAgrees) {
   EXPECT_EQ(j["a_vs_b"]["top1_agreement"], 1.0);
   EXPECT_LE(j["a_vs_b"]["max_abs_dp"].get<double>(), 1e-6);
   const std::string metrics = c.Get("/metrics")->body;
-  EXPECT_NE(metrics.find("kamado_mirror_requests_total{outcome=\"sent\"} " + std::to_string(kImages.size())),
+  EXPECT_NE(metrics.find("kamado_mirror_requests_total{outcome=\"sent\"} " +
+                         std::to_string(kImages.size())),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("kamado_mirror_agreed_total " + std::to_string(kImages.size())), std::string::npos);
+  EXPECT_NE(metrics.find("kamado_mirror_agreed_total " + std::to_string(kImages.size())),
+            std::string::npos);
   auto html = c.Get("/v2/mirror?format=html");
   ASSERT_TRUE(html.ok());
   EXPECT_NE(html->body.find("<!DOCTYPE html>"), std::string::npos);
   EXPECT_NE(html->header("content-type").find("text/html"), std::string::npos);
   // kamado shadow --from-mirror reads the same figures and writes the page.
-  const std::string report =
-      (std::filesystem::temp_directory_path() / ("kamado_mirror_" + std::to_string(getpid()) + ".html")).string();
+  const std::string report = (std::filesystem::temp_directory_path() /
+                              ("kamado_mirror_" + std::to_string(getpid()) + ".html"))
+                                 .string();
   int rc = -1;
-  const std::string out = testutil::RunCommand(std::string(KAMADO_BINARY) + " shadow --from-mirror http://127.0.0.1:" +
-                                                   std::to_string(live.port) + " --report " + report,
-                                               rc);
+  const std::string out =
+      testutil::RunCommand(std::string(KAMADO_BINARY) + " shadow --from-mirror http://127.0.0.1:" +
+                               std::to_string(live.port) + " --report " + report,
+                           rc);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find(std::to_string(kImages.size()) + " sent, 0 dropped"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::to_string(kImages.size()) + " sent, 0 dropped"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("top-1 agreement 100.00%"), std::string::npos) << out;
   EXPECT_TRUE(std::filesystem::exists(report));
   std::filesystem::remove(report);
@@ -147,16 +159,17 @@ TEST(MirrorServe, ATargetThatNeverAnswersCostsTheLiveSideNothingAndIsCounted) {
   });
   ASSERT_TRUE(hang.Start().ok());
   Served live;
-  live.child = serving::Spawn({"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1", "--threads",
-                               "1", "--mirror-queue", "2", "--mirror",
-                               "http://127.0.0.1:" + std::to_string(hang.port()) + "/predictions/food"},
-                              &live.port);
+  live.child =
+      serving::Spawn({"serve", "--model", kModel.string(), "--port", "0", "--sessions", "1",
+                      "--threads", "1", "--mirror-queue", "2", "--mirror",
+                      "http://127.0.0.1:" + std::to_string(hang.port()) + "/predictions/food"},
+                     &live.port);
   ASSERT_GT(live.port, 0);
   serving::http::HttpClient c("127.0.0.1", live.port);
   constexpr int kRequests = 12;
   for (int i = 0; i < kRequests; ++i) {
-    auto r = c.Post("/v2/models/mobilenet_v2/classify", serving::testing::FileBytes(kImages[i % kImages.size()]),
-                    "image/png");
+    auto r = c.Post("/v2/models/mobilenet_v2/classify",
+                    serving::testing::FileBytes(kImages[i % kImages.size()]), "image/png");
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 200) << r->body;  // every live answer, whatever the mirror does
   }
@@ -187,6 +200,35 @@ TEST(MirrorServe, ATargetThatNeverAnswersCostsTheLiveSideNothingAndIsCounted) {
     threads.swap(held);
   }
   for (auto& t : threads) t.join();
+}
+
+}  // namespace
+}  // namespace kamado::shadow
+
+namespace kamado::shadow {
+namespace {
+
+// --from-mirror against something that is not a mirror: an error naming it,
+// never a crash.
+TEST(MirrorServe, FromMirrorRefusesAForeignDocument) {
+  serving::http::HttpServerOptions so;
+  so.port = 0;
+  so.io_threads = 1;
+  serving::http::HttpServer foreign(so, [](serving::http::Request&& req, serving::http::RequestContext&&,
+                                           serving::http::Responder respond) {
+    serving::http::Response res{boost::beast::http::status::ok, req.version()};
+    res.body() = R"({"a_vs_b": 1, "mirror": "x", "sides": []})";
+    res.prepare_payload();
+    respond(std::move(res));
+  });
+  ASSERT_TRUE(foreign.Start().ok());
+  int rc = -1;
+  const std::string out = testutil::RunCommand(
+      std::string(KAMADO_BINARY) + " shadow --from-mirror http://127.0.0.1:" + std::to_string(foreign.port()) + " 2>&1",
+      rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("not a mirror's JSON"), std::string::npos) << out;
+  foreign.Shutdown(std::chrono::seconds(5));
 }
 
 }  // namespace

@@ -59,8 +59,12 @@ TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
   MirrorOptions o;
   o.model = "m";
   o.share = 0.25;
-  auto m = Mirror::Create(TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{1, 0}); },
-                          o);
+  auto m = Mirror::Create(
+      TwoClasses(),
+      [&] {
+        return std::make_unique<GatedSide>(&gate, std::vector<float>{1, 0});
+      },
+      o);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   std::vector<int> taken;
   for (int i = 0; i < 100; ++i) {
@@ -72,8 +76,9 @@ TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
   EXPECT_EQ((*m)->counters().sampled, 25u);
   for (double bad : {0.0, -1.0, 1.5}) {
     o.share = bad;
-    EXPECT_FALSE(Mirror::Create(TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{}); },
-                                o)
+    EXPECT_FALSE(Mirror::Create(
+                     TwoClasses(),
+                     [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{}); }, o)
                      .ok());
   }
 }
@@ -85,7 +90,11 @@ TEST(Mirror, AFullQueueDropsAndCountsNeverBlocks) {
   o.max_queue = 2;
   o.senders = 1;
   auto m = Mirror::Create(
-      TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f}); }, o);
+      TwoClasses(),
+      [&] {
+        return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f});
+      },
+      o);
   ASSERT_TRUE(m.ok());
   Mirror& mirror = **m;
   mirror.OnClassified(Live({0.8f, 0.2f}));
@@ -100,14 +109,16 @@ TEST(Mirror, AFullQueueDropsAndCountsNeverBlocks) {
   EXPECT_EQ(c.dropped, 7u);
   EXPECT_EQ(c.sent, 0u);
   const std::string text = mirror.RenderMetrics();
-  EXPECT_NE(text.find("kamado_mirror_requests_total{outcome=\"dropped\"} 7\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kamado_mirror_requests_total{outcome=\"dropped\"} 7\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("kamado_mirror_queue_depth 2\n"), std::string::npos) << text;
   {
     std::lock_guard<std::mutex> lock(gate.mu);
     gate.open = true;
   }
   gate.cv.notify_all();
-  mirror.Stop();  // joins after the one in flight; nothing was left queued once it caught up, or it is dropped
+  mirror.Stop();  // joins after the one in flight; nothing was left queued once it caught up, or it
+                  // is dropped
   c = mirror.counters();
   EXPECT_EQ(c.sent + c.dropped, 10u);
   EXPECT_EQ(c.queued, 0u);
@@ -118,7 +129,7 @@ TEST(Mirror, AFullQueueDropsAndCountsNeverBlocks) {
   EXPECT_NEAR(r.ab.max_abs_dp, 0.1, 1e-6);
   EXPECT_EQ(r.a.latency.count, c.sent);
   EXPECT_NEAR(r.a.latency.p50_ms, 12.5, 0.2);  // the live side's own time
-  mirror.OnClassified(Live({0.8f, 0.2f}));      // after Stop: dropped, counted
+  mirror.OnClassified(Live({0.8f, 0.2f}));     // after Stop: dropped, counted
   EXPECT_EQ(mirror.counters().dropped, c.dropped + 1);
 }
 
@@ -130,7 +141,11 @@ TEST(Mirror, ManyRequestThreadsAtOnceEveryCopyAccountedFor) {
   o.share = 0.5;
   o.max_queue = 4;
   auto m = Mirror::Create(
-      TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f}); }, o);
+      TwoClasses(),
+      [&] {
+        return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f});
+      },
+      o);
   ASSERT_TRUE(m.ok());
   Mirror& mirror = **m;
   constexpr int kThreads = 4, kEach = 200;
@@ -162,13 +177,18 @@ TEST(Mirror, ItsPageShowsTheDisagreeingRequestsAsThumbnails) {
   o.model = "m";
   o.senders = 1;
   auto m = Mirror::Create(
-      TwoClasses(), [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{0.1f, 0.9f}); }, o);
+      TwoClasses(),
+      [&] {
+        return std::make_unique<GatedSide>(&gate, std::vector<float>{0.1f, 0.9f});
+      },
+      o);
   ASSERT_TRUE(m.ok());
   serving::TappedRequest r = Live({0.8f, 0.2f});  // x live, y on the target
   r.photo = *ReadFile(photo);
   (*m)->OnClassified(r);
   for (int i = 0; i < 10000 && (*m)->counters().sent < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // until the sender has dealt with it
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(1));  // until the sender has dealt with it
   }
   ASSERT_EQ((*m)->counters().sent, 1u);
   const std::string html = (*m)->RenderReport(true);

@@ -13,8 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <fstream>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <thread>
 
 #include "serving/http/encoding.h"
@@ -37,9 +37,10 @@ using serving::testing::TestServer;
 
 const fs::path kMobileNet = "models/mobilenet_v2";
 const fs::path kInception = "models/inception_v3";
-const std::vector<fs::path> kImages = {"data/images/chelsea.png", "data/images/coffee.png",
-                                       "data/images/astronaut.png", "data/images/rocket.jpg",
-                                       "data/images/hubble_deep_field.jpg", "data/images/camera.png"};
+const std::vector<fs::path> kImages = {
+    "data/images/chelsea.png",           "data/images/coffee.png",
+    "data/images/astronaut.png",         "data/images/rocket.jpg",
+    "data/images/hubble_deep_field.jpg", "data/images/camera.png"};
 
 std::vector<perf::Payload> Photos() {
   std::vector<perf::Payload> p;
@@ -124,7 +125,8 @@ StubServer::Handle TfServingStub(uint16_t kamado, std::vector<int> order) {
 // POST /predictions/{model}, {"label": score, ...} (top 5) out.
 StubServer::Handle TorchServeStub(uint16_t kamado, std::vector<std::string> labels) {
   return [kamado, labels](const serving::http::Request& req) -> std::pair<int, std::string> {
-    if (req.target() != "/predictions/food") return {404, R"({"code": 404, "message": "Model not found"})"};
+    if (req.target() != "/predictions/food")
+      return {404, R"({"code": 404, "message": "Model not found"})"};
     const std::vector<float> p = KamadoScores(kamado, req.body());
     json out = json::object();
     for (size_t i = 0; i < p.size() && i < labels.size(); ++i) out[labels[i]] = p[i];
@@ -152,13 +154,16 @@ SideFactory Http(const Endpoint& e, int timeout_ms = 60000) {
   return [e, timeout_ms] { return MakeHttpSide(e, std::chrono::milliseconds(timeout_ms)); };
 }
 
-Result<ShadowResult> Shadow(const Peer& a, const Peer& b, int concurrency = 1, int timeout_ms = 60000) {
+Result<ShadowResult> Shadow(const Peer& a, const Peer& b, int concurrency = 1,
+                            int timeout_ms = 60000) {
   ASSIGN_OR_RETURN(LabelSpace space,
-                   LabelSpace::Resolve(a.classes, b.classes, "A", "B", a.endpoint.protocol != Protocol::kTorchServe,
+                   LabelSpace::Resolve(a.classes, b.classes, "A", "B",
+                                       a.endpoint.protocol != Protocol::kTorchServe,
                                        b.endpoint.protocol != Protocol::kTorchServe));
   ShadowOptions options;
   options.concurrency = concurrency;
-  return RunShadow(Photos(), std::move(space), Http(a.endpoint), Http(b.endpoint, timeout_ms), {}, options);
+  return RunShadow(Photos(), std::move(space), Http(a.endpoint), Http(b.endpoint, timeout_ms), {},
+                   options);
 }
 
 void ExpectSameAnswers(const ShadowResult& r, size_t photos) {
@@ -219,7 +224,8 @@ TEST_F(ShadowHttp, OipTensorInputsFromKamadosOwnPreprocessing) {
   EXPECT_LE(r->ab.max_abs_dp, 1e-6);
   EXPECT_EQ(r->a.errors.at("HTTP 400"), 1u);  // the server refuses it
   ASSERT_EQ(r->b.errors.size(), 1u);          // never sent
-  EXPECT_EQ(r->b.errors.begin()->first.rfind("not sent: junk.jpg: ", 0), 0u) << r->b.errors.begin()->first;
+  EXPECT_EQ(r->b.errors.begin()->first.rfind("not sent: junk.jpg: ", 0), 0u)
+      << r->b.errors.begin()->first;
 }
 
 TEST_F(ShadowHttp, DifferentModelsAreComparedPhotoByPhoto) {
@@ -239,12 +245,15 @@ TEST_F(ShadowHttp, DifferentModelsAreComparedPhotoByPhoto) {
   double max_dp = 0;
   for (const auto& path : kImages) {
     serving::http::HttpClient ca("127.0.0.1", a.port()), cb("127.0.0.1", b.port());
-    const json ja = json::parse(ca.Post("/v2/models/mobilenet_v2/classify", FileBytes(path), "image/png")->body);
-    const json jb = json::parse(cb.Post("/v2/models/inception_v3/classify", FileBytes(path), "image/png")->body);
+    const json ja = json::parse(
+        ca.Post("/v2/models/mobilenet_v2/classify", FileBytes(path), "image/png")->body);
+    const json jb = json::parse(
+        cb.Post("/v2/models/inception_v3/classify", FileBytes(path), "image/png")->body);
     agree += ja["label"] == jb["label"];
     ++confusion[{ja["label"].get<std::string>(), jb["label"].get<std::string>()}];
     for (size_t c = 0; c < ja["probabilities"].size(); ++c) {
-      max_dp = std::max(max_dp, std::fabs(ja["probabilities"][c].get<double>() - jb["probabilities"][c].get<double>()));
+      max_dp = std::max(max_dp, std::fabs(ja["probabilities"][c].get<double>() -
+                                          jb["probabilities"][c].get<double>()));
     }
   }
   EXPECT_EQ(r->ab.top1_agree, agree);
@@ -269,7 +278,8 @@ TEST_F(ShadowHttp, TfServingAndTorchServeStyleEndpoints) {
   EXPECT_TRUE(st.classes.labels.empty());  // TF Serving's metadata names no labels
   auto refused = Shadow(sa, st);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("--b-labels"), std::string::npos) << refused.status().message();
+  EXPECT_NE(refused.status().message().find("--b-labels"), std::string::npos)
+      << refused.status().message();
   EXPECT_EQ(tf.requests.load(), 0);  // refused before anything was sent
   st.classes.labels = labels;
   auto r = Shadow(sa, st);
@@ -349,14 +359,15 @@ TEST_F(ShadowHttp, CommandLine) {
   ASSERT_NE(b.server, nullptr);
   const fs::path dir = fs::temp_directory_path() / ("kamado_shadow_" + std::to_string(getpid()));
   fs::create_directories(dir);
-  for (const auto& p : kImages) fs::copy_file(p, dir / p.filename(), fs::copy_options::overwrite_existing);
+  for (const auto& p : kImages)
+    fs::copy_file(p, dir / p.filename(), fs::copy_options::overwrite_existing);
   const std::string common = std::string(KAMADO_BINARY) + " shadow --images " + dir.string();
   int rc = -1;
-  const std::string out =
-      testutil::RunCommand(common + " --a " + Url(a.port(), "/v2/models/mobilenet_v2/classify") + " --b " +
-                               Url(b.port(), "/v2/models/mobilenet_v2/infer") + " --noise " +
-                               Url(b.port(), "/v2/models/mobilenet_v2/classify") + " --concurrency 2 --json",
-                           rc);
+  const std::string out = testutil::RunCommand(
+      common + " --a " + Url(a.port(), "/v2/models/mobilenet_v2/classify") + " --b " +
+          Url(b.port(), "/v2/models/mobilenet_v2/infer") + " --noise " +
+          Url(b.port(), "/v2/models/mobilenet_v2/classify") + " --concurrency 2 --json",
+      rc);
   EXPECT_EQ(rc, 0) << out;
   const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
   json j = json::parse(last, nullptr, false);
@@ -370,19 +381,22 @@ TEST_F(ShadowHttp, CommandLine) {
 
   // The cost line, from what kamado cost itself writes.
   const fs::path cost = dir / "cost.json";
-  testutil::RunCommand(std::string(KAMADO_BINARY) +
-                           " cost --capacity-rps 4 --vcpus 4 --peak-rps 20 --stated g2.2xlarge=0.0723s "
-                           "--types c5.xlarge,g2.2xlarge --baseline g2.2xlarge --format json -o " +
-                           cost.string(),
-                       rc);
+  testutil::RunCommand(
+      std::string(KAMADO_BINARY) +
+          " cost --capacity-rps 4 --vcpus 4 --peak-rps 20 --stated g2.2xlarge=0.0723s "
+          "--types c5.xlarge,g2.2xlarge --baseline g2.2xlarge --format json -o " +
+          cost.string(),
+      rc);
   ASSERT_EQ(rc, 0);
   const fs::path page = dir / "cutover.html";
-  const std::string with_cost = testutil::RunCommand(
-      common + " --a " + Url(a.port(), "/v2/models/mobilenet_v2/classify") + " --b " +
-          Url(b.port(), "/v2/models/mobilenet_v2/classify") + " --cost " + cost.string() + " --report " + page.string(),
-      rc);
+  const std::string with_cost =
+      testutil::RunCommand(common + " --a " + Url(a.port(), "/v2/models/mobilenet_v2/classify") +
+                               " --b " + Url(b.port(), "/v2/models/mobilenet_v2/classify") +
+                               " --cost " + cost.string() + " --report " + page.string(),
+                           rc);
   EXPECT_EQ(rc, 0) << with_cost;
-  EXPECT_NE(with_cost.find("B's fleet (c5.xlarge): 8 replicas at peak"), std::string::npos) << with_cost;
+  EXPECT_NE(with_cost.find("B's fleet (c5.xlarge): 8 replicas at peak"), std::string::npos)
+      << with_cost;
   EXPECT_NE(with_cost.find("against A's (g2.2xlarge)"), std::string::npos) << with_cost;
   const std::string html = FileBytes(page);
   EXPECT_NE(html.find("Cost of each fleet"), std::string::npos);

@@ -48,9 +48,10 @@ TEST(ShadowEndpoint, EachProtocolByItsPath) {
 }
 
 TEST(ShadowEndpoint, RefusesWhatItCannotSpeak) {
-  for (const char* bad : {"https://h:1/v2/models/m/classify", "http://h:1", "http://h:1/v2/models/m",
-                          "http://h:1/v1/models/m:classify", "http://h:99999/predictions/m", "ftp://h/x",
-                          "http://h:1/v2/models/m/versions/1/ready"}) {
+  for (const char* bad :
+       {"https://h:1/v2/models/m/classify", "http://h:1", "http://h:1/v2/models/m",
+        "http://h:1/v1/models/m:classify", "http://h:99999/predictions/m", "ftp://h/x",
+        "http://h:1/v2/models/m/versions/1/ready"}) {
     auto e = ParseEndpoint(bad, "--b");
     ASSERT_FALSE(e.ok()) << bad;
     EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
@@ -84,18 +85,21 @@ TEST(ShadowEndpoint, TensorsGoToOipOnly) {
   Endpoint c = Parse("http://h:1/v2/models/m/classify");
   Status s = UseTensorInput(c, "models/mobilenet_v2", "--b");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("--b: tensors can be sent to an OIP v2 /infer endpoint only"), std::string::npos);
+  EXPECT_NE(s.message().find("--b: tensors can be sent to an OIP v2 /infer endpoint only"),
+            std::string::npos);
   Endpoint o = Parse("http://h:1/v2/models/m/infer");
   EXPECT_FALSE(UseTensorInput(o, "/nonexistent/model", "--b").ok());
 }
 
 TEST(ShadowEndpoint, ParsesEachProtocolsAnswer) {
-  auto c = ParseAnswer(Parse("http://h:1/v2/models/m/classify"),
-                       R"({"label":"b","probabilities":[0.25,0.75],"top":[{"label":"b","score":0.75}]})");
+  auto c = ParseAnswer(
+      Parse("http://h:1/v2/models/m/classify"),
+      R"({"label":"b","probabilities":[0.25,0.75],"top":[{"label":"b","score":0.75}]})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->scores, (std::vector<float>{0.25f, 0.75f}));
-  auto o = ParseAnswer(Parse("http://h:1/v2/models/m/infer"),
-                       R"({"outputs":[{"name":"y","datatype":"FP32","shape":[1,3],"data":[0.1,0.2,0.7]}]})");
+  auto o = ParseAnswer(
+      Parse("http://h:1/v2/models/m/infer"),
+      R"({"outputs":[{"name":"y","datatype":"FP32","shape":[1,3],"data":[0.1,0.2,0.7]}]})");
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->scores.size(), 3u);
   auto t = ParseAnswer(Parse("http://h:1/v1/models/m:predict"), R"({"predictions":[[0.9,0.1]]})");
@@ -112,8 +116,10 @@ TEST(ShadowEndpoint, ParsesEachProtocolsAnswer) {
   for (const char* bad : {"not json", R"({"outputs":[]})", R"({"error":"x"})"}) {
     EXPECT_FALSE(ParseAnswer(Parse("http://h:1/v2/models/m/infer"), bad).ok()) << bad;
   }
-  EXPECT_FALSE(ParseAnswer(Parse("http://h:1/v1/models/m:predict"), R"({"error":"Bad input"})").ok());
-  EXPECT_FALSE(ParseAnswer(Parse("http://h:1/predictions/m"), R"({"code":503,"message":"busy"})").ok());
+  EXPECT_FALSE(
+      ParseAnswer(Parse("http://h:1/v1/models/m:predict"), R"({"error":"Bad input"})").ok());
+  EXPECT_FALSE(
+      ParseAnswer(Parse("http://h:1/predictions/m"), R"({"code":503,"message":"busy"})").ok());
 }
 
 ClassInfo Classes(std::vector<std::string> labels, std::string source = "metadata") {
@@ -121,8 +127,8 @@ ClassInfo Classes(std::vector<std::string> labels, std::string source = "metadat
 }
 
 TEST(ShadowLabels, SameClassesInAnotherOrderAreMappedByName) {
-  auto space = LabelSpace::Resolve(Classes({"cat", "dog", "fox"}), Classes({"fox", "cat", "dog"}, "b.txt"), "A",
-                                   "B", true, true);
+  auto space = LabelSpace::Resolve(Classes({"cat", "dog", "fox"}),
+                                   Classes({"fox", "cat", "dog"}, "b.txt"), "A", "B", true, true);
   ASSERT_TRUE(space.ok()) << space.status().ToString();
   EXPECT_NE(space->note().find("another order"), std::string::npos);
   auto b = space->Place(1, Answer{{0.7f, 0.2f, 0.1f}, {}});  // fox 0.7, cat 0.2, dog 0.1
@@ -133,17 +139,21 @@ TEST(ShadowLabels, SameClassesInAnotherOrderAreMappedByName) {
 }
 
 TEST(ShadowLabels, DifferentClassesAreRefusedBeforeAnythingIsSent) {
-  auto count = LabelSpace::Resolve(Classes({"a", "b"}), Classes({"a", "b", "c"}, "labels.txt"), "A", "B", true, true);
+  auto count = LabelSpace::Resolve(Classes({"a", "b"}), Classes({"a", "b", "c"}, "labels.txt"), "A",
+                                   "B", true, true);
   ASSERT_FALSE(count.ok());
-  EXPECT_NE(count.status().message().find("A has 2 classes (metadata), B has 3 (labels.txt)"), std::string::npos)
+  EXPECT_NE(count.status().message().find("A has 2 classes (metadata), B has 3 (labels.txt)"),
+            std::string::npos)
       << count.status().message();
   auto names = LabelSpace::Resolve(Classes({"a", "b"}), Classes({"a", "x"}), "A", "B", true, true);
   ASSERT_FALSE(names.ok());
   EXPECT_NE(names.status().message().find("'x'"), std::string::npos);
-  auto unlabelled = LabelSpace::Resolve(Classes({"a", "b"}), ClassInfo{}, "A", "B (TF Serving predict)", true, true);
+  auto unlabelled = LabelSpace::Resolve(Classes({"a", "b"}), ClassInfo{}, "A",
+                                        "B (TF Serving predict)", true, true);
   ASSERT_FALSE(unlabelled.ok());
   EXPECT_NE(unlabelled.status().message().find("--b-labels"), std::string::npos);
-  EXPECT_FALSE(LabelSpace::Resolve(Classes({"a", "a"}), Classes({"a", "a"}), "A", "B", true, true).ok());
+  EXPECT_FALSE(
+      LabelSpace::Resolve(Classes({"a", "a"}), Classes({"a", "a"}), "A", "B", true, true).ok());
 }
 
 TEST(ShadowLabels, LabelledAnswersOfAnUnknownSideMapByName) {
@@ -159,15 +169,17 @@ TEST(ShadowLabels, LabelledAnswersOfAnUnknownSideMapByName) {
 TEST(ShadowComparison, AgreementOverlapConfusionAndDeltas) {
   const std::vector<std::string> labels{"cat", "dog", "fox"};
   PairComparison c(/*top_k=*/2, /*max_listed=*/1);
-  c.Add("1.jpg", {0.7f, 0.2f, 0.1f}, {0.6f, 0.3f, 0.1f}, labels);   // agree; top-2 {cat,dog} both
-  c.Add("2.jpg", {0.1f, 0.8f, 0.1f}, {0.1f, 0.3f, 0.6f}, labels);   // disagree dog→fox; top-2 {dog,cat|fox}
-  c.Add("3.jpg", {0.2f, 0.1f, 0.7f}, {0.6f, 0.1f, 0.3f}, labels);   // disagree fox→cat
-  c.Add("2.jpg", {0.1f, 0.8f, 0.1f}, {0.1f, 0.3f, 0.6f}, labels);   // same photo again
+  c.Add("1.jpg", {0.7f, 0.2f, 0.1f}, {0.6f, 0.3f, 0.1f}, labels);  // agree; top-2 {cat,dog} both
+  c.Add("2.jpg", {0.1f, 0.8f, 0.1f}, {0.1f, 0.3f, 0.6f},
+        labels);  // disagree dog→fox; top-2 {dog,cat|fox}
+  c.Add("3.jpg", {0.2f, 0.1f, 0.7f}, {0.6f, 0.1f, 0.3f}, labels);  // disagree fox→cat
+  c.Add("2.jpg", {0.1f, 0.8f, 0.1f}, {0.1f, 0.3f, 0.6f}, labels);  // same photo again
   PairStats s = c.Finish(labels);
   EXPECT_EQ(s.compared, 4u);
   EXPECT_EQ(s.top1_agree, 1u);
   EXPECT_DOUBLE_EQ(s.top1_agreement, 0.25);
-  // Photo 1: 2/2; photo 2: A {dog, cat}, B {fox, dog}: 1/2; photo 3: A {fox, cat}, B {cat, fox}: 2/2.
+  // Photo 1: 2/2; photo 2: A {dog, cat}, B {fox, dog}: 1/2; photo 3: A {fox, cat}, B {cat, fox}:
+  // 2/2.
   EXPECT_DOUBLE_EQ(s.topk_overlap, (1.0 + 0.5 + 1.0 + 0.5) / 4);
   EXPECT_EQ((s.confusion[{"dog", "fox"}]), 2u);
   EXPECT_EQ((s.confusion[{"fox", "cat"}]), 1u);
@@ -194,7 +206,10 @@ class ScriptedSide : public Side {
  public:
   ScriptedSide(std::string name, Script* script, std::map<std::string, std::vector<float>> answers,
                std::set<std::string> failing)
-      : name_(std::move(name)), script_(script), answers_(std::move(answers)), failing_(std::move(failing)) {}
+      : name_(std::move(name)),
+        script_(script),
+        answers_(std::move(answers)),
+        failing_(std::move(failing)) {}
   Reply Ask(const perf::Payload& photo) override {
     {
       std::lock_guard<std::mutex> lock(script_->mu);
@@ -221,8 +236,10 @@ class ScriptedSide : public Side {
 TEST(ShadowRun, ComparesWhereBothAnsweredCountsErrorsAndAlternatesTheOrder) {
   std::vector<perf::Payload> photos;
   for (const char* n : {"0.jpg", "1.jpg", "2.jpg", "3.jpg"}) photos.push_back({n, "image/jpeg", n});
-  const std::map<std::string, std::vector<float>> a{
-      {"0.jpg", {0.9f, 0.1f}}, {"1.jpg", {0.8f, 0.2f}}, {"2.jpg", {0.3f, 0.7f}}, {"3.jpg", {0.4f, 0.6f}}};
+  const std::map<std::string, std::vector<float>> a{{"0.jpg", {0.9f, 0.1f}},
+                                                    {"1.jpg", {0.8f, 0.2f}},
+                                                    {"2.jpg", {0.3f, 0.7f}},
+                                                    {"3.jpg", {0.4f, 0.6f}}};
   std::map<std::string, std::vector<float>> b = a;
   b["2.jpg"] = {0.6f, 0.4f};  // disagrees
   Script script;
@@ -231,9 +248,13 @@ TEST(ShadowRun, ComparesWhereBothAnsweredCountsErrorsAndAlternatesTheOrder) {
   ShadowOptions options;
   options.concurrency = 1;
   auto result = RunShadow(
-      photos, *space, [&] { return std::make_unique<ScriptedSide>("A", &script, a, std::set<std::string>{}); },
-      [&] { return std::make_unique<ScriptedSide>("B", &script, b, std::set<std::string>{"3.jpg"}); },
-      [&] { return std::make_unique<ScriptedSide>("N", &script, a, std::set<std::string>{}); }, options);
+      photos, *space,
+      [&] { return std::make_unique<ScriptedSide>("A", &script, a, std::set<std::string>{}); },
+      [&] {
+        return std::make_unique<ScriptedSide>("B", &script, b, std::set<std::string>{"3.jpg"});
+      },
+      [&] { return std::make_unique<ScriptedSide>("N", &script, a, std::set<std::string>{}); },
+      options);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->photos, 4u);
   EXPECT_EQ(result->a.requests, 4u);
@@ -248,14 +269,16 @@ TEST(ShadowRun, ComparesWhereBothAnsweredCountsErrorsAndAlternatesTheOrder) {
   EXPECT_EQ(result->noise_floor->compared, 4u);
   EXPECT_DOUBLE_EQ(result->noise_floor->top1_agreement, 1.0);
   EXPECT_DOUBLE_EQ(result->noise_floor->max_abs_dp, 0.0);
-  const std::vector<std::string> order{"A:0.jpg", "B:0.jpg", "N:0.jpg", "N:1.jpg", "B:1.jpg", "A:1.jpg",
-                                       "A:2.jpg", "B:2.jpg", "N:2.jpg", "N:3.jpg", "B:3.jpg", "A:3.jpg"};
+  const std::vector<std::string> order{"A:0.jpg", "B:0.jpg", "N:0.jpg", "N:1.jpg",
+                                       "B:1.jpg", "A:1.jpg", "A:2.jpg", "B:2.jpg",
+                                       "N:2.jpg", "N:3.jpg", "B:3.jpg", "A:3.jpg"};
   EXPECT_EQ(script.log, order);
   auto j = ShadowJson(*result);
   EXPECT_EQ(j["a_vs_b"]["compared"], 3);
   EXPECT_EQ(j["sides"][1]["errors"]["HTTP 500"], 1);
   EXPECT_NEAR(j["disagreement_over_floor"].get<double>(), 1.0 / 3, 1e-9);
-  EXPECT_NE(ShadowText(*result).find("2.jpg: A y (0.700), B x (0.600)"), std::string::npos) << ShadowText(*result);
+  EXPECT_NE(ShadowText(*result).find("2.jpg: A y (0.700), B x (0.600)"), std::string::npos)
+      << ShadowText(*result);
 
   // The page: the disagreeing photo with its thumbnail, the floor column,
   // the confusion cells, user strings escaped.
@@ -284,7 +307,8 @@ TEST(ShadowCost, BothFleetsFromKamadoCostJson) {
   EXPECT_EQ(c->b.name, "c5.xlarge");   // the cheapest other
   EXPECT_EQ(c->fleets.size(), 3u);
   EXPECT_EQ(CostSentence(*c),
-            "B's fleet (c5.xlarge): 8 replicas at peak, $993 a month, against A's (g2.2xlarge): 3, $1,424 — "
+            "B's fleet (c5.xlarge): 8 replicas at peak, $993 a month, against A's (g2.2xlarge): 3, "
+            "$1,424 — "
             "0.70× A's bill.");
   auto chosen = ParseCostLine(doc, "cost.json", "c5.2xlarge", "g2.2xlarge");
   ASSERT_TRUE(chosen.ok());
@@ -294,7 +318,8 @@ TEST(ShadowCost, BothFleetsFromKamadoCostJson) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("cost.json: no fleet 'p3.2xlarge'"), std::string::npos);
   EXPECT_FALSE(ParseCostLine("[]", "x.json", "", "").ok());
-  EXPECT_FALSE(ParseCostLine(R"({"fleets": [{"name": "a", "usd_month": 1}]})", "x.json", "", "").ok());  // no baseline
+  EXPECT_FALSE(ParseCostLine(R"({"fleets": [{"name": "a", "usd_month": 1}]})", "x.json", "", "")
+                   .ok());  // no baseline
 
   ShadowResult r;
   HtmlInputs in;

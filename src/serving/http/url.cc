@@ -22,8 +22,8 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url, std::string_view flag) {
   }
   if (u.target.find_first_of("#") != std::string::npos ||
       rest.find_first_of("?#@") != std::string_view::npos) {
-    return InvalidArgument(fmt::format("{} '{}': no user info or fragment (expected http://host:port/path)",
-                                       flag, url));
+    return InvalidArgument(fmt::format(
+        "{} '{}': no user info or fragment (expected http://host:port/path)", flag, url));
   }
   if (rest.empty()) return InvalidArgument(fmt::format("{} '{}': no host", flag, url));
   const size_t colon = rest.rfind(':');
@@ -31,11 +31,13 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url, std::string_view flag) {
   u.host = std::string(has_port ? rest.substr(0, colon) : rest);
   if (has_port) {
     const std::string_view port = rest.substr(colon + 1);
-    const bool digits = !port.empty() && port.size() <= 5 &&
-                        std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); });
+    const bool digits =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); });
     const int value = digits ? std::stoi(std::string(port)) : 0;
     if (value < 1 || value > 65535) {
-      return InvalidArgument(fmt::format("{} '{}': bad port (expected http://host:port)", flag, url));
+      return InvalidArgument(
+          fmt::format("{} '{}': bad port (expected http://host:port)", flag, url));
     }
     u.port = static_cast<uint16_t>(value);
   }
