@@ -126,9 +126,10 @@ bool PairComparison::Add(const std::string& photo, const std::vector<float>& a,
   bool listed = false;
   if (ta == tb && ta >= 0) {
     ++agree_;
-  } else if (!disagreed_.count(photo)) {
+  } else if (!distinct_photos_ || !disagreed_.count(photo)) {
     const bool list = listed_.size() < max_listed_;
-    disagreed_[photo] = list;
+    if (distinct_photos_) disagreed_[photo] = list;
+    ++disagreements_;
     listed = list;
     if (list) {
       auto label = [&](int i) {
@@ -149,8 +150,13 @@ bool PairComparison::Add(const std::string& photo, const std::vector<float>& a,
     overlap_sum_ += static_cast<double>(common) / static_cast<double>(k);
   }
   for (size_t c = 0; c < n; ++c) {
-    if (!std::isnan(a[c]) && !std::isnan(b[c]))
-      deltas_[c].push_back(std::fabs(double{a[c]} - double{b[c]}));
+    if (std::isnan(a[c]) || std::isnan(b[c])) continue;
+    const double d = std::fabs(double{a[c]} - double{b[c]});
+    ClassAccumulator& acc = deltas_[c];
+    ++acc.count;
+    acc.sum += d;
+    acc.max = std::max(acc.max, d);
+    acc.millionths.Record(d * 1e6);
   }
   return listed;
 }
@@ -174,22 +180,21 @@ PairStats PairComparison::Finish(const std::vector<std::string>& labels) const {
   for (size_t c = 0; c < labels.size(); ++c) {
     ClassDelta d;
     d.label = labels[c];
-    if (c < deltas_.size() && !deltas_[c].empty()) {
-      const auto& v = deltas_[c];
-      d.count = v.size();
-      d.max = *std::max_element(v.begin(), v.end());
-      const double total = std::accumulate(v.begin(), v.end(), 0.0);
-      d.mean = total / static_cast<double>(v.size());
-      d.p99 = perf::Quantile(v, 0.99);
-      sum += total;
-      all += v.size();
+    if (c < deltas_.size() && deltas_[c].count > 0) {
+      const ClassAccumulator& acc = deltas_[c];
+      d.count = acc.count;
+      d.max = acc.max;
+      d.mean = acc.sum / static_cast<double>(acc.count);
+      d.p99 = std::min(acc.max, acc.millionths.Quantile(0.99) / 1e6);
+      sum += acc.sum;
+      all += acc.count;
       s.max_abs_dp = std::max(s.max_abs_dp, d.max);
     }
     s.per_class.push_back(d);
   }
   s.mean_abs_dp = all > 0 ? sum / static_cast<double>(all) : 0;
   s.disagreements = listed_;
-  s.disagreeing_photos = disagreed_.size();
+  s.disagreeing_photos = disagreements_;
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "perf/hdr_histogram.h"
 #include "shadow/endpoint.h"
 
 namespace kamado::shadow {
@@ -80,13 +81,19 @@ struct PairStats {
   std::map<std::pair<std::string, std::string>, uint64_t> confusion;
   std::vector<ClassDelta> per_class;        // in the space's class order
   std::vector<Disagreement> disagreements;  // distinct photos, at most max_listed
-  uint64_t disagreeing_photos = 0;          // distinct photos that ever disagreed
+  uint64_t disagreeing_photos = 0;          // distinct photos that ever disagreed (mirror: requests)
 };
 
-// Accumulates the photo-by-photo comparison of two sides.
+// Accumulates the photo-by-photo comparison of two sides in fixed memory
+// per class (a serve --mirror runs for weeks): |Δp|'s count, sum and max
+// exactly, its p99 from an HdrHistogram of Δp in millionths (the bucket's
+// upper edge, at most the max). `distinct_photos`: a photo that disagrees
+// again is not counted again (kamado shadow repeats its photos); false for
+// a mirror, whose requests are all distinct, so no set of names is kept.
 class PairComparison {
  public:
-  PairComparison(int top_k, size_t max_listed) : top_k_(top_k), max_listed_(max_listed) {}
+  PairComparison(int top_k, size_t max_listed, bool distinct_photos = true)
+      : top_k_(top_k), max_listed_(max_listed), distinct_photos_(distinct_photos) {}
 
   // `a` and `b` are placed answers (LabelSpace::Place) over `labels`.
   // Returns true when this photo is a disagreement listed for the first time.
@@ -100,9 +107,16 @@ class PairComparison {
   uint64_t compared_ = 0, agree_ = 0;
   double overlap_sum_ = 0;
   std::map<std::pair<int, int>, uint64_t> confusion_;
-  std::vector<std::vector<double>> deltas_;  // per class
+  bool distinct_photos_;
+  struct ClassAccumulator {
+    uint64_t count = 0;
+    double sum = 0, max = 0;
+    perf::HdrHistogram millionths;  // |Δp| × 1e6
+  };
+  std::vector<ClassAccumulator> deltas_;  // per class
   std::vector<Disagreement> listed_;
-  std::map<std::string, bool> disagreed_;  // photo → listed
+  std::map<std::string, bool> disagreed_;  // photo → listed (distinct_photos_ only)
+  uint64_t disagreements_ = 0;             // without distinct_photos_
 };
 
 // The best class of a placed answer (NaNs skipped); -1 when it has none.

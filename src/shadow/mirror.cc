@@ -34,7 +34,7 @@ Mirror::Mirror(LabelSpace space, MirrorOptions options)
     : options_(std::move(options)),
       clock_(options_.clock ? *options_.clock : perf::SystemClock()),
       space_(std::move(space)),
-      comparison_(options_.top_k, options_.max_listed),
+      comparison_(options_.top_k, options_.max_listed, /*distinct_photos=*/false),
       started_(clock_.Now()) {}
 
 Mirror::~Mirror() { Stop(); }
