@@ -49,6 +49,14 @@ LabelSpace TwoClasses() {
   return *s;
 }
 
+// A Mirror of model "m" over TwoClasses whose target answers `scores`
+// through `gate`.
+Result<std::unique_ptr<Mirror>> GatedMirror(GatedSide::Gate& gate, std::vector<float> scores, MirrorOptions o) {
+  o.model = "m";
+  return Mirror::Create(
+      TwoClasses(), [&gate, scores] { return std::make_unique<GatedSide>(&gate, scores); }, o);
+}
+
 serving::TappedRequest Live(std::vector<float> p) {
   return {"m", "image/png", "photo", std::move(p), 12.5};
 }
@@ -57,14 +65,8 @@ TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
   GatedSide::Gate gate;
   gate.open = true;
   MirrorOptions o;
-  o.model = "m";
   o.share = 0.25;
-  auto m = Mirror::Create(
-      TwoClasses(),
-      [&] {
-        return std::make_unique<GatedSide>(&gate, std::vector<float>{1, 0});
-      },
-      o);
+  auto m = GatedMirror(gate, std::vector<float>{1, 0}, o);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   std::vector<int> taken;
   for (int i = 0; i < 100; ++i) {
@@ -76,9 +78,7 @@ TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
   EXPECT_EQ((*m)->counters().sampled, 25u);
   for (double bad : {0.0, -1.0, 1.5}) {
     o.share = bad;
-    EXPECT_FALSE(Mirror::Create(
-                     TwoClasses(),
-                     [&] { return std::make_unique<GatedSide>(&gate, std::vector<float>{}); }, o)
+    EXPECT_FALSE(GatedMirror(gate, std::vector<float>{}, o)
                      .ok());
   }
 }
@@ -86,15 +86,9 @@ TEST(Mirror, TakesExactlyItsShareOfItsModelEvenlySpread) {
 TEST(Mirror, AFullQueueDropsAndCountsNeverBlocks) {
   GatedSide::Gate gate;
   MirrorOptions o;
-  o.model = "m";
   o.max_queue = 2;
   o.senders = 1;
-  auto m = Mirror::Create(
-      TwoClasses(),
-      [&] {
-        return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f});
-      },
-      o);
+  auto m = GatedMirror(gate, std::vector<float>{0.9f, 0.1f}, o);
   ASSERT_TRUE(m.ok());
   Mirror& mirror = **m;
   mirror.OnClassified(Live({0.8f, 0.2f}));
@@ -137,15 +131,9 @@ TEST(Mirror, ManyRequestThreadsAtOnceEveryCopyAccountedFor) {
   GatedSide::Gate gate;
   gate.open = true;
   MirrorOptions o;
-  o.model = "m";
   o.share = 0.5;
   o.max_queue = 4;
-  auto m = Mirror::Create(
-      TwoClasses(),
-      [&] {
-        return std::make_unique<GatedSide>(&gate, std::vector<float>{0.9f, 0.1f});
-      },
-      o);
+  auto m = GatedMirror(gate, std::vector<float>{0.9f, 0.1f}, o);
   ASSERT_TRUE(m.ok());
   Mirror& mirror = **m;
   constexpr int kThreads = 4, kEach = 200;
@@ -174,14 +162,8 @@ TEST(Mirror, ItsPageShowsTheDisagreeingRequestsAsThumbnails) {
   GatedSide::Gate gate;
   gate.open = true;
   MirrorOptions o;
-  o.model = "m";
   o.senders = 1;
-  auto m = Mirror::Create(
-      TwoClasses(),
-      [&] {
-        return std::make_unique<GatedSide>(&gate, std::vector<float>{0.1f, 0.9f});
-      },
-      o);
+  auto m = GatedMirror(gate, std::vector<float>{0.1f, 0.9f}, o);
   ASSERT_TRUE(m.ok());
   serving::TappedRequest r = Live({0.8f, 0.2f});  // x live, y on the target
   r.photo = *ReadFile(photo);

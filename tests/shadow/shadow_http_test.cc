@@ -155,14 +155,14 @@ SideFactory Http(const Endpoint& e, int timeout_ms = 60000) {
 }
 
 Result<ShadowResult> Shadow(const Peer& a, const Peer& b, int concurrency = 1,
-                            int timeout_ms = 60000) {
+                            int timeout_ms = 60000, const std::vector<perf::Payload>& photos = Photos()) {
   ASSIGN_OR_RETURN(LabelSpace space,
                    LabelSpace::Resolve(a.classes, b.classes, "A", "B",
                                        a.endpoint.protocol != Protocol::kTorchServe,
                                        b.endpoint.protocol != Protocol::kTorchServe));
   ShadowOptions options;
   options.concurrency = concurrency;
-  return RunShadow(Photos(), std::move(space), Http(a.endpoint), Http(b.endpoint, timeout_ms), {},
+  return RunShadow(photos, std::move(space), Http(a.endpoint), Http(b.endpoint, timeout_ms), {},
                    options);
 }
 
@@ -213,11 +213,9 @@ TEST_F(ShadowHttp, OipTensorInputsFromKamadosOwnPreprocessing) {
   Peer sa = Connect(Url(a.port(), "/v2/models/mobilenet_v2/classify"));
   Peer sb = Connect(Url(b.port(), "/v2/models/mobilenet_v2/infer"));
   ASSERT_TRUE(UseTensorInput(sb.endpoint, kMobileNet.string(), "--b").ok());
-  auto space = LabelSpace::Resolve(sa.classes, sb.classes, "A", "B", true, true);
-  ASSERT_TRUE(space.ok());
   std::vector<perf::Payload> photos = Photos();
   photos.push_back({"junk.jpg", "image/jpeg", "not a jpeg"});
-  auto r = RunShadow(photos, *space, Http(sa.endpoint), Http(sb.endpoint), {}, {});
+  auto r = Shadow(sa, sb, 1, 60000, photos);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->ab.compared, kImages.size());
   EXPECT_DOUBLE_EQ(r->ab.top1_agreement, 1.0);
